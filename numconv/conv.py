@@ -1,0 +1,197 @@
+"""Convolution (cross-correlation), 1 to 3 spatial dims, grouped and depthwise.
+
+``out[n, o..., co] = bias[co] + sum_{t..., ci} padded[n, o*s + t*d ..., g*cin_g + ci] *
+filters[t..., ci, co]`` with ``g = co // (C_out / groups)``: TF's ``tf.nn.convolution``.
+Filters are laid out ``(*window, in_channels/groups, out_channels)`` (TF's HWIO) in
+every data_format; padding is zeros.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _args
+from .algorithms import ALGORITHMS, choose
+from .layout import Layout
+from .padding import resolve
+
+__all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "result_dtypes"]
+
+
+def result_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
+    """``(accumulation dtype, result dtype)`` of a multiply-accumulate over these dtypes.
+
+    Floats promote as NumPy does (float16 is accumulated in float32 and returned as
+    float16); all-integer or bool inputs are computed exactly in int64.
+
+    >>> result_dtypes(np.dtype("float16"), np.dtype("float16"))
+    (dtype('float32'), dtype('float16'))
+    >>> result_dtypes(np.dtype("uint8"), np.dtype("int8"))
+    (dtype('int64'), dtype('int64'))
+    """
+    if all(d.kind in "biu" for d in dtypes):
+        return np.dtype(np.int64), np.dtype(np.int64)
+    result = np.result_type(*dtypes)
+    if result == np.float16:
+        return np.dtype(np.float32), result
+    return result, result
+
+
+def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
+              data_format: Any, dilations: Any, bias: Any, algorithm: str, n: int | None,
+              depthwise: bool = False) -> np.ndarray:
+    x = _args.array(fn, "input", input)
+    w = _args.array(fn, "filter" if depthwise else "filters", filters)
+    if n is None:  # tf.nn.convolution: the rank comes from the filters (or data_format)
+        n = _args.spatial_rank(fn, "filters", w, 2) if data_format is None else None
+    layout: Layout = _args.data_format(fn, data_format, n)
+    n = layout.n_spatial
+    _args.check_input_rank(fn, "input", x, layout)
+    warg = "filter" if depthwise else "filters"
+    _args.filters(fn, warg, w, n)
+    stride = _args.int_tuple(fn, "strides", 1 if strides is None else strides, n, layout=layout)
+    dilation = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
+                               layout=layout)
+    pad = _args.padding(fn, padding, n, layout)
+    algo = _args.choice(fn, "algorithm", algorithm, ("auto", *ALGORITHMS))
+    channels = x.shape[layout.channel_axis]
+    if depthwise:  # (*window, C, multiplier) -> grouped filters (*window, 1, C*multiplier)
+        if w.shape[-2] != channels:
+            _args.fail(fn, "filter", f"in_channels (axis -2) must equal the input's channels "
+                       f"({channels})", None, shown=f"shape {w.shape}")
+        w = w.reshape(*w.shape[:n], 1, -1)
+    groups = _args.groups(fn, channels, w.shape[-2], w.shape[-1], warg)
+    b = _args.bias(fn, bias, w.shape[-1])
+
+    geometry = resolve(layout.spatial_shape(x.shape), w.shape[:n], stride, dilation, pad)
+    acc, result = result_dtypes(x.dtype, w.dtype, *(() if b is None else (b.dtype,)))
+    xc = layout.to_canonical(x)
+    if algo == "auto":
+        algo = choose(xc.shape, w.shape, geometry, groups)
+    out = ALGORITHMS[algo](xc, w, geometry, groups, acc)
+    if b is not None:
+        out += b.astype(acc, copy=False)
+    return layout.from_canonical(out.astype(result, copy=False))
+
+
+def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "VALID",
+                data_format: str | None = None, dilations: Any = None, *,
+                bias: Any = None, algorithm: str = "auto") -> np.ndarray:
+    """N-d convolution (cross-correlation), TF's ``tf.nn.convolution``.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
+        1 to 3 spatial dims; layout given by ``data_format``.
+    filters : array_like, shape ``(*window, C / groups, C_out)``
+        TF's filter layout in every data_format.  ``groups = C / filters.shape[-2]``
+        (grouped convolution when that is more than 1); ``C_out`` must divide by it.
+    strides, dilations : int or sequence of int, optional
+        Per spatial dim (also TF's ``N + 2`` form with 1 at batch and channels).
+        Default 1.  Any stride combines with any dilation.
+    padding : "SAME", "VALID", int, or (before, after) pairs
+        TF's SAME/VALID, PyTorch's symmetric int, explicit pairs per spatial dim, or
+        TF's explicit ``[[0, 0], [t, b], [l, r], [0, 0]]``.  Zero padding.
+    data_format : str, optional
+        ``NWC``, ``NHWC``, ``NDHWC`` (channels-last, default) or ``NCW``, ``NCHW``,
+        ``NCDHW``.
+    bias : array_like, shape ``(C_out,)``, optional
+        Added to every output position.
+    algorithm : str
+        ``"auto"`` or a name in :data:`numconv.algorithms.ALGORITHMS`.
+
+    Returns
+    -------
+    ndarray, shape ``(N, *out_spatial, C_out)`` (or channels-first)
+        ``out_spatial`` from :func:`numconv.explain`.  Float inputs promote as NumPy
+        (float16 accumulates in float32); integer inputs are computed exactly in int64.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a wrong type, rank, channel count or argument value.
+
+    Notes
+    -----
+    NaN or Inf anywhere in a window propagates to that output (IEEE arithmetic), as
+    in TensorFlow and PyTorch.  An output dimension of size 0 (VALID with a window
+    larger than the input) gives an empty array.
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> w = np.ones((2, 2, 1, 1))
+    >>> convolution(x, w, strides=2)[0, :, :, 0]        # sums of 2x2 blocks
+    array([[10., 18.],
+           [42., 50.]])
+    """
+    return _convolve("convolution", input, filters, strides, padding, data_format, dilations,
+                     bias, algorithm, None)
+
+
+def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
+           data_format: str = "NWC", dilations: Any = None, *, bias: Any = None,
+           algorithm: str = "auto") -> np.ndarray:
+    """1-D convolution, TF's ``tf.nn.conv1d``; see :func:`convolution`.
+
+    >>> conv1d(np.array([[[1.], [2.], [3.]]]), np.array([[[1.]], [[-1.]]]))[0, :, 0]
+    array([-1., -1.])
+    """
+    return _convolve("conv1d", input, filters, stride, padding, data_format, dilations, bias,
+                     algorithm, 1)
+
+
+def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
+           data_format: str = "NHWC", dilations: Any = None, *, bias: Any = None,
+           algorithm: str = "auto") -> np.ndarray:
+    """2-D convolution, TF's ``tf.nn.conv2d``; see :func:`convolution`.
+
+    >>> x = np.zeros((1, 3, 3, 1)); x[0, 1, 1, 0] = 1
+    >>> edge = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], float)[:, :, None, None]
+    >>> conv2d(x, edge, 1, "SAME")[0, :, :, 0]
+    array([[-1., -1., -1.],
+           [-1.,  8., -1.],
+           [-1., -1., -1.]])
+    """
+    return _convolve("conv2d", input, filters, strides, padding, data_format, dilations, bias,
+                     algorithm, 2)
+
+
+def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
+           data_format: str = "NDHWC", dilations: Any = None, *, bias: Any = None,
+           algorithm: str = "auto") -> np.ndarray:
+    """3-D convolution, TF's ``tf.nn.conv3d``; see :func:`convolution`.
+
+    >>> conv3d(np.ones((1, 2, 2, 2, 1)), np.ones((2, 2, 2, 1, 1))).ravel()
+    array([8.])
+    """
+    return _convolve("conv3d", input, filters, strides, padding, data_format, dilations, bias,
+                     algorithm, 3)
+
+
+def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "VALID",
+                     data_format: str | None = None, dilations: Any = None, *,
+                     bias: Any = None, algorithm: str = "auto") -> np.ndarray:
+    """Depthwise 2-D convolution, TF's ``tf.nn.depthwise_conv2d``.
+
+    Each input channel ``c`` is convolved with its own ``filter[:, :, c, m]`` for every
+    multiplier ``m``; output channel ``c * multiplier + m``.  Same as
+    :func:`convolution` with filters reshaped to ``(kh, kw, 1, C * multiplier)``.
+
+    Parameters
+    ----------
+    filter : array_like, shape ``(kh, kw, C, multiplier)``
+    Other parameters as :func:`conv2d`.
+
+    Returns
+    -------
+    ndarray, shape ``(N, out_h, out_w, C * multiplier)`` (or channels-first)
+
+    >>> x = np.ones((1, 2, 2, 2)); x[..., 1] = 10
+    >>> depthwise_conv2d(x, np.ones((2, 2, 2, 1))).ravel()
+    array([ 4., 40.])
+    """
+    return _convolve("depthwise_conv2d", input, filter, strides, padding, data_format,
+                     dilations, bias, algorithm, 2, depthwise=True)

@@ -1,0 +1,273 @@
+"""Max and average pooling, N-d, windowed and global.
+
+Windows come from the geometry engine (SAME / VALID / explicit, strides, dilations,
+PyTorch's ``ceil_mode``); the reduction is a loop over the window taps, each a
+whole-array ``np.maximum`` / ``np.add`` with ``out=`` (no loop over pixels).
+
+Padding is never counted (TF, Keras): max pooling behaves as if padded with -inf
+(the dtype's minimum for integers) and average pooling divides by the number of
+real input elements in each window.  PyTorch's conventions are options:
+``count_include_pad`` (divide by the window's taps inside the input plus its
+declared padding), ``ceil_mode`` and ``divisor_override``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _args
+from .layout import Layout
+from .padding import Geometry, resolve
+from .windows import pad, tap_views
+
+__all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
+           "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
+           "avg_divisor", "lowest"]
+
+
+def lowest(dtype: np.dtype) -> Any:
+    """The padding value of max pooling: -inf for floats, the minimum for integers."""
+    if dtype.kind == "f":
+        return -np.inf
+    if dtype.kind == "b":
+        return False
+    return np.iinfo(dtype).min
+
+
+def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarray:
+    """Number of window taps counted by average pooling, shape ``out_spatial``.
+
+    Taps on the input count; with ``count_include_pad`` taps on the declared padding
+    count too (never the ``ceil_mode`` overhang, as PyTorch).
+
+    >>> g = resolve((5,), (3,), (2,), (1,), "SAME")     # pads (1, 1)
+    >>> avg_divisor(g), avg_divisor(g, count_include_pad=True)
+    (array([2., 3., 2.]), array([3., 3., 3.]))
+    """
+    divisor = np.ones((), dtype=np.float64)
+    for axis, d in enumerate(geometry.dims):
+        start = np.arange(d.out_size)[:, None] * d.stride - d.pad_before
+        pos = start + np.arange(d.window)[None, :] * d.dilation
+        lo, hi = (-d.pad_before, d.in_size + d.declared_pad_after) if count_include_pad \
+            else (0, d.in_size)
+        count = ((pos >= lo) & (pos < hi)).sum(axis=1).astype(np.float64)
+        divisor = divisor[..., None] * count if axis else count
+    return divisor
+
+
+def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
+            count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
+    xc = layout.to_canonical(x)
+    if kind == "MAX":
+        out = None
+        for _, tap in tap_views(pad(xc, geometry, lowest(x.dtype)), geometry):
+            if out is None:
+                out = np.array(tap)
+            else:
+                np.maximum(out, tap, out=out)
+        return layout.from_canonical(out)
+    acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
+                                                      else np.float64)
+    out = np.zeros((x.shape[0], *geometry.out_shape, xc.shape[-1]), dtype=acc)
+    for _, tap in tap_views(pad(xc, geometry, 0), geometry):
+        np.add(out, tap, out=out)
+    if divisor_override is not None:
+        divisor = np.asarray(divisor_override, dtype=acc)
+    else:
+        divisor = avg_divisor(geometry, count_include_pad).astype(acc)[..., None]
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 -> NaN: a window of padding only
+        out /= divisor
+    result = np.float16 if x.dtype == np.float16 else acc
+    return layout.from_canonical(out.astype(result, copy=False))
+
+
+def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, padding: Any,
+          data_format: Any, dilations: Any, count_include_pad: Any = False,
+          ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
+          window_arg: str = "ksize") -> np.ndarray:
+    x = _args.array(fn, "input", input)
+    if n is None and data_format is None:
+        n = _args.spatial_rank(fn, "input", x, 2)
+    layout = _args.data_format(fn, data_format, n)
+    n = layout.n_spatial
+    _args.check_input_rank(fn, "input", x, layout)
+    kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
+    k = _args.int_tuple(fn, window_arg, window, n, layout=layout)
+    s = _args.int_tuple(fn, "strides", 1 if strides is None else strides, n, layout=layout)
+    d = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
+                        layout=layout)
+    pad_spec = _args.padding(fn, padding, n, layout)
+    ceil = _args.ceil_mode(fn, ceil_mode, pad_spec)
+    include = _args.flag(fn, "count_include_pad", count_include_pad)
+    override = None if divisor_override is None else _args.integer(fn, "divisor_override",
+                                                                    divisor_override)
+    geometry = resolve(layout.spatial_shape(x.shape), k, s, d, pad_spec, ceil_mode=ceil)
+    return _reduce(x, layout, geometry, kind, include, override)
+
+
+def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
+         padding: Any = "VALID", data_format: str | None = None, dilations: Any = None, *,
+         count_include_pad: bool = False, ceil_mode: bool = False,
+         divisor_override: int | None = None) -> np.ndarray:
+    """N-d max or average pooling, TF's ``tf.nn.pool``.
+
+    ``out[n, o..., c] = REDUCE_t padded[n, o*strides + t*dilations ..., c]`` over the
+    window taps ``t``, with the pads of :func:`numconv.explain`.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
+        1 to 3 spatial dims.
+    window_shape : int or sequence of int
+        Window per spatial dim (its length sets the number of spatial dims).
+    pooling_type : {"MAX", "AVG"}
+    strides, dilations : int or sequence of int, optional
+        Default 1.  Unlike TF, dilation combines with SAME padding and with strides
+        (defined by the formula above).
+    padding : "SAME", "VALID", int or (before, after) pairs
+    data_format : str, optional
+        Channels-last by default.
+    count_include_pad : bool
+        PyTorch's option: average over the window's taps on the input and on the
+        declared padding (default False: padding never counts, as TF).
+    ceil_mode : bool
+        PyTorch's ceil rounding of the output size (VALID or explicit padding).
+    divisor_override : int, optional
+        PyTorch's option: divide every window's sum by this number.
+
+    Returns
+    -------
+    ndarray
+        Max pooling keeps the dtype.  Average pooling returns float16 for float16
+        (accumulated in float32), the input dtype for float32/float64, and float64 for
+        integers.
+
+    Notes
+    -----
+    NaN: max pooling propagates NaN (NumPy, PyTorch); TF's CPU max pool skips NaN and
+    returns the lowest float for an all-NaN window.  A window that covers only
+    padding (possible with dilation or large explicit pads) gives -inf (the integer
+    minimum) for max and NaN (0/0) for average.
+
+    Examples
+    --------
+    >>> x = np.array([1., 5., 2., 4., 3.]).reshape(1, 5, 1)
+    >>> pool(x, [2], "MAX", strides=[2], padding="SAME")[0, :, 0]
+    array([5., 4., 3.])
+    >>> pool(x, [2], "AVG", strides=[2], padding="SAME")[0, :, 0]   # last window: 3/1
+    array([3., 3., 3.])
+    """
+    n = len(window_shape) if _args._is_sequence(window_shape) else None
+    return _pool("pool", input, window_shape, pooling_type, strides, padding, data_format,
+                 dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape")
+
+
+def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
+             data_format: str | None = None, *, dilations: Any = None,
+             ceil_mode: bool = False) -> np.ndarray:
+    """N-d max pooling, TF's ``tf.nn.max_pool``; see :func:`pool`.
+
+    >>> max_pool(np.arange(8.0).reshape(1, 8, 1), 3, 2, "VALID")[0, :, 0]
+    array([2., 4., 6.])
+    """
+    return _pool("max_pool", input, ksize, "MAX", strides, padding, data_format, dilations,
+                 ceil_mode=ceil_mode)
+
+
+def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
+             data_format: str | None = None, *, dilations: Any = None,
+             count_include_pad: bool = False, ceil_mode: bool = False,
+             divisor_override: int | None = None) -> np.ndarray:
+    """N-d average pooling, TF's ``tf.nn.avg_pool``; see :func:`pool`.
+
+    >>> avg_pool(np.arange(4.0).reshape(1, 4, 1), 2, 2, "VALID")[0, :, 0]
+    array([0.5, 2.5])
+    """
+    return _pool("avg_pool", input, ksize, "AVG", strides, padding, data_format, dilations,
+                 count_include_pad, ceil_mode, divisor_override)
+
+
+def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
+               *, dilations: Any = None, ceil_mode: bool = False) -> np.ndarray:
+    """1-D max pooling, TF's ``tf.nn.max_pool1d``; see :func:`pool`."""
+    return _pool("max_pool1d", input, ksize, "MAX", strides, padding, data_format, dilations,
+                 ceil_mode=ceil_mode, n=1)
+
+
+def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
+               *, dilations: Any = None, ceil_mode: bool = False) -> np.ndarray:
+    """2-D max pooling, TF's ``tf.nn.max_pool2d``; see :func:`pool`."""
+    return _pool("max_pool2d", input, ksize, "MAX", strides, padding, data_format, dilations,
+                 ceil_mode=ceil_mode, n=2)
+
+
+def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
+               *, dilations: Any = None, ceil_mode: bool = False) -> np.ndarray:
+    """3-D max pooling, TF's ``tf.nn.max_pool3d``; see :func:`pool`."""
+    return _pool("max_pool3d", input, ksize, "MAX", strides, padding, data_format, dilations,
+                 ceil_mode=ceil_mode, n=3)
+
+
+def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
+               *, dilations: Any = None, count_include_pad: bool = False,
+               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+    """1-D average pooling, TF's ``tf.nn.avg_pool1d``; see :func:`pool`."""
+    return _pool("avg_pool1d", input, ksize, "AVG", strides, padding, data_format, dilations,
+                 count_include_pad, ceil_mode, divisor_override, n=1)
+
+
+def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
+               *, dilations: Any = None, count_include_pad: bool = False,
+               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+    """2-D average pooling, TF's ``tf.nn.avg_pool2d``; see :func:`pool`."""
+    return _pool("avg_pool2d", input, ksize, "AVG", strides, padding, data_format, dilations,
+                 count_include_pad, ceil_mode, divisor_override, n=2)
+
+
+def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
+               *, dilations: Any = None, count_include_pad: bool = False,
+               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+    """3-D average pooling, TF's ``tf.nn.avg_pool3d``; see :func:`pool`."""
+    return _pool("avg_pool3d", input, ksize, "AVG", strides, padding, data_format, dilations,
+                 count_include_pad, ceil_mode, divisor_override, n=3)
+
+
+def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:
+    x = _args.array(fn, "input", input)
+    n = _args.spatial_rank(fn, "input", x, 2) if data_format is None else None
+    layout = _args.data_format(fn, data_format, n)
+    _args.check_input_rank(fn, "input", x, layout)
+    keep = _args.flag(fn, "keepdims", keepdims)
+    if 0 in layout.spatial_shape(x.shape):
+        _args.fail(fn, "input", "must have non-empty spatial dims for a global pool", None,
+                   shown=f"shape {x.shape}")
+    if kind == "MAX":
+        return np.max(x, axis=layout.spatial_axes, keepdims=keep)
+    acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
+                                                      else np.float64)
+    out = np.mean(x, axis=layout.spatial_axes, keepdims=keep, dtype=acc)
+    return out.astype(np.float16) if x.dtype == np.float16 else out
+
+
+def global_max_pool(input: Any, data_format: str | None = None,
+                    keepdims: bool = False) -> np.ndarray:
+    """Maximum over all spatial positions (Keras ``GlobalMaxPooling*D``).
+
+    Returns shape ``(N, C)``, or the input's rank with spatial dims of 1 if ``keepdims``.
+
+    >>> global_max_pool(np.arange(6.0).reshape(1, 3, 2)).tolist()
+    [[4.0, 5.0]]
+    """
+    return _global("global_max_pool", input, data_format, keepdims, "MAX")
+
+
+def global_avg_pool(input: Any, data_format: str | None = None,
+                    keepdims: bool = False) -> np.ndarray:
+    """Mean over all spatial positions (Keras ``GlobalAveragePooling*D``).
+
+    >>> global_avg_pool(np.arange(6.0).reshape(1, 3, 2), keepdims=True).tolist()
+    [[[2.0, 3.0]]]
+    """
+    return _global("global_avg_pool", input, data_format, keepdims, "AVG")

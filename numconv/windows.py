@@ -1,0 +1,165 @@
+"""The one window primitive: pad, then a read-only strided view of every window.
+
+For a channels-last array ``x`` of shape ``(N, *spatial, C)`` and a resolved
+:class:`~numconv.padding.Geometry`, :func:`window_view` returns a view of shape
+``(N, *out_spatial, *window, C)`` with
+
+``view[n, o..., t..., c] == padded[n, o*stride + t*dilation ..., c]``.
+
+Convolution flattens it into the patch matrix (:func:`im2col`) and multiplies;
+pooling reduces over the taps (:func:`tap_views`, one whole-array slice per tap).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import _args
+from .config import get_workspace_limit
+from .padding import Geometry, resolve
+
+__all__ = ["pad", "window_view", "tap_views", "chunk_plan", "im2col"]
+
+
+def pad(x: np.ndarray, geometry: Geometry, value: Any = 0) -> np.ndarray:
+    """Pad the spatial axes of a channels-last array with ``value``; no copy if no padding.
+
+    >>> x = np.arange(3.0).reshape(1, 3, 1)
+    >>> g = resolve((3,), (2,), (2,), (1,), "SAME")      # pads (0, 1)
+    >>> pad(x, g, -np.inf)[0, :, 0]
+    array([  0.,   1.,   2., -inf])
+    """
+    if not geometry.padded:
+        return x
+    shape = (x.shape[0],) + tuple(b + n + a for n, (b, a) in zip(x.shape[1:-1], geometry.pads)) \
+        + (x.shape[-1],)
+    out = np.full(shape, value, dtype=x.dtype)
+    inner = (slice(None),) + tuple(slice(b, b + n) for n, (b, _) in
+                                   zip(x.shape[1:-1], geometry.pads)) + (slice(None),)
+    out[inner] = x
+    return out
+
+
+def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Read-only view ``(N, *out_spatial, *window, C)`` of a padded channels-last array.
+
+    >>> xp = np.arange(5).reshape(1, 5, 1)
+    >>> g = resolve((5,), (2,), (2,), (1,), "VALID")
+    >>> window_view(xp, g)[0, :, :, 0]
+    array([[0, 1],
+           [2, 3]])
+    """
+    n_sp = len(geometry.dims)
+    for d, size in zip(geometry.dims, xp.shape[1:-1]):
+        assert d.out_size == 0 or (d.out_size - 1) * d.stride + d.effective_window <= size
+    sp_strides = xp.strides[1:-1]
+    shape = (xp.shape[0],) + geometry.out_shape + geometry.window + (xp.shape[-1],)
+    strides = ((xp.strides[0],)
+               + tuple(st * d.stride for st, d in zip(sp_strides, geometry.dims))
+               + tuple(st * d.dilation for st, d in zip(sp_strides, geometry.dims))
+               + (xp.strides[-1],))
+    assert len(shape) == 2 * n_sp + 2
+    return as_strided(xp, shape=shape, strides=strides, writeable=False)
+
+
+def tap_views(xp: np.ndarray, geometry: Geometry) -> Iterator[tuple[tuple[int, ...],
+                                                                    np.ndarray]]:
+    """Yield ``(tap, view)`` for every window tap, ``view`` of shape ``(N, *out_spatial, C)``.
+
+    ``view[n, o..., c] == padded[n, o*stride + tap*dilation ..., c]``: a basic slice,
+    so a reduction over taps is a loop over ``prod(window)`` whole-array operations.
+    Taps come in window (C) order.
+    """
+    for tap in np.ndindex(*geometry.window):
+        index = (slice(None),) + tuple(
+            slice(t * d.dilation, t * d.dilation + (d.out_size - 1) * d.stride + 1, d.stride)
+            if d.out_size else slice(0, 0)
+            for t, d in zip(tap, geometry.dims)) + (slice(None),)
+        yield tap, xp[index]
+
+
+def chunk_plan(batch: int, out_shape: tuple[int, ...], bytes_per_position: int,
+               limit: int | None = None) -> list[tuple[slice, slice]]:
+    """Split ``(batch, out_shape[0])`` into blocks whose workspace stays under ``limit``.
+
+    Each block is ``(batch_slice, first_out_dim_slice)``; a block covers whole images
+    when they fit, otherwise bands of rows of one image.  A block holds at least one
+    row, so the bound is ``max(limit, bytes of one output row)``.
+
+    >>> chunk_plan(4, (10, 10), 8, limit=1600)     # 2 images of 800 bytes per block
+    [(slice(0, 2, None), slice(0, 10, None)), (slice(2, 4, None), slice(0, 10, None))]
+    >>> chunk_plan(1, (10, 10), 8, limit=400)      # 5 rows of 80 bytes per block
+    [(slice(0, 1, None), slice(0, 5, None)), (slice(0, 1, None), slice(5, 10, None))]
+    """
+    if batch == 0 or math.prod(out_shape) == 0:
+        return []
+    limit = get_workspace_limit() if limit is None else limit
+    rows = out_shape[0]
+    row_bytes = max(math.prod(out_shape[1:]) * bytes_per_position, 1)
+    rows_per_block = max(limit // row_bytes, 1)
+    if rows_per_block >= rows:
+        images = rows_per_block // rows
+        return [(slice(b, min(b + images, batch)), slice(0, rows))
+                for b in range(0, batch, images)]
+    return [(slice(b, b + 1), slice(r, min(r + rows_per_block, rows)))
+            for b in range(batch) for r in range(0, rows, rows_per_block)]
+
+
+def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALID",
+           data_format: str | None = None, dilations: Any = 1) -> np.ndarray:
+    """The patch matrix that convolution multiplies (TF's ``extract_patches``, N-d).
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, *spatial, C)`` (or ``(N, C, *spatial)``)
+        Input with 1 to 3 spatial dims, layout given by ``data_format``.
+    window_shape : int or sequence of int
+        Window size per spatial dim.
+    strides, dilations : int or sequence of int
+        Window stride and tap spacing per spatial dim.
+    padding : "SAME", "VALID", int or (before, after) pairs
+        Zero padding, as for :func:`numconv.convolution`.
+    data_format : str, optional
+        ``NWC``/``NHWC``/``NDHWC`` (default) or ``NCW``/``NCHW``/``NCDHW``.
+
+    Returns
+    -------
+    ndarray
+        Channels-last: shape ``(N, *out_spatial, prod(window) * C)``, each row ordered
+        (window taps in C order, then channels), as ``tf.image.extract_patches``.
+        Channels-first: shape ``(N, C * prod(window), *out_spatial)``, ordered
+        (channels, then taps), as ``torch.nn.functional.unfold`` before flattening.
+        ``conv(x, w) == im2col(x, ...) @ w.reshape(-1, C_out)`` for channels-last input.
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
+    >>> im2col(x, 2)[0]                    # 2x2 windows of a 3x3 image
+    array([[[0., 1., 3., 4.],
+            [1., 2., 4., 5.]],
+    <BLANKLINE>
+           [[3., 4., 6., 7.],
+            [4., 5., 7., 8.]]])
+    """
+    fn = "im2col"
+    x = _args.array(fn, "input", input)
+    n = _args.spatial_rank(fn, "input", x, 2) if data_format is None else None
+    layout = _args.data_format(fn, data_format, n)
+    _args.check_input_rank(fn, "input", x, layout)
+    n = layout.n_spatial
+    geometry = resolve(layout.spatial_shape(x.shape),
+                       _args.int_tuple(fn, "window_shape", window_shape, n),
+                       _args.int_tuple(fn, "strides", strides, n, layout=layout),
+                       _args.int_tuple(fn, "dilations", dilations, n, layout=layout),
+                       _args.padding(fn, padding, n, layout))
+    view = window_view(pad(layout.to_canonical(x), geometry, 0), geometry)
+    batch, out = x.shape[0], geometry.out_shape
+    if layout.channels_last:
+        return view.reshape(batch, *out, -1)
+    # (N, *O, *K, C) -> (N, C, *K, *O) -> (N, C*K, *O)
+    order = (0, 2 * n + 1) + tuple(range(n + 1, 2 * n + 1)) + tuple(range(1, n + 1))
+    return np.ascontiguousarray(view.transpose(order)).reshape(batch, -1, *out)
