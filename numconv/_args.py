@@ -311,3 +311,54 @@ def bias(fn: str, value: Any, channels: int) -> np.ndarray | None:
         fail(fn, "bias", f"must have shape ({channels},) (one value per output channel)", None,
              shown=f"shape {b.shape}")
     return b
+
+
+# --------------------------------------------------------------------------- figures (viz)
+
+def kernel2d(fn: str, arg: str, value: Any) -> np.ndarray:
+    """A non-empty, finite 2-D kernel; trailing unit axes (HWIO ``(kh, kw, 1, 1)``) dropped."""
+    k = array(fn, arg, value)
+    if k.ndim > 2 and all(d == 1 for d in k.shape[2:]):
+        k = k.reshape(k.shape[:2])
+    if k.ndim != 2 or k.size == 0:
+        fail(fn, arg, "must be a non-empty 2-D array (rows, cols)", None,
+             shown=f"shape {k.shape}")
+    if k.dtype.kind == "f" and not np.isfinite(k).all():
+        fail(fn, arg, "must be finite", None, shown="an array containing NaN or inf")
+    return k
+
+
+def batch_image(fn: str, arg: str, value: Any, single_channel: bool = False) -> np.ndarray:
+    """An image as one NHWC batch item: (H, W), (H, W, C) or (1, H, W, C) -> (1, H, W, C)."""
+    x = array(fn, arg, value)
+    x = x.reshape((1,) + x.shape + (1,)) if x.ndim == 2 else x[None] if x.ndim == 3 else x
+    if x.ndim != 4 or x.shape[0] != 1 or 0 in x.shape or (single_channel and x.shape[3] != 1):
+        rule = (f"must be {'a single-channel' if single_channel else 'one non-empty'} image: "
+                f"(H, W){'' if single_channel else ', (H, W, C)'}, (H, W, 1) or (1, H, W, "
+                f"{'1' if single_channel else 'C'})")
+        fail(fn, arg, rule, None, shown=f"shape {np.shape(value)}")
+    return x
+
+
+def grid_position(fn: str, arg: str, value: Any, shape: tuple[int, int]) -> tuple[int, int]:
+    """A (row, col) pair with ``0 <= row < shape[0]`` and ``0 <= col < shape[1]``."""
+    i, j = int_tuple(fn, arg, value, 2, minimum=0)
+    if i >= shape[0] or j >= shape[1]:
+        fail(fn, arg, f"must be a (row, col) window position inside the {shape[0]}x{shape[1]} "
+             "output grid", (i, j))
+    return i, j
+
+
+def positive_number(fn: str, arg: str, value: Any) -> float:
+    """A real, finite number > 0."""
+    v = number(fn, arg, value)
+    if v <= 0:
+        fail(fn, arg, "must be positive", value)
+    return v
+
+
+def instance(fn: str, arg: str, value: Any, cls: type | tuple[type, ...], what: str) -> Any:
+    """Require ``isinstance(value, cls)``; ``what`` names the expected type in the message."""
+    if not isinstance(value, cls):
+        type_fail(fn, arg, f"must be {what}", value)
+    return value

@@ -16,7 +16,8 @@ With the effective window ``eff = (k - 1) * d + 1``:
 * explicit with ``ceil_mode`` (PyTorch): ``out = ceil((in + b + a - eff) / s) + 1``, then
   ``out -= 1`` if the last window would start at or past ``in + b`` (inside the right
   padding).  Windows that run past the right pad read extra padding, recorded as
-  ``overhang``.
+  ``overhang``.  PyTorch refuses pads larger than half the effective window; there
+  numconv applies the same formula as written.
 """
 
 from __future__ import annotations
