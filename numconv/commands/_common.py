@@ -1,0 +1,70 @@
+"""Argument converters shared by the subcommands (argparse ``type=`` functions).
+
+They raise :class:`argparse.ArgumentTypeError`, which argparse reports as one line:
+``numconv explain: error: argument --input: must be ..., got 'abc'``.  Range checks
+beyond "is an integer" are left to the library functions the commands call.
+
+>>> sizes("224x224"), sizes("7")
+((224, 224), (7,))
+>>> padding_token("same"), padding_token("2,3"), padding_token("1")
+('SAME', (2, 3), 1)
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Union
+
+PaddingToken = Union[str, int, tuple[int, int]]
+
+
+def _int(text: str) -> int:
+    value = text.strip()
+    if not value.lstrip("+-").isdigit():
+        raise ValueError(text)
+    return int(value)
+
+
+def sizes(text: str) -> tuple[int, ...]:
+    """``"224"`` -> ``(224,)``; ``"224x224"`` -> ``(224, 224)``."""
+    try:
+        return tuple(_int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer or integers joined by 'x' (such as 224x224), got {text!r}"
+        ) from None
+
+
+def positive_int(text: str) -> int:
+    """A positive integer."""
+    try:
+        value = _int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def padding_mode(text: str) -> str:
+    """``SAME`` or ``VALID``, any case."""
+    key = text.strip().upper()
+    if key not in ("SAME", "VALID"):
+        raise argparse.ArgumentTypeError(f"must be SAME or VALID, got {text!r}")
+    return key
+
+
+def padding_token(text: str) -> PaddingToken:
+    """``SAME``/``VALID``, a symmetric pad ``p``, or a ``before,after`` pair."""
+    if text.strip().upper() in ("SAME", "VALID"):
+        return text.strip().upper()
+    try:
+        parts = [_int(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise argparse.ArgumentTypeError(
+        f"must be SAME, VALID, a pad p or a pair before,after (such as 2,3), got {text!r}")

@@ -1,0 +1,146 @@
+"""``numconv demo``: the seed's feature-extraction figures on a photograph.
+
+Filter (convolution, stride 1, SAME), Detect (ReLU) and Condense (pooling) on a
+grayscale image, the bundled photograph by default; writes the figures as PNG
+files and prints each stage's shape with the padding derivation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._common import padding_mode, positive_int
+
+#: Figure files the demo writes, in order (``<name>.png``).
+FIGURES = ("kernel", "filter_detect", "pools", "extraction", "translation_invariance",
+           "im2col")
+
+EXAMPLES = """examples:
+  numconv demo                  # the bundled photograph, the seed's settings
+  numconv demo photo.jpg --kernel bottom_sobel -o figures
+  numconv demo --pool avg --window 3 --stride 3 --padding VALID"""
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``demo`` subcommand."""
+    from ..kernels import kernel_names
+    p = subparsers.add_parser(
+        "demo", help="the seed's feature-extraction figures on a photograph",
+        description=textwrap.fill(
+            "Filter an image with a kernel (convolution, stride 1, SAME), detect with ReLU, "
+            "condense by pooling; print the shape after each stage with the padding "
+            "derivation and write the figures (" + ", ".join(f"{f}.png" for f in FIGURES)
+            + ") to the output directory. Runs headless.", 79),
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("image", nargs="?", default=None,
+                   help="JPEG or PNG file, read as grayscale (default: the bundled photograph)")
+    p.add_argument("--kernel", default="edge",
+                   help="kernel name (default edge): " + ", ".join(kernel_names()))
+    p.add_argument("--pool", default="max", choices=("max", "avg"), type=str.lower,
+                   help="pooling type (default max)")
+    p.add_argument("--window", type=positive_int, default=2, help="pooling window (default 2; "
+                   "the pools figure adds the seed's 3)")
+    p.add_argument("--stride", type=positive_int, default=2, help="pooling stride (default 2)")
+    p.add_argument("--padding", type=padding_mode, default="SAME", metavar="{SAME,VALID}",
+                   help="pooling padding (default SAME)")
+    p.add_argument("-o", "--output", default="numconv-out", metavar="DIR",
+                   help="output directory, created if missing (default ./numconv-out)")
+    p.set_defaults(handler=run, subparser=p)
+
+
+@dataclass
+class DemoResult:
+    """What :func:`demo` computed and wrote."""
+
+    image_path: str
+    output: str                      #: the output directory
+    extraction: Any                  #: the pipeline's ExtractionResult
+    figures: dict = field(default_factory=dict)      #: name -> matplotlib Figure
+    files: list = field(default_factory=list)        #: paths of the PNG files
+    notes: list = field(default_factory=list)        #: extra lines of the report
+
+    def report(self) -> str:
+        """What ``numconv demo`` prints: the stages' shapes and pads, and the files."""
+        lines = [f"image: {self.image_path} (read as grayscale, float32 in [0, 1])",
+                 self.extraction.describe(), *self.notes,
+                 f"wrote {len(self.files)} figures to {os.path.abspath(self.output)}:"]
+        return "\n".join(lines + [f"  {os.path.basename(f)}" for f in self.files])
+
+
+def _output_dir(path: Any) -> None:
+    """Create the output directory if needed; OSError naming it if that fails."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "the output must be a directory, not a file",
+                                 os.fspath(path)) from None
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot create the output directory ({exc.strerror})",
+                        os.fspath(path)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "the output directory is not writable",
+                              os.fspath(path))
+
+
+def _pool2_lines(result: Any, window: int, stride: int, padding: str) -> list[str]:
+    """The describe()-style lines of the pools figure's extra 3x3 pooling."""
+    from ..padding import resolve
+    g = resolve(result.detect.shape[1:3], (window,) * 2, (stride,) * 2, (1, 1), padding)
+    shape = (1, *g.out_shape, result.detect.shape[3])
+    width = max(len(str(a.shape)) for _, a in result.stages())
+    lines = [f"{'Pool2':<9} {str(shape):<{width}}  {result.pooling_type} pool {window}x{window}, "
+             f"strides {stride}, padding {padding} (of Detect; pools figure)"]
+    return lines + [f"{'':12}{dim} {d.explain()}" for dim, d in zip(("height:", "width: "),
+                                                                   g.dims)]
+
+
+def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int = 2,
+         stride: int = 2, padding: str = "SAME", output: Any = "numconv-out") -> DemoResult:
+    """Run the demo: compute the stages, draw the figures, write them to ``output``.
+
+    Parameters are the command's; ``kernel`` may also be a 2-D array.  Figures
+    stay open in the result (their drawn arrays are the ones checked against TF).
+    """
+    from .. import _args
+    from ..image import default_image_path, read_image
+    from ..kernels import get_kernel
+    from ..pipeline import feature_extraction
+    from ..viz import (save_figure, show_im2col, show_kernel, show_pools, show_stages,
+                       show_translation_invariance)
+
+    kind = _args.choice("demo", "pool", pool, ("max", "avg")).upper()
+    if isinstance(kernel, str):
+        get_kernel(kernel)                  # an unknown name fails before any work
+    path = default_image_path() if image is None else image
+    pixels = read_image(path, channels=1)
+    _output_dir(output)
+    result = feature_extraction(pixels, kernel, pool_size=window, pool_stride=stride,
+                                pool_padding=padding, pooling_type=kind)
+    out = DemoResult(os.fspath(path), os.fspath(output), result)
+    windows = (window, 3) if window != 3 else (3,)
+    stages = result.stages()
+    out.figures = {
+        "kernel": show_kernel(result.kernel),
+        "filter_detect": show_stages(stages[:3]),
+        "pools": show_pools(result.detect, windows, stride, padding, kind),
+        "extraction": show_stages(stages),
+        "translation_invariance": show_translation_invariance(pooling_type=kind),
+        "im2col": show_im2col(window=result.kernel.shape),
+    }
+    if window != 3:
+        out.notes.extend(_pool2_lines(result, 3, stride, padding))
+    for name, fig in out.figures.items():
+        out.files.append(save_figure(fig, os.path.join(output, f"{name}.png")))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run :func:`demo` with the parsed arguments and print its report."""
+    print(demo(args.image, args.kernel, args.pool, args.window, args.stride, args.padding,
+               args.output).report())
+    return 0

@@ -1,0 +1,232 @@
+"""Filter, detect, condense: the lesson's feature extraction on one image.
+
+The lesson (TensorFlow)::
+
+    image = tf.image.convert_image_dtype(tf.io.decode_jpeg(tf.io.read_file(path)), tf.float32)
+    image = tf.expand_dims(image, axis=0)                      # (1, H, W, 1)
+    kernel = tf.reshape(kernel, [*kernel.shape, 1, 1])         # (kh, kw, 1, 1)
+    image_filter = tf.nn.conv2d(image, kernel, strides=1, padding="SAME")
+    image_detect = tf.nn.relu(image_filter)
+    image_condense = tf.nn.pool(image_detect, window_shape=(2, 2), pooling_type="MAX",
+                                strides=(2, 2), padding="SAME")
+
+numconv::
+
+    result = feature_extraction(read_image(path, channels=1), "edge")
+    result.filter, result.detect, result.condense              # the same arrays
+    print(result.describe())                                   # shapes and padding
+
+>>> r = feature_extraction(np.eye(4), "identity", pool_size=2, pool_stride=2)
+>>> [title for title, _ in r.stages()]
+['Input', 'Filter', 'Detect', 'Condense']
+>>> r.filter.shape, r.condense.shape
+((1, 4, 4, 1), (1, 2, 2, 1))
+>>> r.condense[0, :, :, 0]
+array([[1., 0.],
+       [0., 1.]])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _args
+from .activations import leaky_relu, relu, relu6
+from .conv import conv2d
+from .image import rgb_to_grayscale
+from .kernels import KERNELS
+from .padding import Geometry, resolve
+from .pooling import pool
+
+__all__ = ["ExtractionResult", "feature_extraction", "ACTIVATIONS"]
+
+#: activation name -> function (``None`` means no activation: Detect = Filter)
+ACTIVATIONS = {"relu": relu, "relu6": relu6, "leaky_relu": leaky_relu}
+
+
+def _frozen(x: np.ndarray) -> np.ndarray:
+    view = x.view()
+    view.flags.writeable = False
+    return view
+
+
+def _pairs(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else str(values)
+
+
+@dataclass(frozen=True)
+class ExtractionResult:
+    """The stages of :func:`feature_extraction`, each a read-only NHWC array.
+
+    Attributes
+    ----------
+    input : ndarray, shape ``(1, H, W, 1)``
+        The single-channel image that was filtered.
+    filter : ndarray
+        ``conv2d(input, kernel)``.
+    detect : ndarray
+        The activation of ``filter`` (equal to it when ``activation`` is None).
+    condense : ndarray
+        The pooling of ``detect``.
+    kernel : ndarray, shape ``(kh, kw)``
+    kernel_name : str or None
+        The kernel's name when it was given by name.
+    conv_geometry, pool_geometry : Geometry
+        Output sizes and pads of the two windowed stages.
+    activation : str or None
+    pooling_type : {"MAX", "AVG"}
+    source_channels : int
+        Channels of the image given (more than 1: it was converted to grayscale).
+    """
+
+    input: np.ndarray
+    filter: np.ndarray
+    detect: np.ndarray
+    condense: np.ndarray
+    kernel: np.ndarray
+    kernel_name: str | None
+    conv_geometry: Geometry
+    pool_geometry: Geometry
+    activation: str | None
+    pooling_type: str
+    source_channels: int = 1
+
+    def stages(self) -> list[tuple[str, np.ndarray]]:
+        """``[("Input", input), ("Filter", filter), ("Detect", detect),
+        ("Condense", condense)]``."""
+        return [("Input", self.input), ("Filter", self.filter), ("Detect", self.detect),
+                ("Condense", self.condense)]
+
+    def describe(self) -> str:
+        """The shape after each stage and how each windowed stage got its size.
+
+        Examples
+        --------
+        >>> print(feature_extraction(np.ones((5, 6)), "edge", pool_size=3).describe())
+        Input     (1, 5, 6, 1)  image
+        Filter    (1, 5, 6, 1)  conv2d, kernel 'edge' 3x3, strides 1, padding SAME
+                    height: SAME: out = ceil(5/1) = 5; total pad = max((5-1)*1 + 3 - 5, 0) = 2 -> before 1, after 1
+                    width:  SAME: out = ceil(6/1) = 6; total pad = max((6-1)*1 + 3 - 6, 0) = 2 -> before 1, after 1
+        Detect    (1, 5, 6, 1)  relu (elementwise, shape unchanged)
+        Condense  (1, 3, 3, 1)  MAX pool 3x3, strides 2, padding SAME
+                    height: SAME: out = ceil(5/2) = 3; total pad = max((3-1)*2 + 3 - 5, 0) = 2 -> before 1, after 1
+                    width:  SAME: out = ceil(6/2) = 3; total pad = max((3-1)*2 + 3 - 6, 0) = 1 -> before 0, after 1
+        """
+        k = self.kernel
+        name = f"kernel {self.kernel_name!r} " if self.kernel_name else "kernel "
+        cg, pg = self.conv_geometry, self.pool_geometry
+        source = ("image" if self.source_channels == 1 else
+                  f"grayscale of the {self.source_channels}-channel image (TF's "
+                  "rgb_to_grayscale weights)" if self.source_channels >= 3 else
+                  "first channel of the 2-channel image (alpha dropped)")
+        act = (f"{self.activation} (elementwise, shape unchanged)" if self.activation
+               else "no activation (Detect = Filter)")
+        lines = [
+            ("Input", self.input, source, None),
+            ("Filter", self.filter, f"conv2d, {name}{k.shape[0]}x{k.shape[1]}, strides "
+             f"{_pairs(cg.strides)}, padding {_mode(cg)}", cg),
+            ("Detect", self.detect, act, None),
+            ("Condense", self.condense, f"{self.pooling_type} pool "
+             f"{pg.window[0]}x{pg.window[1]}, strides {_pairs(pg.strides)}, padding "
+             f"{_mode(pg)}", pg),
+        ]
+        width = max(len(str(a.shape)) for _, a, _, _ in lines)
+        out = []
+        for title, array, what, geometry in lines:
+            out.append(f"{title:<9} {str(array.shape):<{width}}  {what}")
+            if geometry is not None:
+                for dim, g in zip(("height:", "width: "), geometry.dims):
+                    out.append(f"{'':12}{dim} {g.explain()}")
+        return "\n".join(out)
+
+
+def _mode(geometry: Geometry) -> str:
+    mode = geometry.dims[0].mode
+    return mode if mode != "EXPLICIT" else f"explicit {geometry.pads}"
+
+
+def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_padding: Any = "SAME",
+                       activation: str | None = "relu", pool_size: Any = 2, pool_stride: Any = 2,
+                       pool_padding: Any = "SAME", pooling_type: str = "MAX") -> ExtractionResult:
+    """Filter an image with a kernel, detect with an activation, condense by pooling.
+
+    ``filter = conv2d(input, kernel[:, :, None, None], conv_stride, conv_padding)``,
+    ``detect = activation(filter)``,
+    ``condense = pool(detect, pool_size, pooling_type, pool_stride, pool_padding)``:
+    the lesson's ``tf.nn.conv2d`` / ``tf.nn.relu`` / ``tf.nn.pool`` with TF's geometry.
+
+    Parameters
+    ----------
+    image : array_like, shape ``(H, W)``, ``(H, W, C)`` or ``(1, H, W, C)``
+        Integer and bool images are used as float32 with their values unchanged
+        (scale them first, e.g. with :func:`numconv.read_image`); float images keep
+        their dtype.  A multi-channel image is filtered as grayscale, as the lesson
+        does: 3 or 4 channels (RGB, RGBA) with TF's ``rgb_to_grayscale`` weights,
+        alpha dropped; 2 channels (gray + alpha): the first one.
+    kernel : array_like or str
+        A 2-D kernel (or HWIO ``(kh, kw, 1, 1)``), or a name from
+        :func:`numconv.kernels.kernel_names`.
+    conv_stride : int or pair
+    conv_padding : "SAME", "VALID", int or (before, after) pairs
+    activation : {"relu", "relu6", "leaky_relu", None}
+        ``leaky_relu`` uses TF's alpha 0.2; None (or "none") skips the step.
+    pool_size, pool_stride : int or pair
+    pool_padding : "SAME", "VALID", int or (before, after) pairs
+    pooling_type : {"MAX", "AVG"}
+
+    Returns
+    -------
+    ExtractionResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments, or settings that leave a stage empty.
+    """
+    fn = "feature_extraction"
+    x = _args.batch_image(fn, "image", image)
+    if isinstance(kernel, str):
+        k = _args.kernel_name(fn, "kernel", kernel, KERNELS)
+        name = next(n for n, v in KERNELS.items() if v is k)
+    else:
+        k, name = _args.kernel2d(fn, "kernel", kernel), None
+    conv_strides = _args.int_tuple(fn, "conv_stride", conv_stride, 2)
+    conv_pad = _args.padding(fn, conv_padding, 2, arg="conv_padding")
+    act = _args.activation(fn, activation, tuple(ACTIVATIONS))
+    window = _args.int_tuple(fn, "pool_size", pool_size, 2)
+    pool_strides = _args.int_tuple(fn, "pool_stride", pool_stride, 2)
+    pool_pad = _args.padding(fn, pool_padding, 2, arg="pool_padding")
+    kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
+
+    if x.dtype.kind != "f":
+        x = x.astype(np.float32)
+    channels = x.shape[3]
+    if channels >= 3:
+        x = rgb_to_grayscale(x[..., :3])
+    elif channels == 2:
+        x = x[..., :1]
+    k = k.astype(x.dtype)
+    conv_geometry = resolve(x.shape[1:3], k.shape, conv_strides, (1, 1), conv_pad)
+    if 0 in conv_geometry.out_shape:
+        _args.fail(fn, "kernel", f"must fit in the image with this padding (a {k.shape[0]}x"
+                   f"{k.shape[1]} kernel on {x.shape[1]}x{x.shape[2]} gives an empty Filter "
+                   f"stage {conv_geometry.out_shape})", None, shown=f"shape {k.shape}")
+    try:  # arguments are valid here; what can still fail is a resource limit
+        filtered = conv2d(x, k[:, :, None, None], conv_strides, conv_pad)
+    except (ValueError, TypeError) as exc:
+        _args.from_inner(fn, "image, kernel, conv_stride and conv_padding", "Filter", exc)
+    detected = filtered if act is None else ACTIVATIONS[act](filtered)
+    pool_geometry = resolve(filtered.shape[1:3], window, pool_strides, (1, 1), pool_pad)
+    if 0 in pool_geometry.out_shape:
+        _args.fail(fn, "pool_size", f"must fit in the Filter stage {filtered.shape[1:3]} with "
+                   f"this padding (the Condense stage would be empty)", window)
+    try:
+        condensed = pool(detected, window, kind, pool_strides, pool_pad)
+    except (ValueError, TypeError) as exc:
+        _args.from_inner(fn, "pool_size, pool_stride and pool_padding", "Condense", exc)
+    return ExtractionResult(_frozen(x), _frozen(filtered), _frozen(detected),
+                            _frozen(condensed), _frozen(k), name, conv_geometry,
+                            pool_geometry, act, kind, channels)

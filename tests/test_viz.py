@@ -1,0 +1,340 @@
+"""numconv.viz: figures are produced headless, are not blank, and draw the right things.
+
+Expected titles, shapes, numbers and windows are derived by hand in the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from numconv import viz
+
+EDGE = [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]
+
+
+def _rc() -> dict:
+    # dict.items reads the raw values: RcParams.__getitem__ would resolve the backend
+    return dict(dict.items(matplotlib.rcParams))
+
+
+@pytest.fixture(autouse=True)
+def rc_unchanged():
+    """Every figure function leaves matplotlib's global rcParams as they were."""
+    before = _rc()
+    yield
+    assert _rc() == before
+
+
+def rendered(fig: Figure) -> np.ndarray:
+    """Draw on the figure's own Agg canvas; the RGBA pixels."""
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())
+
+
+def assert_not_blank(fig: Figure) -> None:
+    assert isinstance(fig, Figure)
+    rgb = rendered(fig)[..., :3].astype(float)
+    assert rgb.shape[0] > 50 and rgb.shape[1] > 50
+    assert rgb.var() > 100                     # a blank (one-colour) canvas has 0
+
+
+def titles(fig: Figure) -> list[str]:
+    return [ax.get_title() for ax in fig.axes]
+
+
+def drawn(ax) -> np.ndarray:
+    return np.asarray(ax.images[0].get_array())
+
+
+# --------------------------------------------------------------------------- show_kernel
+
+def test_show_kernel_writes_the_kernels_values_in_their_cells():
+    fig = viz.show_kernel(EDGE)
+    assert_not_blank(fig)
+    (ax,) = fig.axes
+    texts = ax.texts
+    assert [t.get_text() for t in texts] == ["-1", "-1", "-1", "-1", "8", "-1", "-1", "-1", "-1"]
+    assert [t.get_position() for t in texts] == [(j, i) for i in range(3) for j in range(3)]
+    np.testing.assert_array_equal(drawn(ax), EDGE)
+    assert ax.get_xticks().size == 0 and ax.get_yticks().size == 0
+
+
+def test_show_kernel_text_colours_contrast_with_the_cells():
+    cmap = matplotlib.colormaps["Blues_r"]
+    texts = viz.show_kernel(EDGE).axes[0].texts
+    # threshold (8 + -1) / 2 = 3.5: only the 8 is above it
+    assert [t.get_color() for t in texts] == [cmap(255)] * 4 + [cmap(0)] + [cmap(255)] * 4
+
+
+def test_show_kernel_fractions_and_float32():
+    k = np.array([[0.5, 0.25], [0.125, -0.75]], np.float32)
+    texts = [t.get_text() for t in viz.show_kernel(k).axes[0].texts]
+    assert texts == ["0.5", "0.25", "0.125", "-0.75"]
+
+
+def test_show_kernel_digits_and_size():
+    texts = viz.show_kernel([[1 / 3, 2 / 3]], digits=2, text_size=10).axes[0].texts
+    assert [t.get_text() for t in texts] == ["0.33", "0.67"]
+    assert [t.get_fontsize() for t in texts] == [10, 10]
+
+
+def test_show_kernel_without_labels_accepts_filter_layout():
+    fig = viz.show_kernel(np.ones((5, 5, 1, 1)) / 25, label=False)
+    assert len(fig.axes[0].texts) == 0
+    assert drawn(fig.axes[0]).shape == (5, 5)
+
+
+def test_show_kernel_draws_into_a_given_axes():
+    fig = Figure()
+    ax = fig.add_subplot(1, 2, 2)
+    assert viz.show_kernel(EDGE, ax=ax) is fig
+    assert fig.axes == [ax] and len(ax.texts) == 9
+
+
+# --------------------------------------------------------------------------- rows of stages
+
+def test_show_stages_titles_carry_the_shapes():
+    fig = viz.show_stages([("Input", np.zeros((4, 6))), ("RGB", np.ones((1, 4, 6, 3)) / 2),
+                           ("Many", np.ones((4, 6, 5)))])
+    assert titles(fig) == ["Input\n(1, 4, 6, 1)", "RGB\n(1, 4, 6, 3)",
+                           "Many\n(1, 4, 6, 5) (mean of 5 channels)"]
+    assert drawn(fig.axes[1]).shape == (4, 6, 3)
+    assert fig.axes[0].images[0].get_cmap().name == "gray"
+    assert fig.axes[2].images[0].get_cmap().name == "magma"      # the seed's image.cmap
+
+
+def test_show_extraction_row():
+    image = np.zeros((10, 7))
+    image[4, 3] = 0.5
+    fig = viz.show_extraction(image, EDGE, pool_size=3, pool_stride=2, pool_padding="VALID")
+    assert_not_blank(fig)
+    # conv SAME stride 1 keeps 10x7; VALID 3x3 stride 2: (10-3+2)//2 = 4, (7-3+2)//2 = 3
+    assert titles(fig) == ["Input\n(1, 10, 7, 1)", "Filter\n(1, 10, 7, 1)",
+                           "Detect\n(1, 10, 7, 1)", "Condense\n(1, 4, 3, 1)"]
+    filtered = np.zeros((10, 7))                     # the kernel, times 0.5, around (4, 3)
+    filtered[3:6, 2:5] = -0.5
+    filtered[4, 3] = 4.0
+    np.testing.assert_array_equal(drawn(fig.axes[1]), filtered)
+    np.testing.assert_array_equal(drawn(fig.axes[2]), np.maximum(filtered, 0))
+    condensed = np.zeros((4, 3))                     # windows rows 2-4 and 4-6, cols 2-4
+    condensed[1:3, 1] = 4.0
+    np.testing.assert_array_equal(drawn(fig.axes[3]), condensed)
+
+
+def test_show_filter_detect_row():
+    fig = viz.show_filter_detect(np.eye(5), [[1, -1]], conv_stride=2, activation=None)
+    # SAME stride 2: ceil(5/2) = 3
+    assert titles(fig) == ["Input\n(1, 5, 5, 1)", "Filter\n(1, 3, 3, 1)",
+                           "Detect\n(1, 3, 3, 1)"]
+    # 1x2 window, SAME pad (0, 1) per row: out[i, j] = x[2i, 2j] - x[2i, 2j+1]
+    np.testing.assert_array_equal(drawn(fig.axes[1]), np.eye(3))
+    np.testing.assert_array_equal(drawn(fig.axes[2]), np.eye(3))          # no activation
+
+
+def test_show_pools_draws_the_pooled_maps():
+    x = np.arange(16.0).reshape(4, 4)
+    fig = viz.show_pools(x)                                  # 2x2 and 3x3, stride 2, SAME
+    assert_not_blank(fig)
+    assert titles(fig) == ["Detect\n(1, 4, 4, 1)", "Pool 2x2\n(1, 2, 2, 1)",
+                           "Pool2 3x3\n(1, 2, 2, 1)"]
+    np.testing.assert_array_equal(drawn(fig.axes[0]), x)
+    # 2x2 blocks: max of [[0,1],[4,5]] = 5, ...
+    np.testing.assert_array_equal(drawn(fig.axes[1]), [[5, 7], [13, 15]])
+    # 3x3 SAME, pad (0, 1): windows rows/cols 0-2 and 2-3
+    np.testing.assert_array_equal(drawn(fig.axes[2]), [[10, 11], [14, 15]])
+
+
+def test_show_pools_valid_average():
+    fig = viz.show_pools(np.ones((9, 12)), windows=[3], strides=2, padding="VALID",
+                         pooling_type="avg")
+    # VALID: (9 - 3 + 2) // 2 = 4, (12 - 3 + 2) // 2 = 5
+    assert titles(fig)[1] == "Pool 3x3\n(1, 4, 5, 1)"
+    np.testing.assert_array_equal(drawn(fig.axes[1]), np.ones((4, 5)))
+
+
+# --------------------------------------------------------------------------- invariance
+
+def test_translation_invariance_near_pair_merges_far_pair_stays_apart():
+    near, far = np.zeros((32, 32)), np.zeros((32, 32))
+    near[16, [16, 18]] = 1       # columns 16, 18 -> 8, 9 -> 4, 4 (one pixel)
+    far[16, [2, 29]] = 1         # columns 2, 29 -> 1, 14 -> 0, 7 -> 0, 3
+    fig = viz.show_translation_invariance(near, far, steps=3)
+    assert_not_blank(fig)
+    assert len(fig.axes) == 8
+    assert [t.splitlines()[0] for t in titles(fig)[:4]] == [
+        "input 32x32", "pooled x1 16x16", "pooled x2 8x8", "pooled x3 4x4"]
+    assert [t.splitlines()[1] for t in titles(fig)] == (
+        ["2 bright pixels"] * 2 + ["1 bright pixel"] * 2 + ["2 bright pixels"] * 4)
+    assert fig.axes[0].get_ylabel() == "near pair" and fig.axes[4].get_ylabel() == "far pair"
+    expected = np.zeros((4, 4))
+    expected[2, [0, 3]] = 1      # row 16 -> 8 -> 4 -> 2
+    np.testing.assert_array_equal(drawn(fig.axes[7]), expected)
+
+
+def test_translation_invariance_default_dots():
+    fig = viz.show_translation_invariance()         # 64x64, 2 and 31 apart, 4 poolings
+    counts = [int(t.splitlines()[1].split()[0]) for t in titles(fig)]
+    # near: columns 32, 34 -> 16, 17 -> 8, 8; far: 32, 63 -> 16, 31 -> ... -> 2, 3
+    assert counts == [2, 2, 1, 1, 1] + [2, 2, 2, 2, 2]
+
+
+# --------------------------------------------------------------------------- im2col
+
+def highlight(ax):
+    (rect,) = [p for p in ax.patches if p.get_gid() == "highlight"]
+    return rect
+
+
+@pytest.mark.parametrize("window, stride, padding, position", [
+    (3, 1, "VALID", (1, 2)),
+    ((2, 3), (2, 1), "VALID", (1, 3)),
+    (3, 2, "SAME", (2, 2)),        # 6x6, window 3, stride 2: out 3, pad (0, 1)
+])
+def test_show_im2col_highlights_the_window_and_its_row(window, stride, padding, position):
+    image = np.arange(36.0).reshape(6, 6)
+    fig = viz.show_im2col(image, window, stride, padding, highlight=position)
+    assert_not_blank(fig)
+    ax_img, ax_mat = fig.axes
+    kh, kw = (window, window) if isinstance(window, int) else window
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    i, j = position
+    padded = np.pad(image, ((0, 1), (0, 1))) if padding == "SAME" else image
+    expected = padded[i * sh:i * sh + kh, j * sw:j * sw + kw].ravel()
+    row = highlight(ax_mat).get_y() + 0.5
+    assert row == int(row)
+    np.testing.assert_array_equal(drawn(ax_mat)[int(row)], expected)
+    np.testing.assert_array_equal(drawn(ax_img), padded)
+    rect = highlight(ax_img)
+    assert (rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()) == (
+        j * sw - 0.5, i * sh - 0.5, kw, kh)
+    assert highlight(ax_mat).get_width() == kh * kw
+
+
+def test_show_im2col_default_image_and_titles():
+    fig = viz.show_im2col()
+    assert titles(fig) == ["image 6x6\nwindow 3x3 at (0, 0)", "patch matrix 16x9\nrow 0"]
+    np.testing.assert_array_equal(drawn(fig.axes[1])[0], [0, 1, 2, 6, 7, 8, 12, 13, 14])
+    assert fig.axes[0].texts[7].get_text() == "7"
+
+
+# --------------------------------------------------------------------------- saving
+
+def test_save_figure_writes_a_png_and_no_temporary_file(tmp_path):
+    path = viz.save_figure(viz.show_kernel(EDGE), tmp_path / "kernel.png")
+    assert path == str(tmp_path / "kernel.png")
+    assert (tmp_path / "kernel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert os.listdir(tmp_path) == ["kernel.png"]
+
+
+def test_save_figure_failure_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "fig.png"
+    target.write_bytes(b"old")
+    fig = viz.show_kernel(EDGE)
+
+    def broken(fh, **kwargs):
+        fh.write(b"\x89PNG partial")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(fig, "savefig", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        viz.save_figure(fig, target)
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["fig.png"]
+
+
+def test_save_figure_missing_directory(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        viz.save_figure(viz.show_kernel(EDGE), tmp_path / "missing" / "k.png")
+
+
+def test_headless_without_pyplot_or_display(tmp_path):
+    code = ("import sys, json, numpy as np; from numconv import viz; "
+            "viz.save_figure(viz.show_im2col(), sys.argv[1]); "
+            "print(json.dumps('matplotlib.pyplot' in sys.modules))")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MPLBACKEND")}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.png")], env=env,
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) is False
+    assert (tmp_path / "a.png").stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- errors
+
+def test_kernel_rank():
+    with pytest.raises(ValueError, match=r"show_kernel: kernel must be a non-empty 2-D array "
+                                         r"\(rows, cols\), got shape \(3, 3, 2\)"):
+        viz.show_kernel(np.ones((3, 3, 2)))
+
+
+def test_kernel_finite():
+    with pytest.raises(ValueError, match=r"show_kernel: kernel must be finite, got an array "
+                                         r"containing NaN or inf"):
+        viz.show_kernel([[1.0, np.nan]])
+
+
+def test_text_size_positive():
+    with pytest.raises(ValueError, match=r"show_kernel: text_size must be positive, got 0"):
+        viz.show_kernel(EDGE, text_size=0)
+
+
+def test_ax_type():
+    with pytest.raises(TypeError, match=r"show_kernel: ax must be a matplotlib Axes or None, "
+                                        r"got Figure"):
+        viz.show_kernel(EDGE, ax=Figure())
+
+
+def test_stage_image_shape():
+    with pytest.raises(ValueError, match=r"show_pools: detect must be one non-empty image: "
+                                         r"\(H, W\), \(H, W, C\), \(H, W, 1\) or \(1, H, W, C\), "
+                                         r"got shape \(2, 4, 4, 1\)"):
+        viz.show_pools(np.zeros((2, 4, 4, 1)))
+
+
+def test_single_channel_image():
+    with pytest.raises(ValueError, match=r"show_im2col: image must be a single-channel image: "
+                                         r"\(H, W\), \(H, W, 1\) or \(1, H, W, 1\), "
+                                         r"got shape \(4, 4, 3\)"):
+        viz.show_im2col(np.zeros((4, 4, 3)))
+
+
+def test_stages_empty():
+    with pytest.raises(ValueError, match=r"show_stages: stages must hold at least one "
+                                         r"\(name, array\) pair, got \[\]"):
+        viz.show_stages([])
+
+
+def test_pools_windows_type():
+    with pytest.raises(TypeError, match=r"show_pools: windows must be a non-empty list of "
+                                        r"window sizes, got int 2"):
+        viz.show_pools(np.zeros((4, 4)), windows=2)
+
+
+def test_im2col_window_fits():
+    with pytest.raises(ValueError, match=r"show_im2col: window must fit in the padded 6x6 "
+                                         r"image, got \(7, 7\)"):
+        viz.show_im2col(window=7)
+
+
+def test_im2col_highlight_inside_grid():
+    with pytest.raises(ValueError, match=r"show_im2col: highlight must be a \(row, col\) window "
+                                         r"position inside the 4x4 output grid, got \(0, 4\)"):
+        viz.show_im2col(highlight=(0, 4))
+
+
+def test_save_figure_type(tmp_path):
+    with pytest.raises(TypeError, match=r"save_figure: fig must be a matplotlib Figure, "
+                                        r"got str 'x'"):
+        viz.save_figure("x", tmp_path / "x.png")
+
+
+def test_save_figure_path_type():
+    with pytest.raises(TypeError, match=r"save_figure: path must be a path, got int 3"):
+        viz.save_figure(Figure(), 3)
