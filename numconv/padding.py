@@ -205,7 +205,7 @@ def resolve_dim(in_size: int, window: int, stride: int = 1, dilation: int = 1,
     if not ceil_mode:
         out = max((span + stride) // stride, 0)
         return DimGeometry(in_size, window, stride, dilation, mode, out, before, after)
-    if span < 0:
+    if span <= -stride:  # not even a window that starts at the first element
         out = 0
     else:
         out = -(span // -stride) + 1

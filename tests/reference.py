@@ -27,10 +27,9 @@ def ref_dim(n: int, k: int, s: int, d: int, padding, ceil_mode: bool = False):
             out += 1
         return out, b, a, a
     out = 0
-    if size >= eff:
-        # PyTorch: windows may run past the end by < stride, but must start in input/left pad
-        while out * s <= size - eff + s - 1 and out * s < n + b:
-            out += 1
+    # PyTorch: windows may run past the end by < stride, but must start in input/left pad
+    while out * s <= size - eff + s - 1 and out * s < n + b:
+        out += 1
     used_after = max(a, (out - 1) * s + eff - n - b) if out else a
     return out, b, used_after, a
 

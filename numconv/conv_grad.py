@@ -1,0 +1,450 @@
+"""Convolution gradients and transposed convolution, 1 to 3 spatial dims.
+
+For ``out = conv(x, w)`` (:func:`numconv.convolution`) and an upstream gradient
+``g = dL/dout``:
+
+* ``dL/dx = conv_backprop_input(x.shape, w, g)``: ``dx[o*s + t*d] += g[o] @ w[t].T``;
+  one GEMM per chunk of output rows, a scatter-add by window taps
+  (:func:`numconv.windows.scatter_windows`, the adjoint of the forward's gather), and
+  the padding cropped off.
+* ``dL/dw = conv_backprop_filter(x, w.shape, g)``: the transposed patch matrix times
+  ``g``, accumulated over chunks; ``dL/dbias = bias_add_grad(g)``.
+
+Geometry is the forward op's (:func:`numconv.explain`); chunks from
+:func:`numconv.windows.chunk_plan` keep the patch matrix under the workspace bound.
+Transposed convolution is the input gradient used as a forward op:
+``conv_transpose(y, w, x_shape) == conv_backprop_input(x_shape, w, y)``.  This module
+is separate from :mod:`numconv.conv` only to keep both under ~400 lines.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _args
+from .algorithms.gemm import filter_matrix
+from .conv import result_dtypes
+from .layout import Layout
+from .padding import Geometry, resolve
+from .windows import chunk_plan, crop, pad, scatter_windows, window_view
+
+__all__ = ["conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",
+           "conv1d_backprop_filter", "conv2d_backprop_input", "conv2d_backprop_filter",
+           "conv3d_backprop_input", "conv3d_backprop_filter", "depthwise_conv2d_backprop_input",
+           "depthwise_conv2d_backprop_filter", "bias_add_grad", "conv_transpose",
+           "conv1d_transpose", "conv2d_transpose", "conv3d_transpose"]
+
+
+# --------------------------------------------------------------------------- kernels
+
+def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
+               channels: int, dtype: np.dtype) -> np.ndarray:
+    """``dL/dx`` (channels-last, ``dtype``) from ``g`` ``(N, *out, C_out)`` and filters ``w``."""
+    batch, taps = g.shape[0], math.prod(geometry.window)
+    cin_g, cout = w.shape[-2], w.shape[-1]
+    cout_g = cout // groups
+    wt = filter_matrix(w, groups, dtype).transpose(0, 2, 1)      # (groups, cout_g, taps*cin_g)
+    dxp = np.zeros((batch, *(d.padded_size for d in geometry.dims), groups, cin_g), dtype)
+    per_position = (taps * channels + cout) * np.dtype(dtype).itemsize
+    for bs, rs in chunk_plan(batch, geometry.out_shape, per_position):
+        gb = g[bs, rs]
+        lead = gb.shape[:-1]
+        rows = math.prod(lead)
+        gg = gb.reshape(rows, groups, cout_g).transpose(1, 0, 2).astype(dtype, copy=False)
+        cols = np.matmul(gg, wt)                                  # (groups, rows, taps*cin_g)
+        cols = cols.reshape(groups, *lead, *geometry.window, cin_g)
+        cols = np.moveaxis(cols, 0, -2)                           # (..., *window, groups, cin_g)
+        scatter_windows(dxp[bs], cols, geometry, rs.start)
+    return crop(dxp, geometry).reshape(batch, *(d.in_size for d in geometry.dims), channels)
+
+
+def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
+                dtype: np.dtype) -> np.ndarray:
+    """``dL/dw`` ``(*window, C/groups, C_out)`` in ``dtype`` from channels-last ``x`` and ``g``."""
+    batch, channels, cout = x.shape[0], x.shape[-1], g.shape[-1]
+    cin_g, cout_g, taps = channels // groups, cout // groups, math.prod(geometry.window)
+    dw = np.zeros((groups, taps * cin_g, cout_g), dtype)
+    view = window_view(pad(x, geometry, 0), geometry)
+    per_position = (taps * channels + cout) * np.dtype(dtype).itemsize
+    for bs, rs in chunk_plan(batch, geometry.out_shape, per_position):
+        block = view[bs, rs]
+        rows = math.prod(block.shape[:1 + len(geometry.dims)])
+        split = block.reshape(*block.shape[:-1], groups, cin_g)
+        patches = np.ascontiguousarray(np.moveaxis(split, -2, 0), dtype=dtype)
+        patches = patches.reshape(groups, rows, taps * cin_g)
+        gg = g[bs, rs].reshape(rows, groups, cout_g).transpose(1, 0, 2).astype(dtype, copy=False)
+        dw += np.matmul(patches.transpose(0, 2, 1), gg)
+    dw = dw.reshape(groups, *geometry.window, cin_g, cout_g)
+    return np.moveaxis(dw, 0, -2).reshape(*geometry.window, cin_g, cout)
+
+
+# --------------------------------------------------------------------------- arguments
+
+def _common(fn: str, n: int | None, data_format: Any, strides: Any, padding: Any,
+            dilations: Any) -> tuple[Layout, tuple[int, ...], tuple[int, ...], Any]:
+    layout = _args.data_format(fn, data_format, n)
+    n = layout.n_spatial
+    stride = _args.int_tuple(fn, "strides", 1 if strides is None else strides, n, layout=layout)
+    dilation = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
+                               layout=layout)
+    return layout, stride, dilation, _args.padding(fn, padding, n, layout)
+
+
+def _expect_grad(fn: str, arg: str, g: np.ndarray, layout: Layout, geometry: Geometry,
+                 batch: int, cout: int, of: str) -> None:
+    _args.check_input_rank(fn, arg, g, layout)
+    expected = tuple(layout.full_index(geometry.out_shape, batch, cout))
+    _args.grad_shape(fn, arg, g.shape, expected, f"the forward output for {of}")
+
+
+def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
+                    padding: Any, data_format: Any, dilations: Any, n: int | None,
+                    depthwise: bool = False, transpose: bool = False) -> np.ndarray:
+    warg = "filter" if depthwise else "filters"
+    sarg, garg = ("output_shape", "input") if transpose else ("input_sizes", "out_backprop")
+    w = _args.array(fn, warg, filters)
+    g = _args.array(fn, garg, out_backprop)
+    if n is None:
+        n = _args.spatial_rank(fn, warg, w, 2) if data_format is None else None
+    layout, stride, dilation, pad_spec = _common(fn, n, data_format, strides, padding, dilations)
+    n = layout.n_spatial
+    _args.filters(fn, warg, w, n)
+    _args.check_input_rank(fn, garg, g, layout)
+    # n-element sizes: batch from the gradient, channels from the filters (ungrouped);
+    # conv_transpose's (*window, out_channels, in_channels) is the forward conv's HWIO
+    shape = _args.shape_spec(fn, sarg, input_sizes, layout, g.shape[0], w.shape[-2])
+    wt, channels = w, shape[layout.channel_axis]
+    if depthwise:
+        if w.shape[-2] != channels:
+            _args.fail(fn, warg, f"in_channels (axis -2) must equal the input's channels "
+                       f"({channels})", None, shown=f"shape {w.shape}")
+        wt = w.reshape(*w.shape[:n], 1, -1)
+    groups = _args.groups(fn, channels, wt.shape[-2], wt.shape[-1], warg)
+    geometry = resolve(layout.spatial_shape(shape), wt.shape[:n], stride, dilation, pad_spec)
+    if transpose and layout.spatial_shape(g.shape) != geometry.out_shape:
+        detail = "; ".join(
+            f"dim {i}: output {d.in_size}, window {d.window}, stride {d.stride}, dilation "
+            f"{d.dilation}, {d.mode} -> {d.out_size}, but the input has {size}"
+            for i, (d, size) in enumerate(zip(geometry.dims, layout.spatial_shape(g.shape)))
+            if d.out_size != size)
+        _args.transpose_output(fn, shape, detail)
+    _expect_grad(fn, garg, g, layout, geometry, shape[0], wt.shape[-1], f"{sarg} {shape}")
+    acc, result = result_dtypes(wt.dtype, g.dtype)
+    _args.grad_memory(fn, f"{sarg}, {warg}, strides, padding and dilations", geometry,
+                      shape[0], channels, acc.itemsize,
+                      (math.prod(geometry.window) * channels + wt.shape[-1]) * acc.itemsize,
+                      math.prod(shape) * result.itemsize)
+    dx = input_grad(layout.to_canonical(g), wt, geometry, groups, channels, acc)
+    return layout.from_canonical(dx.astype(result, copy=False))
+
+
+def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
+                     padding: Any, data_format: Any, dilations: Any, n: int | None,
+                     depthwise: bool = False) -> np.ndarray:
+    x = _args.array(fn, "input", input)
+    g = _args.array(fn, "out_backprop", out_backprop)
+    if n is None:
+        n = _args.spatial_rank(fn, "input", x, 2) if data_format is None else None
+    layout, stride, dilation, pad_spec = _common(fn, n, data_format, strides, padding, dilations)
+    n = layout.n_spatial
+    _args.check_input_rank(fn, "input", x, layout)
+    fshape = _args.shape_spec(fn, "filter_sizes", filter_sizes, Layout(n), 0, 0)
+    if len(filter_sizes) != n + 2 or 0 in fshape[:n + 1]:
+        _args.fail(fn, "filter_sizes", f"must have {n + 2} elements (*window, in_channels, "
+                   "out_channels) with positive window and in_channels", fshape)
+    channels = x.shape[layout.channel_axis]
+    cin_g, cout = fshape[-2], fshape[-1]
+    if depthwise:
+        if cin_g != channels:
+            _args.fail(fn, "filter_sizes", f"in_channels (element -2) must equal the input's "
+                       f"channels ({channels})", fshape)
+        cin_g, cout = 1, channels * fshape[-1]
+    groups = _args.groups(fn, channels, cin_g, cout, "filter_sizes")
+    geometry = resolve(layout.spatial_shape(x.shape), fshape[:n], stride, dilation, pad_spec)
+    _expect_grad(fn, "out_backprop", g, layout, geometry, x.shape[0], cout,
+                 f"input shape {x.shape} and filter_sizes {fshape}")
+    acc, result = result_dtypes(x.dtype, g.dtype)
+    _args.grad_memory(fn, "input, filter_sizes, strides, padding and dilations", geometry,
+                      x.shape[0], channels, x.dtype.itemsize if geometry.padded else 0,
+                      (math.prod(geometry.window) * channels + cout) * acc.itemsize,
+                      math.prod(fshape) * (acc.itemsize + result.itemsize))
+    dw = filter_grad(layout.to_canonical(x), layout.to_canonical(g), geometry, groups, acc)
+    return dw.reshape(fshape).astype(result, copy=False)
+
+
+# --------------------------------------------------------------------------- public API
+
+def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
+                        padding: Any, data_format: str | None = None,
+                        dilations: Any = None) -> np.ndarray:
+    """Gradient of :func:`numconv.convolution` with respect to its input (TF's argument order).
+
+    ``dx[n, i..., c] = sum over (o, t) with o*s + t*d - pad_before = i of
+    sum_co g[n, o..., co] * w[t..., c % cin_g, co]`` (``co`` in the group of ``c``):
+    each output position's gradient goes back, through the filters, to the window it
+    read.  Entries that land on padding are dropped.
+
+    Parameters
+    ----------
+    input_sizes : sequence of int
+        Shape of the forward input: all ``n + 2`` dims in ``data_format`` order, or the
+        ``n`` spatial sizes (batch from ``out_backprop``, channels ``filters.shape[-2]``,
+        i.e. ungrouped).
+    filters : array_like, shape ``(*window, C / groups, C_out)``
+        The forward filters (TF's HWIO in every layout).
+    out_backprop : array_like, shape of the forward output
+        ``dL/dout``, ``(N, *out_spatial, C_out)`` (or channels-first).
+    strides, padding, dilations, data_format
+        As for the forward :func:`numconv.convolution`; ``data_format=None`` is
+        channels-last with the rank of ``filters``.
+
+    Returns
+    -------
+    ndarray, shape ``input_sizes``
+        Float dtypes promote as the forward op; integers are exact in int64.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments, or ``out_backprop`` not of the forward output's shape.
+
+    Examples
+    --------
+    >>> w = np.ones((2, 2, 1, 1))
+    >>> conv_backprop_input((1, 3, 3, 1), w, np.ones((1, 2, 2, 1)), 1, "VALID")[0, :, :, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    return _backprop_input("conv_backprop_input", input_sizes, filters, out_backprop, strides,
+                           padding, data_format, dilations, None)
+
+
+def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
+                         padding: Any, data_format: str | None = None,
+                         dilations: Any = None) -> np.ndarray:
+    """Gradient of :func:`numconv.convolution` with respect to its filters (TF's order).
+
+    ``dw[t..., ci, co] = sum_{n, o} padded[n, o*s + t*d ..., g*cin_g + ci] * g[n, o..., co]``
+    with ``g = co // (C_out / groups)``: the patch matrix (:func:`numconv.im2col`)
+    transposed, times the output gradient.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, *spatial, C)`` (or channels-first)
+        The forward input.
+    filter_sizes : sequence of int
+        ``(*window, C / groups, C_out)``, the forward filters' shape.
+    out_backprop : array_like
+        ``dL/dout``, shape of the forward output.
+    strides, padding, data_format, dilations
+        As for :func:`numconv.convolution`; ``data_format=None`` infers the rank from
+        ``input``.
+
+    Returns
+    -------
+    ndarray, shape ``filter_sizes``
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
+    >>> conv_backprop_filter(x, (2, 2, 1, 1), np.ones((1, 2, 2, 1)), 1, "VALID")[:, :, 0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
+    return _backprop_filter("conv_backprop_filter", input, filter_sizes, out_backprop,
+                            strides, padding, data_format, dilations, None)
+
+
+def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
+                          padding: Any, data_format: str = "NWC",
+                          dilations: Any = None) -> np.ndarray:
+    """:func:`conv_backprop_input` for 1-D (:func:`numconv.conv1d`)."""
+    return _backprop_input("conv1d_backprop_input", input_sizes, filters, out_backprop,
+                           strides, padding, data_format, dilations, 1)
+
+
+def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
+                           padding: Any, data_format: str = "NWC",
+                           dilations: Any = None) -> np.ndarray:
+    """:func:`conv_backprop_filter` for 1-D (:func:`numconv.conv1d`)."""
+    return _backprop_filter("conv1d_backprop_filter", input, filter_sizes, out_backprop,
+                            strides, padding, data_format, dilations, 1)
+
+
+def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
+                          padding: Any, data_format: str = "NHWC",
+                          dilations: Any = None) -> np.ndarray:
+    """TF's ``tf.compat.v1.nn.conv2d_backprop_input``; see :func:`conv_backprop_input`."""
+    return _backprop_input("conv2d_backprop_input", input_sizes, filters, out_backprop,
+                           strides, padding, data_format, dilations, 2)
+
+
+def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
+                           padding: Any, data_format: str = "NHWC",
+                           dilations: Any = None) -> np.ndarray:
+    """TF's ``tf.compat.v1.nn.conv2d_backprop_filter``; see :func:`conv_backprop_filter`."""
+    return _backprop_filter("conv2d_backprop_filter", input, filter_sizes, out_backprop,
+                            strides, padding, data_format, dilations, 2)
+
+
+def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
+                          padding: Any, data_format: str = "NDHWC",
+                          dilations: Any = None) -> np.ndarray:
+    """TF's ``conv3d_backprop_input_v2``; see :func:`conv_backprop_input`."""
+    return _backprop_input("conv3d_backprop_input", input_sizes, filters, out_backprop,
+                           strides, padding, data_format, dilations, 3)
+
+
+def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
+                           padding: Any, data_format: str = "NDHWC",
+                           dilations: Any = None) -> np.ndarray:
+    """TF's ``conv3d_backprop_filter_v2``; see :func:`conv_backprop_filter`."""
+    return _backprop_filter("conv3d_backprop_filter", input, filter_sizes, out_backprop,
+                            strides, padding, data_format, dilations, 3)
+
+
+def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop: Any,
+                                    strides: Any, padding: Any, data_format: str = "NHWC",
+                                    dilations: Any = None) -> np.ndarray:
+    """Input gradient of :func:`numconv.depthwise_conv2d` (TF's name and argument order).
+
+    ``filter`` has shape ``(kh, kw, C, M)``; output channel ``c * M + m`` sends its
+    gradient back to input channel ``c`` only.
+
+    >>> g = np.ones((1, 1, 1, 2))                     # C = 2, multiplier 1
+    >>> w = np.stack([np.ones((2, 2)), 2 * np.ones((2, 2))], -1)[..., None]
+    >>> depthwise_conv2d_backprop_input((1, 2, 2, 2), w, g, 1, "VALID")[0, 0, 0]
+    array([1., 2.])
+    """
+    return _backprop_input("depthwise_conv2d_backprop_input", input_sizes, filter,
+                           out_backprop, strides, padding, data_format, dilations, 2,
+                           depthwise=True)
+
+
+def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any,
+                                     strides: Any, padding: Any, data_format: str = "NHWC",
+                                     dilations: Any = None) -> np.ndarray:
+    """Filter gradient of :func:`numconv.depthwise_conv2d`; ``filter_sizes`` is (kh, kw, C, M).
+
+    >>> x = np.ones((1, 2, 2, 2)); x[..., 1] = 10
+    >>> depthwise_conv2d_backprop_filter(x, (2, 2, 2, 1), np.ones((1, 1, 1, 2)), 1,
+    ...                                  "VALID")[0, 0, :, 0]
+    array([ 1., 10.])
+    """
+    return _backprop_filter("depthwise_conv2d_backprop_filter", input, filter_sizes,
+                            out_backprop, strides, padding, data_format, dilations, 2,
+                            depthwise=True)
+
+
+def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarray:
+    """Gradient of a bias added per channel, TF's ``BiasAddGrad``: sum over all but channels.
+
+    Parameters
+    ----------
+    out_backprop : array_like, rank >= 2
+        ``dL/dout``.
+    data_format : str, optional
+        None: channels on the last axis (any rank).  A layout name (``NHWC``, ``NCHW``,
+        ...) requires its rank and gives its channel axis.
+
+    Returns
+    -------
+    ndarray, shape ``(C,)``
+        float16 accumulates in float32; integers in int64.
+
+    >>> bias_add_grad(np.ones((2, 3, 3, 4)))
+    array([18., 18., 18., 18.])
+    """
+    fn = "bias_add_grad"
+    g = _args.array(fn, "out_backprop", out_backprop)
+    if data_format is None:
+        if g.ndim < 2:
+            _args.fail(fn, "out_backprop", "must have rank >= 2 (batch, ..., channels)", None,
+                       shown=f"shape {g.shape} (rank {g.ndim})")
+        axis = g.ndim - 1
+    else:
+        layout = _args.data_format(fn, data_format, None)
+        _args.check_input_rank(fn, "out_backprop", g, layout)
+        axis = layout.channel_axis
+    acc, result = result_dtypes(g.dtype)
+    axes = tuple(a for a in range(g.ndim) if a != axis)
+    return g.sum(axis=axes, dtype=acc).astype(result, copy=False)
+
+
+def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
+                   padding: Any = "SAME", data_format: str | None = None,
+                   dilations: Any = None) -> np.ndarray:
+    """Transposed convolution ("deconvolution"), TF's ``tf.nn.conv_transpose``.
+
+    The gradient of :func:`numconv.convolution` with respect to its input, used as a
+    forward op: ``conv_transpose(y, w, x_shape, ...) == conv_backprop_input(x_shape, w,
+    y, ...)``.  Each input position scatters ``input[o] @ w.T`` onto an output window
+    that starts ``stride`` apart: the output is upsampled.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, *in_spatial, C_in)`` (or channels-first)
+    filters : array_like, shape ``(*window, C_out / groups, C_in)``
+        TF's layout for transposed convolution (``tf.nn.conv2d_transpose``): the filters
+        of the forward convolution that maps the output back to the input.
+    output_shape : sequence of int
+        ``(N, *out_spatial, C_out)`` in ``data_format`` order, or the spatial sizes.
+        Several sizes map to one input size (SAME: any ``out`` with ``ceil(out /
+        stride) == in``), so it must be given.
+    strides, padding, data_format, dilations
+        The forward convolution's.
+
+    Returns
+    -------
+    ndarray, shape ``output_shape``
+
+    Raises
+    ------
+    ValueError
+        If the forward convolution of ``output_shape`` does not have the input's spatial
+        size (TF: "Size of out_backprop doesn't match computed").
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2.0]).reshape(1, 2, 1)
+    >>> conv_transpose(y, np.ones((3, 1, 1)), (1, 4, 1), 2, "SAME")[0, :, 0]
+    array([1., 1., 3., 2.])
+    """
+    return _backprop_input("conv_transpose", output_shape, filters, input, strides, padding,
+                           data_format, dilations, None, transpose=True)
+
+
+def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
+                     padding: Any = "SAME", data_format: str = "NWC",
+                     dilations: Any = None) -> np.ndarray:
+    """1-D transposed convolution, TF's ``tf.nn.conv1d_transpose``; see :func:`conv_transpose`."""
+    return _backprop_input("conv1d_transpose", output_shape, filters, input, strides, padding,
+                           data_format, dilations, 1, transpose=True)
+
+
+def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
+                     padding: Any = "SAME", data_format: str = "NHWC",
+                     dilations: Any = None) -> np.ndarray:
+    """2-D transposed convolution, TF's ``tf.nn.conv2d_transpose``; see :func:`conv_transpose`.
+
+    >>> y = np.ones((1, 2, 2, 1))
+    >>> conv2d_transpose(y, np.ones((2, 2, 1, 1)), (1, 4, 4, 1), 2, "VALID")[0, :, :, 0]
+    array([[1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.]])
+    """
+    return _backprop_input("conv2d_transpose", output_shape, filters, input, strides, padding,
+                           data_format, dilations, 2, transpose=True)
+
+
+def conv3d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
+                     padding: Any = "SAME", data_format: str = "NDHWC",
+                     dilations: Any = None) -> np.ndarray:
+    """3-D transposed convolution, TF's ``tf.nn.conv3d_transpose``; see :func:`conv_transpose`."""
+    return _backprop_input("conv3d_transpose", output_shape, filters, input, strides, padding,
+                           data_format, dilations, 3, transpose=True)

@@ -1,0 +1,393 @@
+"""Pooling gradients, max pooling with argmax, and max unpooling, N-d.
+
+Each backward is a loop over the window taps with whole-array work inside, the
+adjoint of the forward's reduction (:mod:`numconv.pooling`):
+
+* max pooling sends each output's gradient to the **first maximum in window order**
+  (TF's rule on ties).  The argmax is recomputed tap by tap: a tap replaces the
+  running maximum only if it is strictly greater, and taps on padding never win, so a
+  window that reads padding routes its gradient to a real input element (as TF, whose
+  CPU kernel never visits padding).  NaN: the first NaN of a window is its maximum
+  (the forward output is NaN, as NumPy and PyTorch propagate it).
+* average pooling sends ``grad / divisor`` to every tap of the window; taps on
+  padding are dropped.  The divisor is the forward's: real elements (TF), or with
+  ``count_include_pad`` the declared padding too, or ``divisor_override``.
+
+A window that covers only padding (dilation or large explicit pads) has no input
+element: max pooling drops its gradient (its forward value is -inf) and its
+``max_pool_with_argmax`` index is -1; average pooling drops it too (forward NaN).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _args
+from .conv import result_dtypes
+from .layout import Layout
+from .padding import Geometry, resolve
+from .pooling import avg_divisor, lowest
+from .windows import crop, pad, tap_views
+
+__all__ = ["max_pool_grad", "avg_pool_grad", "max_pool_with_argmax", "max_unpool",
+           "argmax_taps", "max_grad", "avg_grad"]
+
+
+# --------------------------------------------------------------------------- kernels
+
+def _tap_mask(tap: tuple[int, ...], geometry: Geometry) -> np.ndarray:
+    """``(1, *out, 1)`` bool: where this tap reads an input element (not padding)."""
+    mask = np.ones((), dtype=bool)
+    for axis, (t, d) in enumerate(zip(tap, geometry.dims)):
+        pos = np.arange(d.out_size) * d.stride + t * d.dilation - d.pad_before
+        ok = (pos >= 0) & (pos < d.in_size)
+        mask = mask[..., None] & ok if axis else ok
+    return mask.reshape(1, *geometry.out_shape, 1)
+
+
+def argmax_taps(xc: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """``(max, tap)`` of every window of channels-last ``xc``, both ``(N, *out, C)``.
+
+    ``tap`` is the C-order index of the first maximal tap on the input (the first NaN
+    if any), -1 for a window with no input element (whose max is the padding value).
+    """
+    xp = pad(xc, geometry, lowest(xc.dtype))
+    nan_aware = xc.dtype.kind == "f" and bool(np.isnan(xc).any())
+    padded = geometry.padded
+    best = which = None
+    for k, (tap, view) in enumerate(tap_views(xp, geometry)):
+        valid = _tap_mask(tap, geometry) if padded else None
+        if best is None:
+            best = np.array(view)
+            which = np.zeros(view.shape, dtype=np.intp)
+            if padded:
+                np.copyto(which, -1, where=~valid)
+            continue
+        take = view > best
+        if nan_aware:
+            take |= np.isnan(view) & ~np.isnan(best)
+        if padded:
+            take |= which < 0
+            take &= valid
+        np.copyto(best, view, where=take)
+        np.copyto(which, k, where=take)
+    return best, which
+
+
+def max_grad(which: np.ndarray, g: np.ndarray, geometry: Geometry,
+             dtype: np.dtype) -> np.ndarray:
+    """Scatter channels-last ``g`` to the taps ``which`` (from :func:`argmax_taps`)."""
+    dxp = np.zeros((g.shape[0], *(d.padded_size for d in geometry.dims), g.shape[-1]), dtype)
+    zero = np.zeros((), dtype)
+    for k, (_, view) in enumerate(tap_views(dxp, geometry)):
+        view += np.where(which == k, g, zero)
+    return crop(dxp, geometry)
+
+
+def avg_grad(g: np.ndarray, geometry: Geometry, count_include_pad: bool,
+             divisor_override: int | None, dtype: np.dtype) -> np.ndarray:
+    """Spread channels-last ``g / divisor`` over every window tap; padding dropped."""
+    if divisor_override is not None:
+        share = g.astype(dtype) / dtype.type(divisor_override)
+    else:
+        divisor = avg_divisor(geometry, count_include_pad)[..., None]
+        share = g.astype(dtype) / np.where(divisor == 0, 1, divisor).astype(dtype)
+    dxp = np.zeros((g.shape[0], *(d.padded_size for d in geometry.dims), g.shape[-1]), dtype)
+    for _, view in tap_views(dxp, geometry):
+        view += share
+    return crop(dxp, geometry)
+
+
+# --------------------------------------------------------------------------- arguments
+
+def _geometry(fn: str, spatial: tuple[int, ...], layout: Layout, ksize: Any, strides: Any,
+              padding: Any, dilations: Any, ceil_mode: Any) -> Geometry:
+    n = layout.n_spatial
+    k = _args.int_tuple(fn, "ksize", ksize, n, layout=layout)
+    s = _args.int_tuple(fn, "strides", k if strides is None else strides, n, layout=layout)
+    d = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
+                        layout=layout)
+    pad_spec = _args.padding(fn, padding, n, layout)
+    return resolve(spatial, k, s, d, pad_spec, ceil_mode=_args.ceil_mode(fn, ceil_mode, pad_spec))
+
+
+def _layout(fn: str, arg: str, x: np.ndarray, data_format: Any) -> Layout:
+    keras = isinstance(data_format, str) and data_format.strip().lower().startswith("channels_")
+    n = _args.spatial_rank(fn, arg, x, 2) if data_format is None or keras else None
+    layout = _args.data_format(fn, data_format, n)
+    _args.check_input_rank(fn, arg, x, layout)
+    return layout
+
+
+def _argmax_memory(fn: str, geometry: Geometry, x: np.ndarray, channels: int,
+                   grad_itemsize: int) -> None:
+    """Padded input copy (and padded gradient), plus max, tap index and index per window."""
+    per_window = x.dtype.itemsize + 3 * np.dtype(np.intp).itemsize + grad_itemsize
+    windows = x.shape[0] * math.prod(geometry.out_shape) * channels
+    _args.grad_memory(fn, "input, ksize, strides, padding and dilations", geometry, x.shape[0],
+                      channels, x.dtype.itemsize + grad_itemsize, extra=windows * per_window)
+
+
+def _grad_array(fn: str, grad: Any, layout: Layout, geometry: Geometry, shape: tuple[int, ...],
+                of: str) -> np.ndarray:
+    g = _args.array(fn, "grad", grad)
+    expected = layout.full_index(geometry.out_shape, shape[0], shape[layout.channel_axis])
+    _args.grad_shape(fn, "grad", g.shape, tuple(expected), f"the pooled output for {of}")
+    return layout.to_canonical(g)
+
+
+# --------------------------------------------------------------------------- public API
+
+def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
+                  data_format: str | None = None, *, dilations: Any = None,
+                  ceil_mode: bool = False) -> np.ndarray:
+    """Gradient of :func:`numconv.max_pool` with respect to its input.
+
+    Each window's ``grad`` goes to the first maximum of the window in window (C)
+    order, among the taps that read the input; gradients of overlapping windows add
+    up.  TF's ``MaxPoolGrad(orig_input, orig_output, grad)`` also takes the forward
+    output; here it is recomputed from ``input``, so only the forward arguments are
+    needed.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, *spatial, C)`` (or channels-first)
+        The forward input.
+    grad : array_like, shape of the forward output
+        ``dL/dout``.
+    ksize, strides, padding, data_format, dilations, ceil_mode
+        As for :func:`numconv.max_pool`.
+
+    Returns
+    -------
+    ndarray, shape of ``input``
+        Dtype of ``grad`` (float16 accumulated in float32; integers in int64).
+
+    Notes
+    -----
+    NaN: the gradient goes to the first NaN of a window.  TF's CPU kernels skip NaN
+    in the forward op and route the gradient inconsistently; PyTorch picks the last
+    NaN.  A window with no input element (only padding) drops its gradient.
+
+    Examples
+    --------
+    >>> x = np.array([1., 3., 3., 2.]).reshape(1, 4, 1)       # a tie: 3 and 3
+    >>> max_pool_grad(x, np.ones((1, 3, 1)), 2, 1, "VALID")[0, :, 0]
+    array([0., 2., 1., 0.])
+    """
+    fn = "max_pool_grad"
+    x = _args.array(fn, "input", input)
+    layout = _layout(fn, "input", x, data_format)
+    geometry = _geometry(fn, layout.spatial_shape(x.shape), layout, ksize, strides, padding,
+                         dilations, ceil_mode)
+    g = _grad_array(fn, grad, layout, geometry, x.shape, f"input shape {x.shape}")
+    acc, result = result_dtypes(g.dtype)
+    _argmax_memory(fn, geometry, x, x.shape[layout.channel_axis],
+                   acc.itemsize + result.itemsize)
+    _, which = argmax_taps(layout.to_canonical(x), geometry)
+    dx = max_grad(which, g, geometry, acc)
+    return layout.from_canonical(dx.astype(result))
+
+
+def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
+                  data_format: str | None = None, *, dilations: Any = None,
+                  count_include_pad: bool = False, ceil_mode: bool = False,
+                  divisor_override: int | None = None) -> np.ndarray:
+    """Gradient of :func:`numconv.avg_pool` with respect to its input, TF's ``AvgPoolGrad``.
+
+    ``dx[i] = sum over the windows w that read i of grad[w] / divisor[w]``: the input
+    values are not needed, only their shape (TF's ``orig_input_shape``).
+
+    Parameters
+    ----------
+    input_shape : sequence of int
+        The forward input's shape (``n + 2`` dims in ``data_format`` order), or its
+        spatial sizes.
+    grad : array_like, shape of the forward output
+    ksize, strides, padding, data_format, dilations
+        As for :func:`numconv.avg_pool`; the layout's rank comes from ``grad``.
+    count_include_pad, ceil_mode, divisor_override
+        PyTorch's options, as in the forward op.
+
+    Returns
+    -------
+    ndarray, shape ``input_shape``
+        float16 for float16 (accumulated in float32), float32/float64 kept, float64
+        for integers.
+
+    Examples
+    --------
+    >>> avg_pool_grad((1, 5, 1), np.ones((1, 3, 1)), 2, 2, "SAME")[0, :, 0]   # 5/2 -> 3
+    array([0.5, 0.5, 0.5, 0.5, 1. ])
+    """
+    fn = "avg_pool_grad"
+    g0 = _args.array(fn, "grad", grad)
+    layout = _layout(fn, "grad", g0, data_format)
+    shape = _args.shape_spec(fn, "input_shape", input_shape, layout, g0.shape[0],
+                             g0.shape[layout.channel_axis])
+    geometry = _geometry(fn, layout.spatial_shape(shape), layout, ksize, strides, padding,
+                         dilations, ceil_mode)
+    include = _args.flag(fn, "count_include_pad", count_include_pad)
+    override = None if divisor_override is None else _args.integer(fn, "divisor_override",
+                                                                    divisor_override)
+    g = _grad_array(fn, g0, layout, geometry, shape, f"input_shape {shape}")
+    acc = np.dtype(np.float32 if g.dtype == np.float16 else
+                   (g.dtype if g.dtype.kind == "f" else np.float64))
+    _args.grad_memory(fn, "input_shape, ksize, strides, padding and dilations", geometry,
+                      shape[0], shape[layout.channel_axis], acc.itemsize,
+                      extra=(g.size + math.prod(shape)) * acc.itemsize)
+    dx = avg_grad(g, geometry, include, override, acc)
+    return layout.from_canonical(dx.astype(np.float16 if g.dtype == np.float16 else acc))
+
+
+def max_pool_with_argmax(input: Any, ksize: Any, strides: Any, padding: Any,
+                         data_format: str | None = None, include_batch_in_index: bool = False,
+                         *, dilations: Any = None,
+                         ceil_mode: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling and the flat index of each maximum, TF's ``tf.nn.max_pool_with_argmax``.
+
+    The index of the element at ``(n, y, x, c)`` of an NHWC input of shape
+    ``(N, H, W, C)`` is ``(y * W + x) * C + c``, or ``((n * H + y) * W + x) * C + c``
+    with ``include_batch_in_index``: the position in the flattened input (without the
+    batch axis unless asked).  Generally: the C-order flat index into the input's own
+    layout, for 1 to 3 spatial dims; channels-first input gives ``(c * H + y) * W + x``
+    (PyTorch's per-plane index plus ``c * H * W``).  Ties go to the first maximum in
+    window order, as TF.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, *spatial, C)`` (or channels-first)
+    ksize, strides, padding, data_format
+        As for :func:`numconv.max_pool`; ``data_format=None`` is channels-last with
+        the input's rank (TF accepts only NHWC and SAME/VALID).
+    include_batch_in_index : bool
+    dilations, ceil_mode
+        Extensions beyond TF, as in :func:`numconv.max_pool`.
+
+    Returns
+    -------
+    output : ndarray
+        The max-pooled input (input dtype).
+    argmax : ndarray of int64, shape of ``output``
+        Flat indices; -1 for a window that covers only padding.
+
+    Notes
+    -----
+    Indices refer to the unpadded input, never to padding, as TF's: TF clamps each SAME
+    window to the input (its CPU kernel never visits padding), so an index is decoded
+    with the input's own width ``W``; tensorflow/tensorflow#10216 reports code that
+    decoded them with the padded width and got shifted rows.  NaN: the first NaN of a
+    window is its maximum; TF keeps a NaN only in a window's first position and
+    otherwise skips it.
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
+    >>> out, idx = max_pool_with_argmax(x, 2, 2, "SAME")
+    >>> idx[0, :, :, 0]
+    array([[4, 5],
+           [7, 8]])
+    """
+    fn = "max_pool_with_argmax"
+    x = _args.array(fn, "input", input)
+    layout = _layout(fn, "input", x, data_format)
+    geometry = _geometry(fn, layout.spatial_shape(x.shape), layout, ksize, strides, padding,
+                         dilations, ceil_mode)
+    batch_index = _args.flag(fn, "include_batch_in_index", include_batch_in_index)
+    _argmax_memory(fn, geometry, x, x.shape[layout.channel_axis], 0)
+    best, which = argmax_taps(layout.to_canonical(x), geometry)
+    n = layout.n_spatial
+    taps = np.unravel_index(np.maximum(which, 0), geometry.window)
+    spatial = layout.spatial_shape(x.shape)
+    flat = np.zeros(which.shape, dtype=np.int64)
+    for axis, (t, d) in enumerate(zip(taps, geometry.dims)):
+        o = np.arange(d.out_size).reshape((-1,) + (1,) * (n - axis))
+        flat = flat * d.in_size + (o * d.stride + t * d.dilation - d.pad_before)
+    channels = x.shape[layout.channel_axis]
+    c = np.arange(channels)
+    flat = flat * channels + c if layout.channels_last else flat + c * math.prod(spatial)
+    if batch_index:
+        flat += np.arange(x.shape[0]).reshape((-1,) + (1,) * (n + 1)) * math.prod(x.shape[1:])
+    flat[which < 0] = -1
+    return layout.from_canonical(best), layout.from_canonical(flat)
+
+
+def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any = None,
+               padding: Any = "VALID", data_format: str | None = None, *,
+               output_size: Any = None, include_batch_in_index: bool = False) -> np.ndarray:
+    """Put pooled values back at their argmax positions, zeros elsewhere (PyTorch's unpool).
+
+    ``out.flat[indices] = input`` per batch item (over the whole array with
+    ``include_batch_in_index``): the inverse of :func:`max_pool_with_argmax` on its
+    maxima, for 1 to 3 spatial dims and both layouts.  The indices follow
+    :func:`max_pool_with_argmax`'s rule (flat into the output's own layout); -1 entries
+    are skipped.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, *pooled, C)`` (or channels-first)
+    indices : integer array_like, shape of ``input``
+    ksize, strides, padding
+        The pooling's, used only for the default output size: ``(in - 1) * stride +
+        ksize - pad_before - pad_after`` per dim (PyTorch's ``(in - 1) *
+        stride - 2 * padding + kernel_size``), or ``in * stride`` for SAME (the largest
+        size that pools to ``in``).  ``strides`` defaults to ``ksize``; padding is
+        "VALID", "SAME", an int or (before, after) pairs.
+    data_format : str, optional
+    output_size : sequence of int, optional
+        Spatial sizes (or the full shape) of the result, when the default is not the
+        forward input's size.
+    include_batch_in_index : bool
+        Whether the indices count the batch axis.
+
+    Returns
+    -------
+    ndarray, dtype of ``input``
+
+    Notes
+    -----
+    Repeated indices (overlapping windows sharing a maximum) write the same value;
+    PyTorch raises for an index out of range, as does numconv.
+
+    Examples
+    --------
+    >>> x = np.array([1., 5., 2., 4.]).reshape(1, 4, 1)
+    >>> out, idx = max_pool_with_argmax(x, 2, 2, "VALID")
+    >>> max_unpool(out, idx, 2)[0, :, 0]
+    array([0., 5., 0., 4.])
+    """
+    fn = "max_unpool"
+    v = _args.array(fn, "input", input)
+    layout = _layout(fn, "input", v, data_format)
+    n = layout.n_spatial
+    idx = _args.indices(fn, "indices", indices, v.shape)
+    k = _args.int_tuple(fn, "ksize", ksize, n, layout=layout)
+    s = _args.int_tuple(fn, "strides", k if strides is None else strides, n, layout=layout)
+    pad_spec = _args.padding(fn, padding, n, layout)
+    batch_index = _args.flag(fn, "include_batch_in_index", include_batch_in_index)
+    channels = v.shape[layout.channel_axis]
+    if output_size is None:
+        pooled = layout.spatial_shape(v.shape)
+        pads = [(0, 0)] * n if pad_spec == "VALID" else pad_spec
+        size = (tuple(p * st for p, st in zip(pooled, s)) if pad_spec == "SAME" else
+                tuple(max((p - 1) * st + kk - b - a, 0)
+                      for p, st, kk, (b, a) in zip(pooled, s, k, pads)))
+        shape = tuple(layout.full_index(size, v.shape[0], channels))
+    else:
+        shape = _args.shape_spec(fn, "output_size", output_size, layout, v.shape[0], channels)
+        expected = tuple(layout.full_index(layout.spatial_shape(shape), v.shape[0], channels))
+        _args.grad_shape(fn, "output_size", shape, expected, "the input's batch and channels")
+    limit = math.prod(shape) if batch_index else math.prod(shape[1:])
+    what = "output_size (or input, ksize, strides and padding)"
+    _args.numpy_sized(fn, what, shape, v.dtype.itemsize, "output")
+    _args.memory(fn, what, {"output": limit * (1 if batch_index else shape[0]) * v.dtype.itemsize})
+    _args.index_range(fn, "indices", idx, limit, f"output shape {shape}")
+    out = np.zeros((1, limit) if batch_index else (shape[0], limit), dtype=v.dtype)
+    keep = idx >= 0
+    rows = np.zeros(idx.shape, np.intp) if batch_index else \
+        np.broadcast_to(np.arange(v.shape[0]).reshape((-1,) + (1,) * (v.ndim - 1)), idx.shape)
+    out[rows[keep], idx[keep]] = v[keep]
+    return out.reshape(shape)
