@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _args
 
-__all__ = ["relu", "relu6", "leaky_relu"]
+__all__ = ["relu", "relu6", "leaky_relu", "relu_grad", "relu6_grad", "leaky_relu_grad"]
 
 
 def _float_if_sloped(x: np.ndarray, slope: float) -> np.ndarray:
@@ -50,7 +50,8 @@ def relu(features: Any, *, max_value: float | None = None, negative_slope: float
     Notes
     -----
     Keras 3 also clips the region ``threshold < x < 0`` to 0 when ``max_value`` is set
-    and ``threshold`` is negative; numconv follows the formula above instead.
+    and ``threshold`` is negative; numconv follows the formula above instead.  NaN stays
+    NaN; Keras's ReLU with a non-zero threshold (and no slope) returns 0 for NaN.
 
     Examples
     --------
@@ -74,7 +75,8 @@ def relu(features: Any, *, max_value: float | None = None, negative_slope: float
     if slope == 0:
         out = np.where(x <= thr, x.dtype.type(0), x)  # NaN stays NaN
     else:
-        out = np.where(x > thr, x, (x - thr) * slope).astype(x.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf/overflow as TF, no warning
+            out = np.where(x > thr, x, (x - thr) * slope).astype(x.dtype, copy=False)
     if top is not None:
         out = np.where(out >= top, np.asarray(top).astype(x.dtype), out)
     return out
@@ -93,6 +95,9 @@ def relu6(features: Any) -> np.ndarray:
 def leaky_relu(features: Any, alpha: float = 0.2) -> np.ndarray:
     """``x if x > 0 else alpha * x``, ``tf.nn.leaky_relu`` (default alpha 0.2).
 
+    ``alpha`` is used at the input's precision; TF stores it as a C float, so its
+    float64 results use ``float32(alpha)`` (e.g. 0.2 -> 0.20000000298...).
+
     >>> leaky_relu([-10.0, 0.0, 5.0])
     array([-2.,  0.,  5.])
     """
@@ -100,4 +105,99 @@ def leaky_relu(features: Any, alpha: float = 0.2) -> np.ndarray:
     x = _args.array(fn, "features", features)
     a = _args.number(fn, "alpha", alpha)
     x = _float_if_sloped(x, a)
-    return np.where(x > 0, x, x * x.dtype.type(a)).astype(x.dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 in the unused lane
+        return np.where(x > 0, x, x * x.dtype.type(a)).astype(x.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- gradients
+
+def _grad_pair(fn: str, gradients: Any, features: Any) -> tuple[np.ndarray, np.ndarray]:
+    g = _args.array(fn, "gradients", gradients)
+    x = _args.array(fn, "features", features)
+    _args.same_shape(fn, "gradients", g, "features", x)
+    return g, x
+
+
+def relu_grad(gradients: Any, features: Any, *, max_value: float | None = None,
+              negative_slope: float = 0.0, threshold: float = 0.0) -> np.ndarray:
+    """Gradient of :func:`relu`: ``gradients * f'(features)``, TF's ``ReluGrad``.
+
+    ``f'(x)`` is 1 where ``threshold < x`` and the output is below ``max_value``, 0
+    where the output is saturated at ``max_value``, and ``negative_slope`` where
+    ``x <= threshold``: with the defaults, ``gradients * (features > 0)``, so the
+    gradient is **0 at x = 0** (TF, PyTorch).
+
+    Parameters
+    ----------
+    gradients : array_like
+        ``dL/dout``, the shape of ``features``.
+    features : array_like
+        The forward input ``x``.
+    max_value, negative_slope, threshold
+        Keras's options, as in :func:`relu`.
+
+    Returns
+    -------
+    ndarray
+        Shape of ``features``, dtype of ``gradients`` (float64 for integer gradients
+        with a fractional slope).
+
+    Notes
+    -----
+    As TF, the gradient is a product with a 0/1 mask: NaN (or inf) in ``gradients``
+    stays NaN even where the unit is off, and a NaN feature gets the off-branch
+    (``NaN > 0`` is false).
+
+    Examples
+    --------
+    >>> relu_grad([5.0, 5.0, 5.0], [-1.0, 0.0, 2.0])
+    array([0., 0., 5.])
+    >>> relu_grad(np.ones(4), [-1.0, 1.0, 3.0, 7.0], max_value=6, negative_slope=0.5)
+    array([0.5, 1. , 1. , 0. ])
+    """
+    fn = "relu_grad"
+    g, x = _grad_pair(fn, gradients, features)
+    top = _args.number(fn, "max_value", max_value, allow_none=True)
+    slope = _args.number(fn, "negative_slope", negative_slope)
+    thr = _args.number(fn, "threshold", threshold)
+    if top is not None and top < 0:
+        _args.fail(fn, "max_value", "must be non-negative (Keras's rule)", max_value)
+    if slope < 0:
+        _args.fail(fn, "negative_slope", "must be non-negative (Keras's rule)", negative_slope)
+    g = _float_if_sloped(g, slope)
+    on = x > thr
+    mask = np.where(on, 1.0, slope)
+    if top is not None:
+        xf = x.astype(np.float64)
+        out = np.where(on, xf, (xf - thr) * slope)
+        mask = np.where(out >= top, 0.0, mask)
+    with np.errstate(invalid="ignore"):  # inf * 0 -> NaN, as TF
+        return np.asarray(g * mask.astype(g.dtype))
+
+
+def relu6_grad(gradients: Any, features: Any) -> np.ndarray:
+    """Gradient of :func:`relu6`, TF's ``Relu6Grad``: ``gradients * (0 < x < 6)``.
+
+    0 at both corners (x = 0 and x = 6), as TF.
+
+    >>> relu6_grad(np.ones(4), [0.0, 3.0, 6.0, 7.0])
+    array([0., 1., 0., 0.])
+    """
+    g, x = _grad_pair("relu6_grad", gradients, features)
+    with np.errstate(invalid="ignore"):  # inf * 0 -> NaN, as TF
+        return np.asarray(g * ((x > 0) & (x < 6)).astype(g.dtype))
+
+
+def leaky_relu_grad(gradients: Any, features: Any, alpha: float = 0.2) -> np.ndarray:
+    """Gradient of :func:`leaky_relu`, TF's ``LeakyReluGrad``: ``g if x > 0 else alpha * g``.
+
+    At x = 0 the slope is ``alpha`` (the x <= 0 branch), as TF.
+
+    >>> leaky_relu_grad(np.ones(3), [-1.0, 0.0, 2.0])
+    array([0.2, 0.2, 1. ])
+    """
+    fn = "leaky_relu_grad"
+    g, x = _grad_pair(fn, gradients, features)
+    a = _args.number(fn, "alpha", alpha)
+    g = _float_if_sloped(g, a)
+    return np.where(x > 0, g, g * g.dtype.type(a)).astype(g.dtype, copy=False)

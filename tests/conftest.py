@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
+
+# quiet TensorFlow's C++ logging in the live tests (must be set before TF is imported)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
