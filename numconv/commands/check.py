@@ -1,0 +1,119 @@
+"""``numconv check``: run one op in TF / Keras / PyTorch / JAX and numconv, report differences.
+
+Prints the comparison table of :func:`numconv.crosscheck.compare` (``--json`` for the
+dict), or with ``--explain-port SRC->DST`` the code that reproduces the op in the
+target framework (no framework is imported for that).  Exit status 0 when every
+framework that ran stayed within the stated tolerance, 1 when one did not (or
+returned another shape, or raised), 2 on bad input or a missing framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ._common import padding_token, sizes
+
+EXAMPLES = """examples:
+  numconv check conv2d --input 8x56x56x64 --filters 3x3x64x64 --strides 2 --padding SAME \\
+      --against tf,torch,jax
+  numconv check max_pool2d --input 1x8x8x3 --window 2 --strides 2 --nan 0.1 --against tf,torch
+  numconv check avg_pool2d --input 1x6x6x1 --window 3 --strides 2 --padding SAME --against torch
+  numconv check --explain-port 'tf->torch' conv2d --input 1x224x224x3 --filters 7x7x3x64 \\
+      --strides 2 --padding SAME"""
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``check`` subcommand."""
+    from ..crosscheck.config import OPS
+    p = subparsers.add_parser(
+        "check", help="cross-check one op against TensorFlow, Keras, PyTorch and JAX",
+        description="Translate one op into each framework, run it and numconv on the same "
+        "random input, and report the error of each against numconv in float64 (max abs/rel "
+        "error, ULP statistics, worst element, error/bound) with the known divergences that "
+        "apply. Exit status 1 when a framework that ran differs beyond the stated tolerance "
+        "(or returned another shape, or raised). Ops: " + ", ".join(OPS) + ".",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("op", metavar="OP", help="the op, e.g. conv2d, max_pool2d, relu")
+    p.add_argument("--input", required=True, metavar="SHAPE",
+                   help="input shape in data_format order, e.g. 8x56x56x64")
+    p.add_argument("--filters", metavar="SHAPE",
+                   help="convolutions: filter shape (*window, in/groups, out), e.g. 3x3x64x64; "
+                   "depthwise: (kh, kw, C, multiplier)")
+    p.add_argument("--window", type=sizes, metavar="K", help="pooling window, e.g. 2 or 3x3")
+    p.add_argument("--strides", type=sizes, default=(1,), metavar="S", help="default 1")
+    p.add_argument("--dilations", type=sizes, default=(1,), metavar="D", help="default 1")
+    p.add_argument("--padding", type=padding_token, nargs="+", default=["VALID"], metavar="P",
+                   help="SAME, VALID (default), a pad p, or before,after pairs per dim")
+    p.add_argument("--data-format", metavar="FMT", help="NHWC (default), NCHW, NWC, ...")
+    p.add_argument("--dtype", default="float32", help="float32 (default), float64 or float16")
+    p.add_argument("--bias", action="store_true", help="convolutions: add a bias")
+    p.add_argument("--count-include-pad", action="store_true",
+                   help="average pooling: count the padding (PyTorch's default)")
+    p.add_argument("--ceil-mode", action="store_true", help="pooling: PyTorch's ceil_mode")
+    p.add_argument("--divisor-override", type=int, metavar="N", help="average pooling")
+    p.add_argument("--nan-policy", default="propagate",
+                   help="max pooling: propagate (default) or ignore (TF's CPU rule)")
+    p.add_argument("--max-value", type=float, help="relu: upper saturation")
+    p.add_argument("--negative-slope", type=float, default=0.0, help="relu: slope below")
+    p.add_argument("--threshold", type=float, default=0.0, help="relu: threshold")
+    p.add_argument("--alpha", type=float, default=0.2, help="leaky_relu: slope (default 0.2)")
+    p.add_argument("--against", default="tf,torch,jax", metavar="FRAMEWORKS",
+                   help="comma-separated: tf, keras, torch, jax (default tf,torch,jax)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input")
+    p.add_argument("--nan", type=float, default=0.0, metavar="FRACTION",
+                   help="set this share of the input to NaN (shows NaN policies)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--explain-port", metavar="SRC->DST",
+                   help="print the code reproducing the op in DST next to SRC's, e.g. "
+                   "'tf->torch' (quoted for the shell) or tf:torch; runs nothing")
+    p.set_defaults(handler=run, subparser=p)
+
+
+def _padding(tokens: list, n: int | None) -> Any:
+    if len(tokens) == 1 and isinstance(tokens[0], str):
+        return tokens[0]
+    if any(isinstance(t, str) for t in tokens):
+        raise ValueError(f"--padding: SAME or VALID must be given alone, got {list(tokens)}")
+    pairs = [t if isinstance(t, tuple) else (t, t) for t in tokens]
+    return pairs * (n or 1) if len(pairs) == 1 else pairs
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~numconv.crosscheck.OpConfig` the arguments describe."""
+    from .. import _args
+    from ..crosscheck import OPS, OpConfig
+    op = _args.choice("numconv check", "OP", args.op, tuple(OPS))
+    n = OPS[op][1]
+    kw: dict[str, Any] = dict(dtype=args.dtype)
+    if n is None:
+        kw.update(max_value=args.max_value, negative_slope=args.negative_slope,
+                  threshold=args.threshold, alpha=args.alpha)
+    else:
+        kw.update(strides=args.strides, dilations=args.dilations,
+                  padding=_padding(args.padding, n), data_format=args.data_format)
+        if OPS[op][0] in ("conv", "depthwise"):
+            kw.update(filter_shape=args.filters, bias=args.bias)
+        else:
+            kw.update(window=args.window, ceil_mode=args.ceil_mode,
+                      count_include_pad=args.count_include_pad,
+                      divisor_override=args.divisor_override, nan_policy=args.nan_policy)
+    return OpConfig(op, args.input, **kw)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the report (or the port) for the parsed arguments."""
+    from ..cli import one_line
+    from ..crosscheck import compare, explain_port
+    config = config_from_args(args)
+    if args.explain_port is not None:
+        print(explain_port(config, args.explain_port), end="")
+        return 0
+    try:
+        report = compare(config, args.against, seed=args.seed, nan_fraction=args.nan)
+    except ModuleNotFoundError as exc:
+        print(f"{args.subparser.prog}: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    print(report.to_json() if args.json else report.table(), end="" if not args.json else "\n")
+    return 0 if report.ok else 1

@@ -1,0 +1,167 @@
+"""Error measures: absolute and relative error, ULP distance, error-bound ratio.
+
+All functions take plain NumPy arrays and never import a framework.  The reference
+("truth") is numconv's result in float64; a result is measured in units in the last
+place (ULP) of its own dtype, against the truth rounded to that dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ulp_distance", "ErrorStats", "error_stats"]
+
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _ordered(a: np.ndarray) -> np.ndarray:
+    """Map floats to unsigned ints, consecutive for consecutive floats (-0 and +0 alike)."""
+    u = np.ascontiguousarray(a).view(_UINT[a.dtype.itemsize])
+    sign = u.dtype.type(1) << u.dtype.type(8 * a.dtype.itemsize - 1)
+    magnitude = u & ~sign
+    return np.where(u & sign, sign - magnitude, sign + magnitude)
+
+
+def ulp_distance(a: Any, b: Any) -> np.ndarray:
+    """Number of representable floats between ``a`` and ``b`` (same float dtype), as float64.
+
+    0 where equal (and where both are NaN), ``inf`` where exactly one is NaN.  Neighbours
+    are 1 apart, across zero too: -0 and +0 count as one number, so the smallest
+    negative and positive subnormals are 2 apart (-tiny, 0, +tiny).
+
+    Examples
+    --------
+    >>> x = np.float32(1.0)
+    >>> ulp_distance(x, np.nextafter(x, np.float32(2))).item()
+    1.0
+    >>> ulp_distance(np.float32([-0.0, 1.0, np.nan]), np.float32([0.0, np.nan, np.nan]))
+    array([ 0., inf,  0.])
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.dtype != b.dtype or a.dtype.kind != "f":
+        raise AssertionError(f"ulp_distance needs two arrays of one float dtype, got "
+                             f"{a.dtype} and {b.dtype}")
+    na, nb = np.isnan(a), np.isnan(b)
+    fa = np.where(na, 0, a).astype(a.dtype)
+    fb = np.where(nb, 0, b).astype(b.dtype)
+    ka, kb = _ordered(fa), _ordered(fb)
+    dist = np.where(ka >= kb, ka - kb, kb - ka).astype(np.float64)
+    dist[na != nb] = np.inf
+    dist[na & nb] = 0.0
+    return dist
+
+
+@dataclass
+class ErrorStats:
+    """How far one result is from the float64 truth.
+
+    Attributes
+    ----------
+    max_abs : float
+        ``max |result - truth|`` over elements where neither is NaN (0 if none).
+    max_rel : float
+        ``max_abs / max |truth|`` (the infinity-norm relative error; 0 if truth is 0).
+    worst_index : tuple of int or None
+        Index (in the result's layout) of the largest absolute error.
+    ulp_max, ulp_mean, ulp_median, ulp_p99 : float
+        ULP distance statistics in the result's dtype (NaN mismatches left out).
+    exact_fraction : float
+        Share of elements at 0 ULP.
+    nan_mismatches : int
+        Elements where exactly one of result and truth is NaN.
+    bound_ratio : float or None
+        ``max |error| / bound`` over elements with a positive bound (the stated
+        tolerance); for exact ops (bound 0) 0.0 when every element matches and inf
+        otherwise.  None when no bound was given.
+    size : int
+        Number of elements compared.
+    """
+
+    max_abs: float
+    max_rel: float
+    worst_index: tuple[int, ...] | None
+    ulp_max: float
+    ulp_mean: float
+    ulp_median: float
+    ulp_p99: float
+    exact_fraction: float
+    nan_mismatches: int
+    bound_ratio: float | None
+    size: int
+
+    @property
+    def within_bound(self) -> bool | None:
+        """Whether the error stays within the stated tolerance (no NaN mismatch)."""
+        if self.bound_ratio is None:
+            return None
+        return self.bound_ratio <= 1.0 and self.nan_mismatches == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["worst_index"] = None if self.worst_index is None else list(self.worst_index)
+        d["within_bound"] = self.within_bound
+        return d
+
+
+def error_stats(result: Any, truth: Any, bound: Any = None) -> ErrorStats:
+    """Compare ``result`` (any float dtype) with the float64 ``truth`` of the same shape.
+
+    Parameters
+    ----------
+    result : array_like
+        A framework's (or numconv's) output.
+    truth : array_like
+        The float64 reference, same shape.
+    bound : float or array_like, optional
+        Tolerance per element (broadcast); see :class:`ErrorStats`.
+
+    Examples
+    --------
+    >>> truth = np.array([1.0, 2.0, 4.0])
+    >>> s = error_stats(np.float32([1.0, 2.0, 4.0000005]), truth, bound=1e-6)
+    >>> s.max_abs, s.worst_index, s.ulp_max, round(s.exact_fraction, 3)
+    (4.76837158203125e-07, (2,), 1.0, 0.667)
+    """
+    r = np.asarray(result)
+    t = np.asarray(truth, dtype=np.float64)
+    if r.shape != t.shape:
+        raise AssertionError(f"error_stats: shapes differ: {r.shape} vs {t.shape}")
+    rdt = r.dtype if r.dtype.kind == "f" else np.dtype(np.float64)
+    r64 = r.astype(np.float64)
+    nan_r, nan_t = np.isnan(r64), np.isnan(t)
+    both_inf_equal = np.isinf(r64) & (r64 == t)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(nan_r | nan_t | both_inf_equal, 0.0, np.abs(r64 - np.where(nan_t, 0, t)))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    size = int(r.size)
+    if size == 0:
+        return ErrorStats(0.0, 0.0, None, 0.0, 0.0, 0.0, 0.0, 1.0, 0, None if bound is None
+                          else 0.0, 0)
+    flat = int(np.argmax(diff))
+    max_abs = float(diff.flat[flat])
+    finite_t = np.abs(t[np.isfinite(t)])
+    scale = float(finite_t.max()) if finite_t.size else 0.0
+    max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        ulp = ulp_distance(r.astype(rdt), t.astype(rdt))
+    matched = ulp[np.isfinite(ulp)]
+    if not matched.size:
+        matched = np.zeros(1)
+    ratio = None
+    if bound is not None:
+        bnd = np.broadcast_to(np.asarray(bound, dtype=np.float64), diff.shape)
+        pos = bnd > 0
+        over = diff[pos] / bnd[pos]
+        exact_bad = bool(np.any(diff[~pos] > 0))
+        ratio = float("inf") if exact_bad else (float(over.max()) if over.size else 0.0)
+    return ErrorStats(
+        max_abs=max_abs, max_rel=max_rel,
+        worst_index=tuple(int(i) for i in np.unravel_index(flat, r.shape)),
+        ulp_max=float(matched.max()), ulp_mean=float(matched.mean()),
+        ulp_median=float(np.median(matched)), ulp_p99=float(np.percentile(matched, 99)),
+        exact_fraction=float(np.mean(ulp == 0)), nan_mismatches=int(np.sum(nan_r != nan_t)),
+        bound_ratio=ratio, size=size)
