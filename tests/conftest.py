@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import pathlib
 
@@ -10,6 +12,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# a shared 2-core machine: no per-example deadline, no "too slow" health check; CI runs
+# a fixed (derandomised) set of examples so that a red run can be reproduced exactly
+settings.register_profile("default", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "data" / "golden"
@@ -41,12 +51,24 @@ def assert_matches(got, expected, *, exact: bool = False, dtype=None, scale: flo
                                rtol=rtol, atol=atol * scale, equal_nan=True)
 
 
-@pytest.fixture(scope="session")
-def golden_dir() -> pathlib.Path:
-    return GOLDEN
-
-
 def load_golden(name: str) -> dict:
     """Load ``data/golden/<name>.npz`` as a dict (allow_pickle for argument dicts)."""
     with np.load(GOLDEN / f"{name}.npz", allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
+
+
+@functools.lru_cache(maxsize=None)
+def golden_cases(stem: str) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """A case-table golden (``ops_*``, ``grad_*``): its arrays and its JSON case list."""
+    arrays = load_golden(stem)
+    return arrays, json.loads(str(arrays["cases"]))
+
+
+def golden_params(prefix: str) -> list:
+    """One ``pytest.param(stem, index)`` per case of every ``<prefix>_*.npz`` golden."""
+    params = []
+    for path in sorted(GOLDEN.glob(f"{prefix}_*.npz")):
+        _, cases = golden_cases(path.stem)
+        params += [pytest.param(path.stem, i, id=f"{path.stem[len(prefix) + 1:]}:{case['id']}")
+                   for i, case in enumerate(cases)]
+    return params

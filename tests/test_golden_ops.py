@@ -11,37 +11,18 @@ pooling window); max pooling, ReLU, im2col and integer results are compared exac
 
 from __future__ import annotations
 
-import functools
-import json
-
 import numpy as np
 import pytest
 
 import numconv
-from conftest import GOLDEN, assert_matches
+from conftest import GOLDEN, assert_matches, golden_cases, golden_params
 
 FILES = sorted(GOLDEN.glob("ops_*.npz"))
 
 
-@functools.lru_cache(maxsize=None)
-def _load(stem: str) -> tuple[dict[str, np.ndarray], list[dict]]:
-    with np.load(GOLDEN / f"{stem}.npz", allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    return arrays, json.loads(str(arrays["cases"]))
-
-
-def _params() -> list:
-    params = []
-    for path in FILES:
-        _, cases = _load(path.stem)
-        params += [pytest.param(path.stem, i, id=f"{path.stem[4:]}:{case['id']}")
-                   for i, case in enumerate(cases)]
-    return params
-
-
-@pytest.mark.parametrize("stem, index", _params())
+@pytest.mark.parametrize("stem, index", golden_params("ops"))
 def test_matches_tensorflow(stem: str, index: int) -> None:
-    arrays, cases = _load(stem)
+    arrays, cases = golden_cases(stem)
     case = cases[index]
     args = [arrays[f"case{index}_{name}"] for name in case["args"]]
     kwargs = dict(case["kwargs"])
@@ -60,7 +41,7 @@ def test_golden_files_cover_every_forward_op() -> None:
     assert FILES, "no data/golden/ops_*.npz: run python data/make_tf_reference.py ops"
     fns, versions, ids = set(), set(), []
     for path in FILES:
-        arrays, cases = _load(path.stem)
+        arrays, cases = golden_cases(path.stem)
         versions.add(str(arrays["tf_version"]))
         fns |= {case["fn"] for case in cases}
         ids += [case["id"] for case in cases]

@@ -11,32 +11,13 @@ argmax values compare exactly.
 
 from __future__ import annotations
 
-import functools
-import json
-
 import numpy as np
 import pytest
 
 import numconv
-from conftest import GOLDEN, assert_matches
+from conftest import GOLDEN, assert_matches, golden_cases, golden_params
 
 FILES = sorted(GOLDEN.glob("grad_*.npz"))
-
-
-@functools.lru_cache(maxsize=None)
-def _load(stem: str) -> tuple[dict[str, np.ndarray], list[dict]]:
-    with np.load(GOLDEN / f"{stem}.npz", allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    return arrays, json.loads(str(arrays["cases"]))
-
-
-def _params() -> list:
-    params = []
-    for path in FILES:
-        _, cases = _load(path.stem)
-        params += [pytest.param(path.stem, i, id=f"{path.stem[5:]}:{case['id']}")
-                   for i, case in enumerate(cases)]
-    return params
 
 
 def test_goldens_present_and_small():
@@ -45,9 +26,9 @@ def test_goldens_present_and_small():
     assert sum(p.stat().st_size for p in FILES) < 5e6
 
 
-@pytest.mark.parametrize("stem, index", _params())
+@pytest.mark.parametrize("stem, index", golden_params("grad"))
 def test_matches_tensorflow(stem: str, index: int) -> None:
-    arrays, cases = _load(stem)
+    arrays, cases = golden_cases(stem)
     case = cases[index]
     kwargs = dict(case["kwargs"])
     kwargs.update({name: arrays[f"case{index}_{name}"] for name in case["arrays"]})

@@ -31,7 +31,7 @@ def dims_of(n, k, s, d, padding, ceil_mode=False):
     b, a = (0, 0) if padding == "VALID" else padding
     out = 0
     if ceil_mode:   # PyTorch: the last window may overhang but must start in input/left pad
-        while n + b + a >= eff and out * s <= n + b + a - eff + s - 1 and out * s < n + b:
+        while out * s <= n + b + a - eff + s - 1 and out * s < n + b:
             out += 1
     else:
         while out * s + eff <= n + b + a:

@@ -1,11 +1,23 @@
 """im2col + GEMM: the reference convolution algorithm.
 
-The padded input is viewed as windows (:func:`numconv.windows.window_view`); each
-block of output rows copies its windows into a contiguous patch matrix of shape
-``(groups, rows, prod(window) * in_channels/groups)`` and multiplies it once by the
-filter matrix ``(groups, prod(window) * in_channels/groups, out_channels/groups)``.
-Blocks are sized by :func:`numconv.windows.chunk_plan` so the patch matrix stays
-under the workspace bound (:mod:`numconv.config`).
+For each block of output positions (:func:`~numconv.algorithms._engine.plan`), the
+block's padded input rows are copied into a slab (:func:`~._engine.slab`, skipped
+when there is no padding), its windows are copied into a reused, contiguous patch
+buffer of shape ``(positions, prod(window) * in_channels/groups)`` (one
+``np.copyto`` from the strided window view: the window's last axis and the channels
+are contiguous, so the copy moves runs of ``window[-1] * C`` elements), and one GEMM
+writes the block's output rows in place:
+
+``out[block] = patches @ filters.reshape(prod(window) * C_in/groups, C_out)``.
+
+Grouped convolution copies the patches group-major, ``(groups, positions, K)``,
+multiplies once per block with a stacked GEMM and scatters the result into the
+output's channel groups (the epilogue).
+
+Blocks are cache-sized (about 1 MiB of patches) and together stay under the
+workspace bound, whatever the batch size.  Phases reported by
+:func:`~numconv.algorithms._engine.profiling`: ``pad``, ``patches``, ``gemm``,
+``epilogue``.
 """
 
 from __future__ import annotations
@@ -15,43 +27,90 @@ import math
 import numpy as np
 
 from ..padding import Geometry
-from ..windows import chunk_plan, pad, window_view
+from ._engine import (Block, Scratch, add_time, can_limit_blas, clock, num_workers, plan,
+                      run_blocks, slab, slab_shape, slab_view)
+
+__all__ = ["filter_matrix", "im2col_gemm"]
 
 
 def filter_matrix(w: np.ndarray, groups: int, dtype: np.dtype) -> np.ndarray:
-    """``(*window, cin_g, cout)`` filters -> ``(groups, prod(window)*cin_g, cout/groups)``."""
+    """``(*window, cin_g, cout)`` filters -> ``(groups, prod(window)*cin_g, cout/groups)``.
+
+    >>> filter_matrix(np.arange(8.0).reshape(1, 2, 2, 2), 2, np.dtype(float))[1]
+    array([[1.],
+           [3.],
+           [5.],
+           [7.]])
+    """
     rows = math.prod(w.shape[:-1])
     cout_g = w.shape[-1] // groups
     return w.astype(dtype, copy=False).reshape(rows, groups, cout_g).transpose(1, 0, 2)
 
 
+def needs_slab(x: np.ndarray, geometry: Geometry, dtype: np.dtype) -> bool:
+    """Whether blocks copy their input rows (padding or a dtype cast) before use."""
+    return geometry.padded or x.dtype != dtype
+
+
 def im2col_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                 dtype: np.dtype) -> np.ndarray:
-    """Convolve channels-last ``x`` with ``w`` (``(*window, cin_g, cout)``); result in ``dtype``."""
-    batch, channels = x.shape[0], x.shape[-1]
+    """Convolve channels-last ``x`` with ``w`` (``(*window, cin_g, cout)``); result in ``dtype``.
+
+    >>> from numconv.padding import resolve
+    >>> g = resolve((4,), (2,), (1,), (1,), "VALID")
+    >>> x = np.arange(4.0).reshape(1, 4, 1)
+    >>> im2col_gemm(x, np.ones((2, 1, 1)), g, 1, np.dtype(float))[0, :, 0]
+    array([1., 3., 5.])
+    """
+    dtype = np.dtype(dtype)
+    batch = x.shape[0]
     cin_g, cout = w.shape[-2], w.shape[-1]
     cout_g = cout // groups
-    taps = math.prod(geometry.window)
+    k = math.prod(geometry.window) * cin_g
     out_shape = geometry.out_shape
     out = np.empty((batch, *out_shape, cout), dtype=dtype)
-    view = window_view(pad(x, geometry, 0), geometry)
     wm = filter_matrix(w, groups, dtype)
-    itemsize = np.dtype(dtype).itemsize
-    per_position = (taps * channels + (cout if groups > 1 else 0)) * itemsize
-    n_sp = len(out_shape)
-    for bs, rs in chunk_plan(batch, out_shape, per_position):
-        block = view[bs, rs]
-        out_block = out[bs, rs]
-        rows = math.prod(out_block.shape[:-1])
+    line = math.prod(out_shape[1:])
+    itemsize = dtype.itemsize
+    copy_in = needs_slab(x, geometry, dtype)
+
+    def nbytes(images: int, rows: int) -> int:
+        positions = images * rows * line
+        total = positions * k * groups * itemsize
+        if copy_in:
+            total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
+        if groups > 1:
+            total += positions * cout * itemsize
+        return total
+
+    workers = num_workers() if can_limit_blas() else 1
+    blocks = plan(batch, out_shape, nbytes, workers)
+    scratch = Scratch(workers)
+
+    def work(worker: int, block: Block) -> None:
+        start = clock()
+        xs = slab(x, geometry, block, 0, scratch, worker, dtype if x.dtype != dtype else None)
+        start = add_time("pad", start) if copy_in else start
+        view = slab_view(xs, geometry, block[1].stop - block[1].start)
+        out_block = out[block]
+        m = math.prod(out_block.shape[:-1])
         if groups == 1:
-            patches = np.ascontiguousarray(block, dtype=dtype).reshape(rows, taps * cin_g)
-            np.matmul(patches, wm[0], out=out_block.reshape(rows, cout))
-            continue
-        # split channels into (groups, cin_g) and bring groups to the front: one copy
-        split = block.reshape(*block.shape[:-1], groups, cin_g)
-        grouped = np.moveaxis(split, -2, 0)
-        patches = np.ascontiguousarray(grouped, dtype=dtype).reshape(groups, rows, taps * cin_g)
-        result = np.matmul(patches, wm)                      # (groups, rows, cout_g)
-        out_block.reshape(rows, groups, cout_g)[...] = result.transpose(1, 0, 2)
-    assert out.ndim == n_sp + 2
+            patches = scratch.get(worker, "patches", view.shape, dtype)
+            np.copyto(patches, view)
+            start = add_time("patches", start)
+            np.matmul(patches.reshape(m, k), wm[0], out=out_block.reshape(m, cout))
+            add_time("gemm", start)
+            return
+        # channels -> (groups, cin_g), groups to the front: one copy, group-major
+        grouped = np.moveaxis(view.reshape(*view.shape[:-1], groups, cin_g), -2, 0)
+        patches = scratch.get(worker, "patches", grouped.shape, dtype)
+        np.copyto(patches, grouped)
+        start = add_time("patches", start)
+        result = scratch.get(worker, "result", (groups, m, cout_g), dtype)
+        np.matmul(patches.reshape(groups, m, k), wm, out=result)
+        start = add_time("gemm", start)
+        out_block.reshape(m, groups, cout_g)[...] = result.transpose(1, 0, 2)
+        add_time("epilogue", start)
+
+    run_blocks(blocks, work, workers, blas=True)
     return out

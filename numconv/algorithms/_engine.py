@@ -1,0 +1,339 @@
+"""Shared machinery of the convolution algorithms: blocks, slabs, threads, profiling.
+
+Every algorithm works block by block.  A *block* is ``(batch_slice, rows_slice)``:
+whole images when they fit, otherwise a band of rows (the first output spatial
+dim) of one image, sized so that the scratch memory of all workers together stays
+under the workspace bound (:func:`numconv.get_workspace_limit`) and, when the work is
+large enough, so that one block's scratch stays in the CPU's last-level cache.
+
+Padding is applied per block: :func:`slab` copies the input rows one block reads
+into a scratch buffer with its border filled, so no padded copy of the whole input
+is ever made (the padded input of a large batch alone could exceed the bound).
+
+Blocks may run on a small thread pool (NumPy copies, ufuncs and BLAS release the
+GIL).  When they do and ``threadpoolctl`` is installed, BLAS is limited to one
+thread per worker meanwhile, so workers x BLAS threads never exceed the cores;
+without ``threadpoolctl`` blocks run serially and BLAS keeps its own threads.
+The number of workers is ``NUMCONV_NUM_THREADS`` if set, else the usable cores
+(at most 8).
+
+The timing hook (:func:`profiling`) is off by default; when on, algorithms add the
+seconds spent in each phase (``pad``, ``patches``, ``gemm``, ``epilogue`` ...) to a
+dict.  Off, it costs one ``None`` check per block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..config import get_workspace_limit
+from ..padding import Geometry
+
+__all__ = ["Block", "all_finite", "profiling", "add_time", "clock", "num_workers", "plan",
+           "run_blocks", "slab", "slab_view", "tap_slice", "taps", "Scratch", "can_limit_blas"]
+
+Block = tuple[slice, slice]
+
+#: Target scratch bytes of one block: big enough for efficient GEMMs and to amortise
+#: the Python work per block (tens of microseconds), small enough to stay in the L3
+#: cache while it is built and consumed.
+CACHE_BLOCK_BYTES = 4 << 20
+
+# --------------------------------------------------------------------------- profiling
+
+_PROFILE: dict[str, float] | None = None
+_PROFILE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def profiling() -> Iterator[dict[str, float]]:
+    """Collect seconds per phase of the algorithms run inside the ``with`` block.
+
+    Times of parallel workers add up (CPU seconds, not wall time).
+
+    >>> import numconv as nc
+    >>> with profiling() as phases:
+    ...     _ = nc.conv2d(np.ones((1, 8, 8, 2)), np.ones((3, 3, 2, 4)), 1, "SAME",
+    ...                   algorithm="im2col")
+    >>> sorted(phases)
+    ['gemm', 'pad', 'patches']
+    """
+    global _PROFILE
+    previous, _PROFILE = _PROFILE, {}
+    try:
+        yield _PROFILE
+    finally:
+        _PROFILE = previous
+
+
+def clock() -> float | None:
+    """``time.perf_counter()`` if profiling is on, else None (the zero-cost check)."""
+    return time.perf_counter() if _PROFILE is not None else None
+
+
+def add_time(phase: str, start: float | None) -> float | None:
+    """Add the time since ``start`` to ``phase``; returns a new start (or None when off)."""
+    if start is None or _PROFILE is None:
+        return None
+    now = time.perf_counter()
+    with _PROFILE_LOCK:
+        _PROFILE[phase] = _PROFILE.get(phase, 0.0) + now - start
+    return now
+
+
+# --------------------------------------------------------------------------- threads
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE: dict[str, Any] = {"depth": 0, "controller": None, "limiter": None}
+
+
+def num_workers() -> int:
+    """Worker threads for block-parallel work: ``NUMCONV_NUM_THREADS`` or the usable cores."""
+    env = os.environ.get("NUMCONV_NUM_THREADS", "")
+    if env.strip().isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < workers:  # type: ignore[attr-defined]
+            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="numconv")
+        return _POOL
+
+
+def _blas_controller() -> Any:
+    """A threadpoolctl controller of the loaded BLAS libraries, or None without it."""
+    if _BLAS_STATE["controller"] is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _BLAS_STATE["controller"] = False
+        else:
+            _BLAS_STATE["controller"] = ThreadpoolController().select(user_api="blas")
+    return _BLAS_STATE["controller"] or None
+
+
+def can_limit_blas() -> bool:
+    """Whether BLAS threads can be limited while workers run (threadpoolctl present)."""
+    return _blas_controller() is not None
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    controller = _blas_controller()
+    if controller is None:
+        yield
+        return
+    with _BLAS_LOCK:
+        if _BLAS_STATE["depth"] == 0:
+            _BLAS_STATE["limiter"] = controller.limit(limits=1)
+        _BLAS_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["depth"] -= 1
+            if _BLAS_STATE["depth"] == 0:
+                _BLAS_STATE["limiter"].restore_original_limits()
+                _BLAS_STATE["limiter"] = None
+
+
+#: Kernels compute IEEE results without floating-point warnings (``inf * 0 = nan``), as
+#: BLAS and TensorFlow do, on every thread alike.
+_IEEE = {"invalid": "ignore", "over": "ignore", "divide": "ignore"}
+
+
+def run_blocks(blocks: Sequence[Block], work: Callable[[int, Block], None], workers: int,
+               blas: bool = False) -> None:
+    """Run ``work(worker_index, block)`` for every block on ``workers`` threads.
+
+    Blocks are handed out dynamically; ``worker_index`` (``0 <= i < workers``) lets
+    a worker reuse its own scratch buffers.  With ``blas=True`` (the work calls BLAS)
+    the blocks run in parallel only if BLAS can be limited to one thread meanwhile.
+    """
+    if blas and workers > 1 and not can_limit_blas():
+        workers = 1
+    workers = min(workers, len(blocks))
+    if workers <= 1:
+        with np.errstate(**_IEEE):
+            for block in blocks:
+                work(0, block)
+        return
+    queue = iter(blocks)
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        with np.errstate(**_IEEE):  # error state is per thread
+            while True:
+                with lock:
+                    block = next(queue, None)
+                if block is None:
+                    return
+                work(index, block)
+
+    context = _single_threaded_blas() if blas else contextlib.nullcontext()
+    with context:
+        futures = [_pool(workers).submit(worker, i) for i in range(workers)]
+        for future in futures:
+            future.result()
+
+
+def all_finite(*arrays: np.ndarray) -> bool:
+    """Whether every element is finite, in one pass with no array-sized temporary.
+
+    A finite sum may still overflow to inf: then False is returned for finite data,
+    which only makes a caller take its slower exact path.
+
+    >>> all_finite(np.ones(3), np.array([1.0, np.inf]))
+    False
+    """
+    with np.errstate(**_IEEE):
+        return all(bool(np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)))
+                   for a in arrays)
+
+
+# --------------------------------------------------------------------------- planning
+
+def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int], int],
+         workers: int = 1, cache_bytes: int | None = None) -> list[Block]:
+    """Blocks whose scratch ``block_bytes(images, rows)`` fits the per-worker budget.
+
+    The budget is ``min(workspace_limit / workers, cache_bytes)`` (``cache_bytes``
+    defaults to :data:`CACHE_BLOCK_BYTES`).  Blocks are whole images when one fits,
+    else bands of rows of one image; there are at least ``workers`` blocks when the
+    output has enough rows.  A block holds at least one row, so the bound is
+    ``max(limit, workers * block_bytes(1, 1))``.
+
+    >>> plan(4, (10, 10), lambda n, r: n * r * 80, cache_bytes=1600)
+    [(slice(0, 2, None), slice(0, 10, None)), (slice(2, 4, None), slice(0, 10, None))]
+    >>> plan(1, (10, 10), lambda n, r: n * r * 80, cache_bytes=400)
+    [(slice(0, 1, None), slice(0, 5, None)), (slice(0, 1, None), slice(5, 10, None))]
+    """
+    if batch == 0 or math.prod(out_shape) == 0:
+        return []
+    cache = CACHE_BLOCK_BYTES if cache_bytes is None else cache_bytes
+    budget = min(get_workspace_limit() // workers, cache)
+    rows = out_shape[0]
+    image = max(block_bytes(1, rows), 1)
+    if image <= budget and batch >= workers:
+        images = max(1, min(batch, budget // image, -(-batch // workers)))
+        while images > 1 and block_bytes(images, rows) > budget:
+            images -= 1
+        return [(slice(b, min(b + images, batch)), slice(0, rows))
+                for b in range(0, batch, images)]
+    per_block = max(1, min(rows, budget // max(block_bytes(1, 1), 1)))
+    if batch < workers:
+        per_block = min(per_block, max(1, -(-rows * batch // workers)))
+    while per_block > 1 and block_bytes(1, per_block) > budget:
+        per_block -= 1
+    return [(slice(b, b + 1), slice(r, min(r + per_block, rows)))
+            for b in range(batch) for r in range(0, rows, per_block)]
+
+
+def slab_rows(geometry: Geometry, rows: int) -> int:
+    """Padded input rows (first spatial dim) that ``rows`` output rows read."""
+    d = geometry.dims[0]
+    return (rows - 1) * d.stride + d.effective_window if rows else 0
+
+
+def slab_shape(x_shape: tuple[int, ...], geometry: Geometry, images: int,
+               rows: int) -> tuple[int, ...]:
+    """Shape of the padded slab of ``images`` images and ``rows`` output rows."""
+    rest = tuple(d.padded_size for d in geometry.dims[1:])
+    return (images, slab_rows(geometry, rows), *rest, x_shape[-1])
+
+
+class Scratch:
+    """Per-worker reusable flat buffers, grown on demand, freed with the object."""
+
+    def __init__(self, workers: int) -> None:
+        self._buffers: list[dict[str, np.ndarray]] = [{} for _ in range(workers)]
+
+    def get(self, worker: int, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """An uninitialised array of ``shape`` and ``dtype`` from worker ``worker``'s buffer."""
+        dtype = np.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        buf = self._buffers[worker].get(name)
+        if buf is None or buf.nbytes < nbytes:
+            buf = np.empty(max(nbytes, 1), dtype=np.uint8)
+            self._buffers[worker][name] = buf
+        return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def slab(x: np.ndarray, geometry: Geometry, block: Block, value: Any, scratch: Scratch,
+         worker: int, dtype: Any = None) -> np.ndarray:
+    """The padded input a block reads: shape ``slab_shape(...)``, a view when unpadded.
+
+    ``slab[n, i, ...] == padded[block_batch[n], rows.start * stride + i, ...]``.
+    With ``dtype`` given the slab is a copy cast to it (used to cast before a copy
+    that would otherwise happen twice).
+    """
+    bs, rs = block
+    d0 = geometry.dims[0]
+    rows = rs.stop - rs.start
+    lo = rs.start * d0.stride - d0.pad_before
+    hi = lo + slab_rows(geometry, rows)
+    if not geometry.padded and dtype is None:
+        return x[bs, lo:hi]
+    images = len(range(*bs.indices(x.shape[0])))
+    shape = slab_shape(x.shape, geometry, images, rows)
+    out = scratch.get(worker, "slab", shape, x.dtype if dtype is None else dtype)
+    inner_lo, inner_hi = max(lo, 0), min(hi, d0.in_size)
+    # fill the borders only, then copy the interior
+    if inner_lo - lo > 0:
+        out[:, :inner_lo - lo] = value
+    if hi - inner_hi > 0:
+        out[:, max(inner_hi - lo, 0):] = value
+    interior: list[slice] = [slice(None), slice(inner_lo - lo, max(inner_hi - lo, inner_lo - lo))]
+    for axis, d in enumerate(geometry.dims[1:], start=2):
+        index = (slice(None),) * axis
+        if d.pad_before:
+            out[index + (slice(0, d.pad_before),)] = value
+        if d.pad_after:
+            out[index + (slice(d.pad_before + d.in_size, None),)] = value
+        interior.append(slice(d.pad_before, d.pad_before + d.in_size))
+    if inner_hi > inner_lo:
+        np.copyto(out[tuple(interior)], x[bs, inner_lo:inner_hi], casting="unsafe")
+    return out
+
+
+def slab_view(xs: np.ndarray, geometry: Geometry, rows: int) -> np.ndarray:
+    """Windows of a slab: ``(images, rows, *out_spatial[1:], *window, C)``, read-only."""
+    dims = geometry.dims
+    sp = xs.strides[1:-1]
+    shape = (xs.shape[0], rows, *geometry.out_shape[1:], *geometry.window, xs.shape[-1])
+    strides = (xs.strides[0], *(st * d.stride for st, d in zip(sp, dims)),
+               *(st * d.dilation for st, d in zip(sp, dims)), xs.strides[-1])
+    return as_strided(xs, shape=shape, strides=strides, writeable=False)
+
+
+def tap_slice(xs: np.ndarray, geometry: Geometry, tap: tuple[int, ...], rows: int) -> np.ndarray:
+    """One tap of a slab's windows, shape ``(images, rows, *out_spatial[1:], C)``: a slice."""
+    sizes = (rows, *geometry.out_shape[1:])
+    index = (slice(None),) + tuple(
+        slice(t * d.dilation, t * d.dilation + (o - 1) * d.stride + 1, d.stride)
+        for t, d, o in zip(tap, geometry.dims, sizes)) + (slice(None),)
+    return xs[index]
+
+
+def taps(geometry: Geometry) -> list[tuple[int, ...]]:
+    """Every window tap in C order."""
+    return list(itertools.product(*(range(k) for k in geometry.window)))

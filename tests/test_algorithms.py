@@ -1,0 +1,343 @@
+"""Every convolution algorithm against a nested-loop reference, TF goldens and each other.
+
+The reference below loops over batch items, output positions and window taps and
+re-derives the padding by counting window positions; it shares no code with
+numconv.  Also: chunked runs under a tiny workspace bound, the bound itself
+measured with tracemalloc, ``choose`` and the explicit-algorithm errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import re
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import numconv
+from conftest import GOLDEN, assert_matches
+from numconv.algorithms import ALGORITHMS, choose, profiling, requirement
+from numconv.padding import resolve
+
+RNG = np.random.default_rng(20261127)
+ALGOS = sorted(ALGORITHMS)
+
+
+def loop_conv(x, w, strides, padding, dilations):
+    """Channels-last N-d grouped cross-correlation by loops, in float64 (int64 for ints)."""
+    n = x.ndim - 2
+    cin_g, cout = w.shape[-2], w.shape[-1]
+    groups = x.shape[-1] // cin_g
+    cout_g = cout // groups
+    pads, outs = [], []
+    for i in range(n):
+        size, k, s, d = x.shape[1 + i], w.shape[i], strides[i], dilations[i]
+        span = (k - 1) * d + 1
+        if padding == "SAME":
+            out = len(range(0, size, s))
+            total = max(0, (out - 1) * s + span - size)
+            before = total // 2
+        else:
+            before, after = (0, 0) if padding == "VALID" else padding[i]
+            out = len([p for p in range(-before, size + after) if p + span <= size + after
+                       and (p + before) % s == 0])
+        pads.append(before)
+        outs.append(out)
+    acc = np.int64 if x.dtype.kind in "biu" and w.dtype.kind in "biu" else np.float64
+    result = np.zeros((x.shape[0], *outs, cout), dtype=acc)
+    for b in range(x.shape[0]):
+        for o in itertools.product(*(range(v) for v in outs)):
+            for t in itertools.product(*(range(k) for k in w.shape[:n])):
+                pos = tuple(o[i] * strides[i] - pads[i] + t[i] * dilations[i] for i in range(n))
+                if not all(0 <= p < x.shape[1 + i] for i, p in enumerate(pos)):
+                    continue
+                for g in range(groups):
+                    xin = x[(b, *pos)][g * cin_g:(g + 1) * cin_g].astype(acc)
+                    wt = w[t][:, g * cout_g:(g + 1) * cout_g].astype(acc)
+                    result[(b, *o)][g * cout_g:(g + 1) * cout_g] += xin @ wt
+    return result
+
+
+def supported(algo: str, spatial, window, strides, dilations, padding) -> bool:
+    g = resolve(spatial, window, strides, dilations, padding if isinstance(padding, str)
+                else tuple(map(tuple, padding)))
+    return requirement(algo, g) is None
+
+
+def run(algo, x, w, strides, padding, dilations):
+    fmt = {1: "NWC", 2: "NHWC", 3: "NDHWC"}[x.ndim - 2]
+    return numconv.convolution(x, w, strides, padding, fmt, dilations, algorithm=algo)
+
+
+# (spatial, window, strides, dilations, padding)
+GEOMETRIES = [
+    ((9,), (3,), (1,), (1,), "SAME"),
+    ((9,), (3,), (2,), (2,), "VALID"),
+    ((10,), (1,), (3,), (1,), "VALID"),
+    ((4, 5, 3), (2, 2, 2), (1, 2, 1), (1, 1, 2), "SAME"),
+    ((4, 3, 4), (1, 1, 1), (1, 1, 2), (1, 1, 1), [(0, 1), (1, 0), (0, 0)]),
+] + [((7, 8), window, strides, dilations, padding)
+     for window, strides, dilations, padding in itertools.product(
+         [(3, 3), (1, 1), (2, 3)], [(1, 1), (2, 1)], [(1, 1), (2, 1)],
+         ["SAME", "VALID", [(1, 0), (2, 1)]])]
+
+# (in channels, groups, out channels)
+CHANNELS = [(3, 1, 4), (4, 2, 6), (4, 4, 8), (4, 4, 4), (1, 1, 1), (6, 1, 2)]
+
+CASES = [pytest.param(algo, *geo, *ch, id=f"{algo}-{i}-{ch}")
+         for algo in ALGOS for i, geo in enumerate(GEOMETRIES) for ch in CHANNELS
+         if supported(algo, *geo)]
+
+
+@pytest.mark.parametrize("algo, spatial, window, strides, dilations, padding, cin, groups, "
+                         "cout", CASES)
+def test_against_loop_reference(algo, spatial, window, strides, dilations, padding, cin,
+                                groups, cout):
+    x = RNG.standard_normal((2, *spatial, cin))
+    w = RNG.standard_normal((*window, cin // groups, cout))
+    expected = loop_conv(x, w, strides, padding, dilations)
+    got = run(algo, x, w, strides, padding, dilations)
+    assert_matches(got, expected, dtype=np.float64, scale=10)
+
+
+DTYPE_GEOMETRIES = [GEOMETRIES[0], GEOMETRIES[3],
+                    ((7, 8), (3, 3), (1, 1), (1, 1), "SAME"),
+                    ((7, 8), (1, 1), (2, 1), (1, 1), "VALID"),
+                    ((7, 8), (2, 3), (2, 1), (2, 1), [(1, 0), (2, 1)])]
+
+
+@pytest.mark.parametrize("algo, geometry", [
+    (algo, i) for algo in ALGOS for i, geo in enumerate(DTYPE_GEOMETRIES)
+    if supported(algo, *geo)])
+@pytest.mark.parametrize("xtype, wtype, result", [
+    (np.float32, np.float32, np.float32),
+    (np.float16, np.float16, np.float16),
+    (np.float32, np.float64, np.float64),
+    (np.int32, np.int8, np.int64),
+    (np.uint8, np.bool_, np.int64),
+])
+@pytest.mark.parametrize("cin, groups", [(4, 1), (4, 2), (3, 3)])
+def test_dtypes(algo, geometry, xtype, wtype, result, cin, groups):
+    spatial, window, strides, dilations, padding = DTYPE_GEOMETRIES[geometry]
+    if np.dtype(xtype).kind == "f":
+        x = RNG.standard_normal((2, *spatial, cin)).astype(xtype)
+        w = RNG.standard_normal((*window, cin // groups, 2 * groups)).astype(wtype)
+    else:
+        x = RNG.integers(0, 100, (2, *spatial, cin)).astype(xtype)
+        w = RNG.integers(-3, 4, (*window, cin // groups, 2 * groups)).astype(wtype)
+    expected = loop_conv(x, w, strides, padding, dilations)
+    got = run(algo, x, w, strides, padding, dilations)
+    terms = int(np.prod(window)) * cin // groups
+    assert_matches(got, expected.astype(result), dtype=result, scale=terms)
+
+
+CHUNKED = [  # (batch, spatial, window, strides, padding, cin, groups)
+    (3, (9, 10), (3, 3), (1, 1), "SAME", 5, 1),
+    (3, (9, 10), (3, 3), (1, 1), "SAME", 4, 4),
+    (3, (9, 10), (3, 2), (2, 1), [(2, 1), (0, 2)], 4, 2),
+    (3, (9, 10), (1, 1), (2, 2), "VALID", 6, 1),
+    (3, (9, 10), (1, 1), (1, 1), "VALID", 4, 2),
+    (3, (9, 10), (5, 5), (1, 1), "SAME", 1, 1),
+    (1, (300,), (3,), (1,), "SAME", 4, 4),
+    (1, (300,), (9,), (2,), "SAME", 2, 1),
+    (1, (40, 30), (3, 3), (1, 1), "SAME", 3, 3),
+    (1, (12, 5, 6), (3, 1, 2), (1, 1, 2), "SAME", 2, 1),
+]
+
+
+@pytest.mark.parametrize("algo, batch, spatial, window, strides, padding, cin, groups", [
+    (algo, *case) for algo in ALGOS for case in CHUNKED
+    if supported(algo, case[1], case[2], case[3], (1,) * len(case[1]), case[4])])
+def test_chunked_under_tiny_workspace(algo, batch, spatial, window, strides, padding, cin,
+                                      groups):
+    """With a 1 KiB bound every block is a row or a few: many blocks, same result."""
+    x = RNG.standard_normal((batch, *spatial, cin))
+    w = RNG.standard_normal((*window, cin // groups, groups))
+    dilations = (1,) * len(spatial)
+    expected = loop_conv(x, w, strides, padding, dilations)
+    with numconv.workspace_limit(1024):
+        got = run(algo, x, w, strides, padding, dilations)
+    assert_matches(got, expected, dtype=np.float64, scale=10)
+
+
+def test_all_algorithms_agree_on_a_larger_problem():
+    x = RNG.standard_normal((3, 20, 17, 8))
+    w = RNG.standard_normal((3, 3, 8, 12))
+    results = {a: numconv.conv2d(x, w, 1, "SAME", algorithm=a)
+               for a in ALGOS if a != "pointwise"}
+    reference = results.pop("im2col")
+    for algo, got in results.items():
+        np.testing.assert_allclose(got, reference, rtol=1e-10, atol=1e-10, err_msg=algo)
+
+
+def test_channels_first_and_noncontiguous_inputs():
+    x = RNG.standard_normal((2, 5, 9, 8)).astype(np.float32)     # NCHW
+    w = RNG.standard_normal((1, 1, 5, 3)).astype(np.float32)
+    expected = loop_conv(np.moveaxis(x, 1, -1), w, (1, 1), "VALID", (1, 1))
+    for algo in ["im2col", "shift", "pointwise", "fft"]:
+        got = numconv.conv2d(x, w, 1, "VALID", "NCHW", algorithm=algo)
+        assert_matches(np.moveaxis(got, 1, -1), expected.astype(np.float32), dtype=np.float32,
+                       scale=5)
+
+
+# --------------------------------------------------------------------------- TF goldens
+
+@functools.lru_cache(maxsize=None)
+def _golden(stem: str):
+    with np.load(GOLDEN / f"{stem}.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    return arrays, json.loads(str(arrays["cases"]))
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("stem", ["ops_conv", "ops_depthwise"])
+def test_against_tensorflow_goldens(algo, stem):
+    if not (GOLDEN / f"{stem}.npz").exists():
+        pytest.skip(f"data/golden/{stem}.npz not generated")
+    arrays, cases = _golden(stem)
+    checked, failures = 0, []
+    for i, case in enumerate(cases):
+        args = [arrays[f"case{i}_{name}"] for name in case["args"]]
+        kwargs = dict(case["kwargs"])
+        kwargs.update({name: arrays[f"case{i}_{name}"] for name in case["array_kwargs"]})
+        try:
+            got = getattr(numconv, case["fn"])(*args, **kwargs, algorithm=algo)
+        except ValueError as exc:
+            if "algorithm" in str(exc):  # this algorithm does not run this window
+                continue
+            raise
+        checked += 1
+        try:
+            assert_matches(got, arrays[f"case{i}_output"], exact=case["exact"],
+                           dtype=case["dtype"], scale=case["terms"])
+        except AssertionError as exc:
+            failures.append(f"{case['id']}: {str(exc)[:200]}")
+    if not checked:
+        pytest.skip(f"no case in {stem} has a window that {algo} runs")
+    assert not failures, "\n".join(failures[:10])
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("algo, x_shape, w_shape, strides, padding", [
+    ("winograd", (2, 9, 8, 5), (3, 3, 5, 4), 1, "SAME"),
+    ("winograd", (1, 7, 10, 3), (3, 3, 3, 2), 1, "VALID"),
+    ("pointwise", (2, 9, 8, 5), (1, 1, 5, 4), 1, "VALID"),
+    ("pointwise", (2, 9, 8, 6), (1, 1, 3, 4), 2, "SAME"),
+    ("fft", (1, 20, 24, 2), (9, 7, 2, 3), 1, "SAME"),
+    ("shift", (2, 9, 8, 6), (3, 3, 1, 12), 2, "SAME"),
+])
+def test_against_live_tensorflow(algo, x_shape, w_shape, strides, padding):
+    """Windows the goldens lack (3x3 stride 1, 1x1) against tf.nn.conv2d directly."""
+    tf = pytest.importorskip("tensorflow")
+    x = RNG.standard_normal(x_shape).astype(np.float32)
+    w = RNG.standard_normal(w_shape).astype(np.float32)
+    expected = tf.nn.conv2d(x, w, strides, padding).numpy()
+    got = numconv.conv2d(x, w, strides, padding, algorithm=algo)
+    assert_matches(got, expected, dtype=np.float32, scale=int(np.prod(w_shape[:-1])))
+
+
+# --------------------------------------------------------------------------- workspace bound
+
+@pytest.mark.parametrize("algo, window, cin, groups", [
+    ("im2col", (3, 3), 8, 1), ("im2col", (3, 3), 8, 2), ("shift", (3, 3), 8, 1),
+    ("shift", (3, 3), 8, 8), ("pointwise", (1, 1), 8, 1), ("fft", (5, 5), 4, 1),
+    ("winograd", (3, 3), 8, 1), ("auto", (3, 3), 8, 1),
+])
+def test_workspace_bound_holds_under_tracemalloc(algo, window, cin, groups):
+    """Extra memory of one call stays under the bound though the patches need 36x more."""
+    limit = 1 << 20
+    x = RNG.standard_normal((16, 64, 64, cin)).astype(np.float32)
+    w = RNG.standard_normal((*window, cin // groups, 16)).astype(np.float32)
+    patches = 16 * 64 * 64 * int(np.prod(window)) * cin * 4
+    assert algo == "pointwise" or patches > 16 * limit
+    strides = 2 if algo == "pointwise" else 1          # a strided 1x1 copies its blocks
+    with numconv.workspace_limit(limit):
+        numconv.conv2d(x, w, strides, "SAME", algorithm=algo)       # warm-up (imports)
+        tracemalloc.start()
+        try:
+            out = numconv.conv2d(x, w, strides, "SAME", algorithm=algo)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    extra = peak - out.nbytes
+    assert extra <= limit + (64 << 10), f"{algo}: {extra} bytes over a {limit}-byte bound"
+
+
+@pytest.mark.parametrize("kind", ["MAX", "AVG"])
+def test_pooling_makes_no_padded_copy(kind):
+    limit = 1 << 20
+    x = RNG.standard_normal((16, 64, 64, 16)).astype(np.float32)        # 4 MiB
+    with numconv.workspace_limit(limit):
+        numconv.pool(x, (3, 3), kind, 2, "SAME")
+        tracemalloc.start()
+        try:
+            out = numconv.pool(x, (3, 3), kind, 2, "SAME")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak - out.nbytes <= limit + (64 << 10)
+
+
+# --------------------------------------------------------------------------- choose, errors
+
+@pytest.mark.parametrize("x_shape, w_shape, strides, expected", [
+    ((8, 28, 28, 256), (1, 1, 256, 128), 1, "pointwise"),
+    ((8, 56, 56, 64), (3, 3, 1, 64), 1, "shift"),         # depthwise
+    ((1, 400, 600, 1), (3, 3, 1, 1), 1, "shift"),         # one channel
+    ((1, 400, 600, 3), (5, 5, 3, 1), 1, "shift"),         # RGB to one output
+    ((8, 224, 224, 3), (7, 7, 3, 64), 2, "im2col"),
+    ((8, 56, 56, 64), (3, 3, 64, 64), 1, "winograd"),
+    ((8, 56, 56, 32), (3, 3, 32, 64), 1, "im2col"),
+    ((8, 14, 14, 256), (3, 3, 256, 256), 1, "winograd"),
+    ((8, 14, 14, 256), (3, 3, 256, 256), 2, "im2col"),
+    ((1, 256, 256, 1), (15, 15, 1, 1), 1, "fft"),
+    ((1, 256, 256, 2), (9, 9, 2, 2), 1, "fft"),
+    ((1, 256, 256, 2), (9, 9, 2, 2), 2, "im2col"),
+])
+def test_choose(x_shape, w_shape, strides, expected):
+    g = resolve(x_shape[1:3], w_shape[:2], (strides,) * 2, (1, 1), "SAME")
+    groups = x_shape[-1] // w_shape[-2]
+    assert choose(x_shape, w_shape, g, groups, np.dtype(np.float32)) == expected
+
+
+def test_choose_avoids_patches_that_cannot_fit():
+    g = resolve((8, 4000), (3, 3), (1, 1), (1, 1), "SAME")
+    with numconv.workspace_limit(1 << 20):          # one row of patches: 4000*9*64*8 bytes
+        assert choose((1, 8, 4000, 64), (3, 3, 64, 64), g, 1) == "shift"
+
+
+@pytest.mark.parametrize("algo, window, rule", [
+    ("pointwise", (3, 3), "needs a window of ones (1x1)"),
+    ("winograd", (5, 5), "needs a 2-D 3x3 window with strides 1 and dilations 1"),
+])
+def test_unsupported_algorithm_is_refused(algo, window, rule):
+    x, w = np.ones((1, 6, 6, 1)), np.ones((*window, 1, 1))
+    message = f"conv2d: algorithm '{algo}' {rule}, got '{algo}' with window {window}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        numconv.conv2d(x, w, 1, "SAME", algorithm=algo)
+
+
+def test_profiling_reports_phases_and_is_off_by_default():
+    x, w = np.ones((2, 8, 8, 3)), np.ones((3, 3, 3, 4))
+    with profiling() as phases:
+        numconv.conv2d(x, w, 1, "SAME", algorithm="im2col")
+    assert {"pad", "patches", "gemm"} <= set(phases) and all(v >= 0 for v in phases.values())
+    from numconv.algorithms import _engine
+    assert _engine._PROFILE is None
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_inf_and_nan_reach_only_the_windows_that_see_them(algo):
+    """IEEE results, silently, on every worker thread (fft and winograd run im2col then)."""
+    window = (1, 1) if algo == "pointwise" else (3, 3)
+    x = RNG.random((2, 7, 8, 2)) + 1
+    x[0, 2, 2, 0], x[0, 5, 6, 1], x[1, 3, 3, 1] = np.inf, -np.inf, np.nan
+    w = RNG.random((*window, 2, 3)) + 1                 # positive: no 0 * inf
+    with np.errstate(invalid="ignore"):
+        expected = loop_conv(x, w, (1, 1), "SAME", (1, 1))
+    got = numconv.conv2d(x, w, 1, "SAME", algorithm=algo)
+    assert_matches(got, expected, dtype=np.float64, scale=10)
+    assert np.isfinite(expected).sum() > expected.size // 2
