@@ -14,14 +14,26 @@ from __future__ import annotations
 
 import numpy as np  # noqa: F401  (doctest namespace)
 
-from .activations import leaky_relu, relu, relu6
-from .config import get_workspace_limit, set_workspace_limit, workspace_limit
+from .activations import leaky_relu, leaky_relu_grad, relu, relu6, relu6_grad, relu_grad
+from .autodiff import vjp
+from .config import (get_memory_limit, get_workspace_limit, memory_limit, set_memory_limit,
+                     set_workspace_limit, workspace_limit)
 from .conv import conv1d, conv2d, conv3d, convolution, depthwise_conv2d
+from .image import default_image_path, read_image
+from .kernels import as_filters, get_kernel
 from .layout import Layout
 from .padding import DimGeometry, Geometry, explain
+from .pipeline import feature_extraction
 from .pooling import (avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, global_avg_pool,
                       global_max_pool, max_pool, max_pool1d, max_pool2d, max_pool3d, pool)
-from .windows import im2col
+from .windows import col2im, im2col
+from .conv_grad import (bias_add_grad, conv1d_backprop_filter, conv1d_backprop_input,
+                        conv1d_transpose, conv2d_backprop_filter, conv2d_backprop_input,
+                        conv2d_transpose, conv3d_backprop_filter, conv3d_backprop_input,
+                        conv3d_transpose, conv_backprop_filter, conv_backprop_input,
+                        conv_transpose, depthwise_conv2d_backprop_filter,
+                        depthwise_conv2d_backprop_input)
+from .pooling_grad import avg_pool_grad, max_pool_grad, max_pool_with_argmax, max_unpool
 
 __version__ = "0.1.0"
 
@@ -32,4 +44,14 @@ __all__ = [
     "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
     "im2col", "explain", "Geometry", "DimGeometry", "Layout",
     "workspace_limit", "get_workspace_limit", "set_workspace_limit",
+    "memory_limit", "get_memory_limit", "set_memory_limit",
+    # backward passes (issue 5)
+    "vjp", "col2im", "relu_grad", "relu6_grad", "leaky_relu_grad",
+    "conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",
+    "conv1d_backprop_filter", "conv2d_backprop_input", "conv2d_backprop_filter",
+    "conv3d_backprop_input", "conv3d_backprop_filter", "depthwise_conv2d_backprop_input",
+    "depthwise_conv2d_backprop_filter", "bias_add_grad", "conv_transpose", "conv1d_transpose",
+    "conv2d_transpose", "conv3d_transpose",
+    "max_pool_grad", "avg_pool_grad", "max_pool_with_argmax", "max_unpool",
+    "read_image", "default_image_path", "get_kernel", "as_filters", "feature_extraction",
 ]

@@ -57,6 +57,8 @@ def array(fn: str, arg: str, x: Any) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{fn}: {arg} must be a real numeric array (bool, integer or float), "
                         f"got dtype {arr.dtype}")
+    if not arr.dtype.isnative:  # byte-swapped data: BLAS and ufunc dtype= need native order
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
 
 
@@ -115,7 +117,8 @@ def int_tuple(fn: str, arg: str, value: Any, n: int, *, minimum: int = 1,
                      "batch and channel positions", value)
             values = [full[a] for a in layout.spatial_axes]
         elif len(values) != n:
-            allowed = f"1 or {n}" + (f" or {n + 2}" if layout is not None else "")
+            allowed = (f"1 or {n}" if n > 1 else "1") + (f" or {n + 2}" if layout is not None
+                                                          else "")
             fail(fn, arg, f"must have {allowed} elements for {n} spatial dim{plural}", value)
     out = []
     for v in values:
@@ -362,3 +365,439 @@ def instance(fn: str, arg: str, value: Any, cls: type | tuple[type, ...], what: 
     if not isinstance(value, cls):
         type_fail(fn, arg, f"must be {what}", value)
     return value
+
+
+# --------------------------------------------------------------------------- gradients
+
+def shape_spec(fn: str, arg: str, value: Any, layout: Layout, batch: int,
+               channels: int) -> tuple[int, ...]:
+    """A full array shape in ``layout`` order from ``n`` or ``n + 2`` non-negative ints.
+
+    The ``n``-element form (spatial sizes only, as TF's ``input_sizes``) takes the batch
+    and channels given.
+    """
+    n = layout.n_spatial
+    rule = f"must be a sequence of {n} or {n + 2} non-negative integers ({layout.name})"
+    if isinstance(value, (str, bytes)) or not _is_sequence(value):
+        type_fail(fn, arg, rule, value)
+    items = list(value)
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            type_fail(fn, arg, rule, value)
+    sizes = tuple(operator.index(v) for v in items)
+    if len(sizes) not in (n, n + 2) or any(v < 0 for v in sizes):
+        fail(fn, arg, rule, sizes)
+    if len(sizes) == n:
+        return tuple(layout.full_index(sizes, batch, channels))
+    return sizes
+
+
+def grad_shape(fn: str, arg: str, got: tuple[int, ...], expected: tuple[int, ...],
+               why: str) -> None:
+    """Require ``got == expected``; ``why`` says where the expected shape comes from."""
+    if tuple(got) != tuple(expected):
+        fail(fn, arg, f"must have shape {tuple(expected)} ({why})", None,
+             shown=f"shape {tuple(got)}")
+
+
+def transpose_output(fn: str, output_shape: tuple[int, ...], detail: str) -> NoReturn:
+    """TF's refusal of an ``output_shape`` the forward formula cannot map to the input."""
+    fail(fn, "output_shape", "must map to the input's spatial size by the forward formula "
+         f"({detail})", output_shape)
+
+
+def same_shape(fn: str, arg: str, a: np.ndarray, other: str, b: np.ndarray) -> None:
+    """Require two arrays of one shape (elementwise gradients)."""
+    if a.shape != b.shape:
+        fail(fn, arg, f"must have the shape of {other} {b.shape}", None,
+             shown=f"shape {a.shape}")
+
+
+def indices(fn: str, arg: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """An integer index array of the given shape."""
+    idx = array(fn, arg, value)
+    if idx.dtype.kind not in "iu":
+        type_fail(fn, arg, "must be an integer array", idx)
+    if idx.shape != shape:
+        fail(fn, arg, f"must have the input's shape {shape}", None, shown=f"shape {idx.shape}")
+    return idx
+
+
+def index_range(fn: str, arg: str, idx: np.ndarray, limit: int, what: str) -> None:
+    """Require ``-1 <= idx < limit`` (-1: a window with no input element)."""
+    if idx.size and (idx.min() < -1 or idx.max() >= limit):
+        fail(fn, arg, f"must lie in [0, {limit}) ({what}) or be -1", None,
+             shown=f"values in [{idx.min()}, {idx.max()}]")
+
+
+def registered(fn: str, arg: str, value: Any, known: Any) -> None:
+    """Require a function with a registered gradient."""
+    if not any(value is k for k in known):
+        type_fail(fn, arg, "must be a numconv op with a registered gradient "
+                  "(see numconv.autodiff.GRADIENTS)", value)
+
+
+# --------------------------------------------------------------------------- images, kernels
+
+def file_path(fn: str, arg: str, value: Any) -> Any:
+    """An existing file given as ``str`` or ``os.PathLike``; returns a ``pathlib.Path``.
+
+    FileNotFoundError if it does not exist, IsADirectoryError for a directory.
+    """
+    import os
+    import pathlib
+    if isinstance(value, (bytes, bool)) or not isinstance(value, (str, os.PathLike)):
+        type_fail(fn, arg, "must be a file path (str or os.PathLike)", value)
+    path = pathlib.Path(value)
+    if path.is_dir():
+        raise IsADirectoryError(f"{fn}: {arg} must be an image file, not a directory, "
+                                f"got {str(path)!r}")
+    if not path.exists():
+        raise FileNotFoundError(f"{fn}: {arg} must be an existing file, got {str(path)!r} "
+                                "(no such file)")
+    return path
+
+
+def unreadable_file(fn: str, arg: str, path: Any, exc: OSError) -> NoReturn:
+    """Re-raise an OSError from opening ``path`` with the function and argument named."""
+    reason = exc.strerror or type(exc).__name__
+    raise type(exc)(f"{fn}: {arg} must be a readable file ({reason}), got {str(path)!r}") from None
+
+
+def undecodable_image(fn: str, arg: str, path: Any, reason: str) -> NoReturn:
+    """ValueError for an empty, truncated, corrupt or unsupported image file."""
+    raise ValueError(f"{fn}: {arg} must be a complete JPEG or PNG file that can be decoded "
+                     f"({reason}), got {str(path)!r}") from None
+
+
+def image_channels(fn: str, value: Any) -> int:
+    """TF's ``channels``: None or 0 (keep the file's), 1 (grayscale) or 3 (RGB); returns 0/1/3."""
+    if value is None:
+        return 0
+    rule = "must be None (or 0: the file's channels), 1 (grayscale) or 3 (RGB)"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        type_fail(fn, "channels", rule, value)
+    if int(value) not in (0, 1, 3):
+        fail(fn, "channels", rule, value)
+    return int(value)
+
+
+def float_image(fn: str, arg: str, value: Any, channels_axis: int = -1,
+                channels: int | None = None) -> np.ndarray:
+    """A floating-point array, optionally with ``channels`` entries on ``channels_axis``."""
+    x = array(fn, arg, value)
+    if x.dtype.kind != "f":
+        type_fail(fn, arg, "must be a floating-point array (convert integer images to float "
+                  "first, e.g. with read_image's scaling to [0, 1])", x)
+    if channels is not None and (x.ndim == 0 or x.shape[channels_axis] != channels):
+        fail(fn, arg, f"must have {channels} channels on its last axis", None,
+             shown=f"shape {x.shape}")
+    return x
+
+
+def unbatched_image(fn: str, arg: str, value: Any) -> np.ndarray:
+    """An image of shape (H, W) or (H, W, C) (not yet a batch)."""
+    x = array(fn, arg, value)
+    if x.ndim not in (2, 3):
+        fail(fn, arg, "must be an image of shape (H, W) or (H, W, C)", None,
+             shown=f"shape {x.shape} (rank {x.ndim})")
+    return x
+
+
+def kernel_name(fn: str, arg: str, value: Any, known: Any) -> np.ndarray:
+    """Look a kernel name up in ``known`` (case-insensitive, '-' or ' ' for '_')."""
+    names = ", ".join(repr(k) for k in known)
+    if not isinstance(value, str):
+        type_fail(fn, arg, f"must be a kernel name, one of {names}", value)
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if key not in known:
+        fail(fn, arg, f"must be a kernel name, one of {names}", value)
+    return known[key]
+
+
+def activation(fn: str, value: Any, options: Sequence[str]) -> str | None:
+    """An activation name from ``options`` or None (also spelled 'none' or 'linear')."""
+    if value is None:
+        return None
+    rule = "must be None or one of " + ", ".join(repr(o) for o in options)
+    if not isinstance(value, str):
+        type_fail(fn, "activation", rule, value)
+    key = value.strip().lower()
+    if key in ("none", "linear"):
+        return None
+    for option in options:
+        if key == option.lower():
+            return option
+    fail(fn, "activation", rule, value)
+
+
+# --------------------------------------------------------------------------- memory
+
+def show_bytes(nbytes: int) -> str:
+    """``1536`` -> ``'1.5 KiB'``; binary units up to EiB.
+
+    >>> show_bytes(512), show_bytes(3 * 2**40)
+    ('512 B', '3.0 TiB')
+    """
+    value, unit = float(nbytes), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if value < 1024 or unit == "EiB":
+            break
+        value /= 1024
+    return f"{nbytes} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def memory(fn: str, args: str, parts: dict[str, int]) -> None:
+    """Refuse a call whose planned allocations exceed the memory limit, before allocating.
+
+    ``parts`` maps a name ("output", "padded input", "workspace") to its size in bytes
+    (exact Python ints, so terabyte requests do not overflow); ``args`` names the
+    arguments that decide those sizes.  The limit is
+    :func:`numconv.config.get_memory_limit`.
+    """
+    from .config import get_memory_limit
+    limit = get_memory_limit()
+    total = sum(parts.values())
+    if total > limit:
+        detail = ", ".join(f"{name} {show_bytes(v)}" for name, v in parts.items() if v)
+        fail(fn, args, f"must keep the memory this call needs under the limit of "
+             f"{show_bytes(limit)} (numconv.config.memory_limit)", None,
+             shown=f"{show_bytes(total)} ({detail})")
+
+
+def window_memory(fn: str, args: str, batch: int, channels: int, geometry: Any,
+                  in_itemsize: int, out_channels: int, out_itemsize: int,
+                  per_position: int = 0) -> None:
+    """:func:`memory` for a windowed op: output, padded input copy and chunked workspace.
+
+    ``geometry`` is a resolved :class:`~numconv.padding.Geometry`; the padded copy is
+    counted when it pads (``windows.pad`` allocates the whole padded input); the
+    workspace of ``per_position`` bytes per output position is chunked under the
+    workspace bound, but one chunk holds at least one row of the first spatial dim.
+    """
+    import math
+
+    from .config import get_workspace_limit
+    out_shape = tuple(d.out_size for d in geometry.dims)
+    positions = batch * math.prod(out_shape)
+    # an empty output counts as one position: a row of 10**30 channels is refused too
+    parts = {"output": max(positions, 1) * out_channels * out_itemsize}
+    if any(d.pad_before or d.pad_after for d in geometry.dims):
+        parts["padded input"] = (batch * channels * in_itemsize
+                                 * math.prod(d.padded_size for d in geometry.dims))
+    if per_position and positions:
+        row = math.prod(out_shape[1:]) * per_position
+        parts["workspace"] = min(positions * per_position, max(get_workspace_limit(), row))
+    memory(fn, args, parts)
+
+
+# --------------------------------------------------------------------------- dask inputs
+
+def dask_array(fn: str, arg: str, x: Any, array_type: type) -> Any:
+    """A dask array (``array_type`` is ``dask.array.Array``, passed in by numconv.dask)
+    of a real numeric dtype with known chunk sizes; returned unchanged."""
+    if not isinstance(x, array_type):
+        type_fail(fn, arg, "must be a dask array (wrap NumPy data with "
+                  "dask.array.from_array(x, chunks=...))", x)
+    array(fn, arg, np.empty(0, dtype=x.dtype))  # the dtype rule and message of NumPy inputs
+    if any(c != c for sizes in x.chunks for c in sizes):  # NaN: unknown chunk size
+        fail(fn, arg, "must have known chunk sizes (call x.compute_chunk_sizes() first)", None,
+             shown=f"chunks {_show(x.chunks)}")
+    return x
+
+
+# --------------------------------------------------------------------------- non-finite values
+
+def nan_policy(fn: str, value: Any, kind: str) -> str:
+    """Max pooling's ``nan_policy``: "propagate" (NumPy, PyTorch) or "ignore" (TF's CPU)."""
+    policy = choice(fn, "nan_policy", value, ("propagate", "ignore"))
+    if policy == "ignore" and kind != "MAX":
+        fail(fn, "nan_policy", "'ignore' applies to max pooling only (average pooling "
+             "propagates NaN in every framework)", value)
+    return policy
+
+
+# --------------------------------------------------------------------------- algorithms
+
+def algorithm_fits(fn: str, name: str, rule: str | None, window: tuple[int, ...]) -> None:
+    """Refuse an explicitly requested algorithm that cannot run this geometry."""
+    if rule is not None:
+        fail(fn, "algorithm", f"{name!r} {rule}", None,
+             shown=f"{name!r} with window {tuple(window)}")
+
+
+# --------------------------------------------------------------------------- crosscheck, layers
+
+def float_dtype(fn: str, arg: str, value: Any) -> np.dtype:
+    """float16, float32 or float64 (a dtype, its name or the scalar type)."""
+    rule = "must be float16, float32 or float64"
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        type_fail(fn, arg, rule, value)
+    if dt.name not in ("float16", "float32", "float64"):
+        fail(fn, arg, rule, value)
+    return dt
+
+
+def shape_arg(fn: str, arg: str, value: Any, minimum: int = 0) -> tuple[int, ...]:
+    """A shape from ints or text such as ``"8x56x56x64"``; every size >= ``minimum``."""
+    rule = "must be a shape: integers, as a sequence or joined by 'x' (such as 8x56x56x64)"
+    if isinstance(value, str):
+        parts = value.lower().replace(",", "x").split("x")
+        if not all(p.strip().isdigit() for p in parts):
+            fail(fn, arg, rule, value)
+        value = [int(p) for p in parts]
+    if not _is_sequence(value) or not len(value):
+        type_fail(fn, arg, rule, value)
+    for v in value:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            type_fail(fn, arg, rule, value)
+    shape = tuple(operator.index(v) for v in value)
+    if any(v < minimum for v in shape):
+        fail(fn, arg, f"sizes must be >= {minimum}", shape)
+    return shape
+
+
+def only_for(fn: str, arg: str, value: Any, default: Any, what: str) -> None:
+    """Refuse an option given a non-default value for an op it does not apply to."""
+    if value is not default and value != default:
+        fail(fn, arg, f"applies to {what} only", value)
+
+
+def framework_names(fn: str, arg: str, value: Any, aliases: dict[str, str]) -> tuple[str, ...]:
+    """Framework names from ``"tf,torch"`` or a sequence; ``aliases`` maps spellings to names."""
+    known = ", ".join(sorted(set(aliases.values())))
+    if isinstance(value, str):
+        items = [v for v in value.replace(" ", ",").split(",") if v]
+    elif _is_sequence(value) and all(isinstance(v, str) for v in value):
+        items = list(value)
+    else:
+        type_fail(fn, arg, f"must be framework names ({known}), comma-separated or a list",
+                  value)
+    if not items:
+        fail(fn, arg, f"must name at least one framework ({known})", value)
+    out: list[str] = []
+    for item in items:
+        name = aliases.get(item.strip().lower())
+        if name is None:
+            fail(fn, arg, f"must name frameworks among {known}", value)
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def port_spec(fn: str, value: Any, aliases: dict[str, str]) -> tuple[str, str]:
+    """``"tf->torch"`` (or ``"tf:torch"``) -> ``("tf", "torch")``: two different frameworks."""
+    if not isinstance(value, str):
+        type_fail(fn, "port", "must be a string such as 'tf->torch'", value)
+    parts = value.replace(" ", "").lower().replace(":", "->").split("->")
+    names = [aliases.get(p) for p in parts]
+    if len(parts) != 2 or None in names:
+        known = ", ".join(sorted(set(aliases.values())))
+        fail(fn, "port", f"must be SOURCE->TARGET with frameworks among {known}", value)
+    if names[0] == names[1]:
+        fail(fn, "port", "must name two different frameworks", value)
+    return names[0], names[1]
+
+
+def missing_framework(fn: str, framework: str, module: str, extra: str) -> NoReturn:
+    """ModuleNotFoundError naming the extra that installs a framework."""
+    raise ModuleNotFoundError(f"{fn}: {framework} is not installed (no module {module!r}); "
+                              f"pip install numconv[{extra}]", name=module)
+
+
+def inexpressible(fn: str, framework: str, reason: str) -> NoReturn:
+    """ValueError for a configuration a framework cannot express."""
+    raise ValueError(f"{fn}: {framework} cannot express this configuration: {reason}")
+
+
+def unsupported_layer(fn: str, index: int, layer: Any, supported: Sequence[str]) -> NoReturn:
+    """TypeError for a framework layer the converter does not support."""
+    raise TypeError(f"{fn}: layer {index} must be one of {', '.join(supported)}, got "
+                    f"{type(layer).__name__} {getattr(layer, 'name', '')!r}".rstrip(" '"))
+
+
+def unsupported_option(fn: str, index: int, layer: Any, option: str, value: Any,
+                       rule: str) -> NoReturn:
+    """ValueError for a layer option the converter cannot reproduce."""
+    fail(fn, f"layer {index} ({type(layer).__name__}) {option}", rule, value)
+
+
+def unbuilt_model(fn: str, model: Any) -> NoReturn:
+    """ValueError for a Keras model without weights yet."""
+    fail(fn, "model", "must be built (give it a keras.Input or call it once) so that its "
+         "weights exist", None, shown=f"an unbuilt {type(model).__name__}")
+
+
+def weights_shapes(fn: str, layer: str, got: Sequence[tuple[int, ...]],
+                   expected: Sequence[tuple[int, ...]]) -> None:
+    """Require weight arrays of the expected shapes."""
+    if [tuple(g) for g in got] != [tuple(e) for e in expected]:
+        fail(fn, "weights", f"of {layer} must have shapes {[tuple(e) for e in expected]}",
+             None, shown=f"shapes {[tuple(g) for g in got]}")
+
+
+def model_file(fn: str, path: Any, reason: str) -> NoReturn:
+    """ValueError for a file that is not a saved numconv model."""
+    raise ValueError(f"{fn}: path must be a model saved by Sequential.save ({reason}), "
+                     f"got {str(path)!r}")
+
+
+def from_inner(fn: str, args: str, stage: str, exc: Exception) -> NoReturn:
+    """Re-raise an inner op's ValueError/TypeError (e.g. a memory limit) as ``fn``'s own."""
+    raise type(exc)(f"{fn}: {args} must give a computable {stage} stage ({exc})") from None
+
+
+# --------------------------------------------------------------------------- gradients: memory
+
+def grad_memory(fn: str, args: str, geometry: Any, batch: int, channels: int, itemsize: int,
+                per_position: int = 0, extra: int = 0) -> None:
+    """:func:`memory` for a backward pass that scatters onto a padded input-sized array.
+
+    Counts that array (``batch * padded spatial * channels``), the chunked workspace of
+    ``per_position`` bytes per output position (at least one output row per chunk), and
+    ``extra`` bytes (outputs and masks of other shapes).
+    """
+    import math
+
+    from .config import get_workspace_limit
+    out_shape = tuple(d.out_size for d in geometry.dims)
+    padded = (batch, *(d.padded_size for d in geometry.dims), channels)
+    numpy_sized(fn, args, padded, itemsize, "padded gradient")
+    numpy_sized(fn, args, (batch, *out_shape, channels), itemsize, "output positions")
+    positions = batch * math.prod(out_shape)
+    parts = {"padded gradient": math.prod(padded) * itemsize, "other arrays": extra}
+    if per_position and positions:
+        row = math.prod(out_shape[1:]) * per_position
+        parts["workspace"] = min(positions * per_position, max(get_workspace_limit(), row))
+    memory(fn, args, parts)
+
+
+def numpy_sized(fn: str, args: str, shape: tuple[int, ...], itemsize: int, what: str) -> None:
+    """Require a shape NumPy can describe: its non-zero dims times the item size < 2**63 bytes
+    (NumPy refuses larger shapes even when a zero dim makes them empty)."""
+    import math
+
+    nominal = math.prod(max(v, 1) for v in shape) * max(itemsize, 1)
+    if nominal >= 2**63:
+        fail(fn, args, "must give arrays NumPy can describe (the product of the non-zero "
+             "dims times the item size under 2**63 bytes)", None,
+             shown=f"shape {tuple(shape)} for the {what}")
+
+
+def bind(fn: str, target: Any, args: tuple, kwargs: dict) -> Any:
+    """``inspect.signature(target).bind(*args, **kwargs)`` with defaults applied; a
+    mismatch is a TypeError naming ``fn`` and the target's signature."""
+    import inspect
+
+    signature = inspect.signature(target)
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        name = getattr(target, "__name__", "fn")
+        raise TypeError(f"{fn}: args and kwargs must fit {name}{signature}, got "
+                        f"{len(args)} positional and {sorted(kwargs)} keyword arguments "
+                        f"({exc})") from None
+    bound.apply_defaults()
+    return bound

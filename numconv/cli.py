@@ -22,7 +22,7 @@ from typing import NoReturn, Sequence
 __all__ = ["COMMANDS", "Parser", "build_parser", "main"]
 
 #: Subcommand modules under numconv/commands/, in the order ``--help`` lists them.
-COMMANDS = ["demo", "explain", "bench"]
+COMMANDS = ["demo", "explain", "bench", "check"]
 
 
 class Parser(argparse.ArgumentParser):

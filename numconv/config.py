@@ -1,19 +1,36 @@
-"""Run-time settings: the workspace bound that chunked computations stay under.
+"""Run-time settings: the workspace bound that chunked computations stay under, and the
+memory limit that refuses calls which would need more memory than the machine should give.
 
-The bound is held in a :class:`contextvars.ContextVar`, so a ``with`` block in one
-thread does not change it for another.
+* The **workspace bound** (default 256 MiB) sizes the chunks of a computation: the patch
+  matrix of one chunk stays under it, so any input that fits in memory can be convolved.
+  It bounds the scratch memory of one call beyond its inputs and its result: every
+  convolution algorithm (:mod:`numconv.algorithms`) and pooling build their padded input
+  rows, patches, tap products and transforms block by block, the blocks of all worker
+  threads together under the bound (a block holds at least one output row, so the bound
+  is really ``max(bound, workers x one row)``); tests/test_algorithms.py measures it
+  with tracemalloc.
+* The **memory limit** (default :data:`DEFAULT_MEMORY_BYTES`: half the physical memory,
+  at most 8 GiB) is checked before anything is allocated: a call whose output, padded
+  copy of the input and workspace would together exceed it raises ValueError naming the
+  function and its arguments (a dilation of 10**6 with SAME padding asks for terabytes of
+  padding) instead of being killed by the operating system.
+
+Both are held in :class:`contextvars.ContextVar` objects, so a ``with`` block in one
+thread does not change them for another.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from typing import Iterator
 
 from . import _args
 
 __all__ = ["DEFAULT_WORKSPACE_BYTES", "get_workspace_limit", "set_workspace_limit",
-           "workspace_limit"]
+           "workspace_limit", "DEFAULT_MEMORY_BYTES", "get_memory_limit", "set_memory_limit",
+           "memory_limit"]
 
 #: Default bound on the scratch memory (patch matrices, tap buffers) of one call: 256 MiB.
 DEFAULT_WORKSPACE_BYTES = 256 * 2**20
@@ -53,3 +70,62 @@ def workspace_limit(nbytes: int) -> Iterator[int]:
         yield _LIMIT.get()
     finally:
         _LIMIT.reset(token)
+
+
+# --------------------------------------------------------------------------- memory limit
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX, or not reported
+        return None
+
+
+#: Default memory limit of one call: half the physical memory, at most 8 GiB (8 GiB when
+#: the physical memory is not known).
+DEFAULT_MEMORY_BYTES = min(8 * 2**30, (_physical_memory() or 16 * 2**30) // 2)
+
+_MEMORY: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "numconv_memory_limit", default=DEFAULT_MEMORY_BYTES)
+
+
+def get_memory_limit() -> int:
+    """The current memory limit in bytes (output + padded input + workspace of one call).
+
+    >>> get_memory_limit() == DEFAULT_MEMORY_BYTES
+    True
+    """
+    return _MEMORY.get()
+
+
+def set_memory_limit(nbytes: int) -> None:
+    """Set the memory limit (bytes, >= 1 KiB) for the current context."""
+    _MEMORY.set(_args.integer("set_memory_limit", "nbytes", nbytes, minimum=1024))
+
+
+@contextlib.contextmanager
+def memory_limit(nbytes: int) -> Iterator[int]:
+    """Temporarily change the memory limit that numconv calls are checked against.
+
+    A call whose output, padded input copy and workspace would need more than
+    ``nbytes`` raises ValueError before allocating anything.
+
+    Examples
+    --------
+    >>> import numpy as np, numconv
+    >>> x, w = np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1))
+    >>> numconv.conv2d(x, w, padding="SAME", dilations=10**6)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: conv2d: ... got 29.1 TiB (output 200 B, padded input 29.1 TiB, workspace 1.8 KiB)
+    >>> with memory_limit(2**20):                               # doctest: +ELLIPSIS
+    ...     numconv.conv1d(np.ones((1, 10**6, 1)), np.ones((1, 1, 1)))
+    Traceback (most recent call last):
+    ValueError: conv1d: ... under the limit of 1.0 MiB ..., got 15.3 MiB (output 7.6 MiB, ...)
+    >>> get_memory_limit() == DEFAULT_MEMORY_BYTES
+    True
+    """
+    token = _MEMORY.set(_args.integer("memory_limit", "nbytes", nbytes, minimum=1024))
+    try:
+        yield _MEMORY.get()
+    finally:
+        _MEMORY.reset(token)

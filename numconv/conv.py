@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _args
-from .algorithms import ALGORITHMS, choose
+from .algorithms import ALGORITHMS, choose, requirement
 from .layout import Layout
 from .padding import resolve
 
@@ -41,7 +41,7 @@ def result_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
 
 def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
               data_format: Any, dilations: Any, bias: Any, algorithm: str, n: int | None,
-              depthwise: bool = False) -> np.ndarray:
+              depthwise: bool = False, stride_arg: str = "strides") -> np.ndarray:
     x = _args.array(fn, "input", input)
     w = _args.array(fn, "filter" if depthwise else "filters", filters)
     if n is None:  # tf.nn.convolution: the rank comes from the filters (or data_format)
@@ -51,7 +51,8 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
     _args.check_input_rank(fn, "input", x, layout)
     warg = "filter" if depthwise else "filters"
     _args.filters(fn, warg, w, n)
-    stride = _args.int_tuple(fn, "strides", 1 if strides is None else strides, n, layout=layout)
+    stride = _args.int_tuple(fn, stride_arg, 1 if strides is None else strides, n,
+                             layout=layout)
     dilation = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
                                layout=layout)
     pad = _args.padding(fn, padding, n, layout)
@@ -67,9 +68,15 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
 
     geometry = resolve(layout.spatial_shape(x.shape), w.shape[:n], stride, dilation, pad)
     acc, result = result_dtypes(x.dtype, w.dtype, *(() if b is None else (b.dtype,)))
+    _args.window_memory(fn, f"input, {warg}, {stride_arg}, padding and dilations", x.shape[0],
+                        channels, geometry, x.dtype.itemsize, w.shape[-1], acc.itemsize,
+                        (int(np.prod(w.shape[:-1])) * groups + (w.shape[-1] if groups > 1 else 0))
+                        * acc.itemsize)
     xc = layout.to_canonical(x)
     if algo == "auto":
-        algo = choose(xc.shape, w.shape, geometry, groups)
+        algo = choose(xc.shape, w.shape, geometry, groups, acc)
+    else:
+        _args.algorithm_fits(fn, algo, requirement(algo, geometry), geometry.window)
     out = ALGORITHMS[algo](xc, w, geometry, groups, acc)
     if b is not None:
         out += b.astype(acc, copy=False)
@@ -140,7 +147,7 @@ def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
     array([-1., -1.])
     """
     return _convolve("conv1d", input, filters, stride, padding, data_format, dilations, bias,
-                     algorithm, 1)
+                     algorithm, 1, stride_arg="stride")
 
 
 def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",

@@ -151,6 +151,17 @@ def _decode(data: bytes, fast: bool) -> np.ndarray:
     if data.startswith(_PNG_MAGIC):
         _check_png(data)
     with Image.open(io.BytesIO(data)) as im:
+        # decompression bombs: the header's size, checked before any pixel is decoded
+        # (Pillow itself refuses only above 2 * Image.MAX_IMAGE_PIXELS)
+        from .config import get_memory_limit
+        need = im.width * im.height * 4 * (2 + 4)   # <= 4 channels: 16-bit pixels + float32
+        if need > get_memory_limit():
+            raise _Unsupported(f"decoding its {im.width}x{im.height} pixels needs "
+                               f"{_args.show_bytes(need)}, over the memory limit of "
+                               f"{_args.show_bytes(get_memory_limit())} "
+                               "(numconv.config.memory_limit)")
+        if im.format == "PNG":
+            _check_png_length(data)
         if im.format == "JPEG" and fast and im.mode in ("L", "RGB"):
             return decode_fast(im)
         return _pil_pixels(im)
@@ -168,6 +179,32 @@ def _check_png(data: bytes) -> None:
     if data[25] != 0 or b"tRNS" in chunks:
         raise _Unsupported("16-bit colour or alpha PNGs are not supported: Pillow decodes "
                            "them to 8 bits; save as 8-bit or as 16-bit grayscale")
+
+
+def _check_png_length(data: bytes) -> None:
+    """Refuse a PNG whose image data is shorter than its size says (Pillow fills the
+    missing rows with zeros; libpng, and so TF, refuse: "Invalid PNG data")."""
+    if len(data) < 33 or data[12:16] != b"IHDR" or data[28] != 0:  # interlaced: Pillow's
+        return
+    width, height, depth, color = struct.unpack(">IIBB", data[16:26])
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color, 0)
+    expected = height * (1 + (width * channels * depth + 7) // 8)
+    inflate, got, pos, kind = zlib.decompressobj(), 0, 8, b""
+    try:
+        while pos + 8 <= len(data) and kind != b"IEND":
+            length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+            block = data[pos + 8:pos + 8 + length] if kind == b"IDAT" else b""
+            while block and got < expected:          # count, 1 MiB at a time
+                got += len(inflate.decompress(block, 1 << 20))
+                block = inflate.unconsumed_tail
+            pos += 12 + length
+    except zlib.error:
+        return                                       # corrupt: Pillow reports it
+    if channels and 0 < got < expected:              # no data at all: Pillow reports it
+        raise _Unsupported(f"its image data holds {got} of the {expected} bytes that "
+                           f"{width}x{height} pixels need: truncated or corrupt")
+    if kind != b"IEND" or pos > len(data):
+        raise _Unsupported("the file ends before its IEND chunk: truncated")
 
 
 def _pil_pixels(im: Any) -> np.ndarray:

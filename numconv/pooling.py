@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import _args
+from .algorithms.reduce import reduce_windows
 from .layout import Layout
 from .padding import Geometry, resolve
 from .windows import pad, tap_views
@@ -48,8 +49,10 @@ def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarr
     """
     divisor = np.ones((), dtype=np.float64)
     for axis, d in enumerate(geometry.dims):
-        start = np.arange(d.out_size)[:, None] * d.stride - d.pad_before
-        pos = start + np.arange(d.window)[None, :] * d.dilation
+        # a stride (dilation) used by one window (tap) only may not fit in int64
+        start = np.arange(d.out_size)[:, None] * (d.stride if d.out_size > 1 else 0) \
+            - d.pad_before
+        pos = start + np.arange(d.window)[None, :] * (d.dilation if d.window > 1 and d.out_size else 0)
         lo, hi = (-d.pad_before, d.in_size + d.declared_pad_after) if count_include_pad \
             else (0, d.in_size)
         count = ((pos >= lo) & (pos < hi)).sum(axis=1).astype(np.float64)
@@ -59,26 +62,18 @@ def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarr
 
 def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
             count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
+    # blocked tap-wise ufuncs with clipped taps: no padded copy (numconv.algorithms.reduce)
     xc = layout.to_canonical(x)
     if kind == "MAX":
-        out = None
-        for _, tap in tap_views(pad(xc, geometry, lowest(x.dtype)), geometry):
-            if out is None:
-                out = np.array(tap)
-            else:
-                np.maximum(out, tap, out=out)
-        return layout.from_canonical(out)
+        return layout.from_canonical(reduce_windows(xc, geometry, "MAX", x.dtype,
+                                                    lowest(x.dtype)))
     acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
                                                       else np.float64)
-    out = np.zeros((x.shape[0], *geometry.out_shape, xc.shape[-1]), dtype=acc)
-    for _, tap in tap_views(pad(xc, geometry, 0), geometry):
-        np.add(out, tap, out=out)
     if divisor_override is not None:
         divisor = np.asarray(divisor_override, dtype=acc)
-    else:
-        divisor = avg_divisor(geometry, count_include_pad).astype(acc)[..., None]
-    with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 -> NaN: a window of padding only
-        out /= divisor
+    else:  # 0/0 -> NaN: a window of padding only
+        divisor = avg_divisor(geometry, count_include_pad).astype(acc)
+    out = reduce_windows(xc, geometry, "SUM", acc, 0, divisor)
     result = np.float16 if x.dtype == np.float16 else acc
     return layout.from_canonical(out.astype(result, copy=False))
 
@@ -86,7 +81,7 @@ def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
 def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, padding: Any,
           data_format: Any, dilations: Any, count_include_pad: Any = False,
           ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
-          window_arg: str = "ksize") -> np.ndarray:
+          window_arg: str = "ksize", nan_policy: Any = "propagate") -> np.ndarray:
     x = _args.array(fn, "input", input)
     if n is None and data_format is None:
         n = _args.spatial_rank(fn, "input", x, 2)
@@ -103,14 +98,34 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
     include = _args.flag(fn, "count_include_pad", count_include_pad)
     override = None if divisor_override is None else _args.integer(fn, "divisor_override",
                                                                     divisor_override)
+    nan = _args.nan_policy(fn, nan_policy, kind)
     geometry = resolve(layout.spatial_shape(x.shape), k, s, d, pad_spec, ceil_mode=ceil)
+    channels = x.shape[layout.channel_axis]
+    result = x.dtype if kind == "MAX" else (
+        np.dtype(np.float16) if x.dtype == np.float16 else x.dtype if x.dtype.kind == "f"
+        else np.dtype(np.float64))
+    _args.window_memory(fn, f"input, {window_arg}, strides, padding and dilations", x.shape[0],
+                        channels, geometry, x.dtype.itemsize, channels, max(result.itemsize, 4))
+    if x.shape[0] == 0 or channels == 0 or 0 in geometry.out_shape:  # empty: no tap loop
+        return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], channels), result)
+    if nan == "ignore" and x.dtype.kind == "f":
+        return _max_ignore_nan(x, layout, geometry)
     return _reduce(x, layout, geometry, kind, include, override)
+
+
+def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.ndarray:
+    """TF's CPU max pool: ``max(lowest finite, non-NaN taps)``; padding never wins."""
+    out = np.full((x.shape[0], *geometry.out_shape, x.shape[layout.channel_axis]),
+                  np.finfo(x.dtype).min, dtype=x.dtype)
+    for _, tap in tap_views(pad(layout.to_canonical(x), geometry, np.nan), geometry):
+        np.fmax(out, tap, out=out)
+    return layout.from_canonical(out)
 
 
 def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
          padding: Any = "VALID", data_format: str | None = None, dilations: Any = None, *,
          count_include_pad: bool = False, ceil_mode: bool = False,
-         divisor_override: int | None = None) -> np.ndarray:
+         divisor_override: int | None = None, nan_policy: str = "propagate") -> np.ndarray:
     """N-d max or average pooling, TF's ``tf.nn.pool``.
 
     ``out[n, o..., c] = REDUCE_t padded[n, o*strides + t*dilations ..., c]`` over the
@@ -136,6 +151,11 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
         PyTorch's ceil rounding of the output size (VALID or explicit padding).
     divisor_override : int, optional
         PyTorch's option: divide every window's sum by this number.
+    nan_policy : {"propagate", "ignore"}
+        Max pooling only.  "propagate" (default; NumPy, PyTorch): a window holding NaN
+        gives NaN.  "ignore" (TF's CPU kernels): NaN is skipped and the result is
+        ``max(lowest finite value, non-NaN taps)``, so a window of only NaN, -inf or
+        padding gives ``np.finfo(dtype).min`` (see docs/nonfinite.md).
 
     Returns
     -------
@@ -147,9 +167,9 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     Notes
     -----
     NaN: max pooling propagates NaN (NumPy, PyTorch); TF's CPU max pool skips NaN and
-    returns the lowest float for an all-NaN window.  A window that covers only
-    padding (possible with dilation or large explicit pads) gives -inf (the integer
-    minimum) for max and NaN (0/0) for average.
+    returns the lowest float for an all-NaN window (``nan_policy="ignore"``).  A window
+    that covers only padding (possible with dilation or large explicit pads) gives -inf
+    (the integer minimum) for max and NaN (0/0) for average.
 
     Examples
     --------
@@ -161,19 +181,20 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     """
     n = len(window_shape) if _args._is_sequence(window_shape) else None
     return _pool("pool", input, window_shape, pooling_type, strides, padding, data_format,
-                 dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape")
+                 dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape",
+                 nan_policy)
 
 
 def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
-             ceil_mode: bool = False) -> np.ndarray:
+             ceil_mode: bool = False, nan_policy: str = "propagate") -> np.ndarray:
     """N-d max pooling, TF's ``tf.nn.max_pool``; see :func:`pool`.
 
     >>> max_pool(np.arange(8.0).reshape(1, 8, 1), 3, 2, "VALID")[0, :, 0]
     array([2., 4., 6.])
     """
     return _pool("max_pool", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode)
+                 ceil_mode=ceil_mode, nan_policy=nan_policy)
 
 
 def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
@@ -190,24 +211,27 @@ def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
 
 
 def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
-               *, dilations: Any = None, ceil_mode: bool = False) -> np.ndarray:
+               *, dilations: Any = None, ceil_mode: bool = False,
+               nan_policy: str = "propagate") -> np.ndarray:
     """1-D max pooling, TF's ``tf.nn.max_pool1d``; see :func:`pool`."""
     return _pool("max_pool1d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=1)
+                 ceil_mode=ceil_mode, n=1, nan_policy=nan_policy)
 
 
 def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
-               *, dilations: Any = None, ceil_mode: bool = False) -> np.ndarray:
+               *, dilations: Any = None, ceil_mode: bool = False,
+               nan_policy: str = "propagate") -> np.ndarray:
     """2-D max pooling, TF's ``tf.nn.max_pool2d``; see :func:`pool`."""
     return _pool("max_pool2d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=2)
+                 ceil_mode=ceil_mode, n=2, nan_policy=nan_policy)
 
 
 def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
-               *, dilations: Any = None, ceil_mode: bool = False) -> np.ndarray:
+               *, dilations: Any = None, ceil_mode: bool = False,
+               nan_policy: str = "propagate") -> np.ndarray:
     """3-D max pooling, TF's ``tf.nn.max_pool3d``; see :func:`pool`."""
     return _pool("max_pool3d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=3)
+                 ceil_mode=ceil_mode, n=3, nan_policy=nan_policy)
 
 
 def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
@@ -247,7 +271,8 @@ def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> 
         return np.max(x, axis=layout.spatial_axes, keepdims=keep)
     acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
                                                       else np.float64)
-    out = np.mean(x, axis=layout.spatial_axes, keepdims=keep, dtype=acc)
+    with np.errstate(over="ignore", invalid="ignore"):  # IEEE results silently (nonfinite.md)
+        out = np.mean(x, axis=layout.spatial_axes, keepdims=keep, dtype=acc)
     return out.astype(np.float16) if x.dtype == np.float16 else out
 
 

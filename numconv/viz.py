@@ -283,7 +283,7 @@ def show_pools(detect: Any, windows: Sequence[Any] = (2, 3), strides: Any = 2,
 
 # --------------------------------------------------------------------------- invariance
 
-def show_translation_invariance(near: Any = None, far: Any = None, steps: int = 4,
+def show_translation_invariance(near: Any = None, far: Any = None, steps: int = 3,
                                 pooling_type: str = "MAX") -> Figure:
     """Repeated 2x2 pooling (stride 2, SAME) of a near and a far pair of dots.
 

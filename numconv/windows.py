@@ -22,7 +22,8 @@ from . import _args
 from .config import get_workspace_limit
 from .padding import Geometry, resolve
 
-__all__ = ["pad", "window_view", "tap_views", "chunk_plan", "im2col"]
+__all__ = ["pad", "window_view", "tap_views", "chunk_plan", "im2col", "scatter_windows",
+           "crop", "col2im"]
 
 
 def pad(x: np.ndarray, geometry: Geometry, value: Any = 0) -> np.ndarray:
@@ -58,9 +59,13 @@ def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
         assert d.out_size == 0 or (d.out_size - 1) * d.stride + d.effective_window <= size
     sp_strides = xp.strides[1:-1]
     shape = (xp.shape[0],) + geometry.out_shape + geometry.window + (xp.shape[-1],)
+    # a stride or dilation that never moves (one window, one tap, empty output) may be
+    # astronomically large: give it stride 0 so as_strided gets numbers that fit in C
     strides = ((xp.strides[0],)
-               + tuple(st * d.stride for st, d in zip(sp_strides, geometry.dims))
-               + tuple(st * d.dilation for st, d in zip(sp_strides, geometry.dims))
+               + tuple(st * d.stride if d.out_size > 1 else 0
+                       for st, d in zip(sp_strides, geometry.dims))
+               + tuple(st * d.dilation if d.window > 1 and d.out_size else 0
+                       for st, d in zip(sp_strides, geometry.dims))
                + (xp.strides[-1],))
     assert len(shape) == 2 * n_sp + 2
     return as_strided(xp, shape=shape, strides=strides, writeable=False)
@@ -156,10 +161,124 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
                        _args.int_tuple(fn, "strides", strides, n, layout=layout),
                        _args.int_tuple(fn, "dilations", dilations, n, layout=layout),
                        _args.padding(fn, padding, n, layout))
-    view = window_view(pad(layout.to_canonical(x), geometry, 0), geometry)
     batch, out = x.shape[0], geometry.out_shape
+    channels, taps = x.shape[layout.channel_axis], math.prod(geometry.window)
+    _args.window_memory(fn, "input, window_shape, strides, padding and dilations", batch,
+                        channels, geometry, x.dtype.itemsize, taps * channels, x.dtype.itemsize)
+    if batch == 0 or channels == 0 or 0 in out:   # empty: no window view of a huge window
+        return np.zeros(layout.full_index(out, batch, taps * channels), dtype=x.dtype)
+    view = window_view(pad(layout.to_canonical(x), geometry, 0), geometry)
     if layout.channels_last:
         return view.reshape(batch, *out, -1)
     # (N, *O, *K, C) -> (N, C, *K, *O) -> (N, C*K, *O)
     order = (0, 2 * n + 1) + tuple(range(n + 1, 2 * n + 1)) + tuple(range(1, n + 1))
     return np.ascontiguousarray(view.transpose(order)).reshape(batch, -1, *out)
+
+
+# --------------------------------------------------------------------------- adjoints
+
+def scatter_windows(dxp: np.ndarray, cols: np.ndarray, geometry: Geometry,
+                    first: int = 0) -> None:
+    """Add window values back onto a padded array, in place: the adjoint of :func:`window_view`.
+
+    ``cols`` has shape ``(N, *out_block, *window, *channels)`` and ``dxp`` shape
+    ``(N, *padded, *channels)``; ``dxp[n, o*stride + t*dilation ..., c] += cols[n, o..., t...,
+    c]``, one whole-array ``+=`` per window tap (no loop over pixels).  ``first`` is the
+    output index of the block's first row along the first spatial dim (for chunks).
+    """
+    n = len(geometry.dims)
+    block = cols.shape[1:1 + n]
+    if 0 in block or cols.shape[0] == 0:
+        return
+    starts = [first * geometry.dims[0].stride] + [0] * (n - 1)
+    for tap in np.ndindex(*geometry.window):
+        index = (slice(None),) + tuple(
+            slice(st + t * d.dilation, st + t * d.dilation + (o - 1) * d.stride + 1, d.stride)
+            for st, t, d, o in zip(starts, tap, geometry.dims, block)) + (Ellipsis,)
+        dxp[index] += cols[(slice(None),) * (n + 1) + tap + (Ellipsis,)]
+
+
+def crop(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The unpadded part of a padded channels-last array (a view): the adjoint of :func:`pad`."""
+    return xp[(slice(None),) + tuple(slice(d.pad_before, d.pad_before + d.in_size)
+                                     for d in geometry.dims) + (Ellipsis,)]
+
+
+def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
+           padding: Any = "VALID", data_format: str | None = None,
+           dilations: Any = 1) -> np.ndarray:
+    """Scatter-add a patch matrix back onto the input: the adjoint of :func:`im2col`.
+
+    ``<im2col(x, ...), y> == <x, col2im(y, x.shape, ...)>`` for every ``x`` and ``y``:
+    each patch entry is added to the input element it was copied from (entries copied
+    from padding are dropped), so an element read by ``k`` windows receives the sum of
+    ``k`` entries.  This is the backward pass of convolution's gather.
+
+    Parameters
+    ----------
+    cols : array_like
+        Channels-last: shape ``(N, *out_spatial, prod(window) * C)`` (taps, then
+        channels); channels-first: ``(N, C * prod(window), *out_spatial)``, as
+        :func:`im2col` returns.
+    input_shape : sequence of int
+        Shape of the input ``im2col`` read, ``(N, *spatial, C)`` or channels-first.
+    window_shape, strides, padding, data_format, dilations
+        As for :func:`im2col`.
+
+    Returns
+    -------
+    ndarray, shape ``input_shape``
+        float16 is accumulated in float32 and returned as float16; other floats keep
+        their dtype; bool and integers are summed exactly in int64.
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
+    >>> col2im(np.ones((1, 2, 2, 4)), x.shape, 2)[0, :, :, 0]   # windows per pixel
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    fn = "col2im"
+    c = _args.array(fn, "cols", cols)
+    if isinstance(input_shape, (str, bytes)) or not _args._is_sequence(input_shape):
+        _args.type_fail(fn, "input_shape", "must be a sequence of 3 to 5 non-negative integers",
+                        input_shape)
+    rank = len(input_shape)
+    n = rank - 2 if data_format is None else None
+    if n is not None and not 1 <= n <= 3:
+        _args.fail(fn, "input_shape", "must have 3 to 5 elements (1 to 3 spatial dims)",
+                   tuple(input_shape))
+    layout = _args.data_format(fn, data_format, n)
+    n = layout.n_spatial
+    if rank != layout.rank:
+        _args.fail(fn, "input_shape", f"must have {layout.rank} elements ({layout.name})",
+                   tuple(input_shape))
+    shape = _args.shape_spec(fn, "input_shape", input_shape, layout, 0, 0)
+    geometry = resolve(layout.spatial_shape(shape),
+                       _args.int_tuple(fn, "window_shape", window_shape, n),
+                       _args.int_tuple(fn, "strides", strides, n, layout=layout),
+                       _args.int_tuple(fn, "dilations", dilations, n, layout=layout),
+                       _args.padding(fn, padding, n, layout))
+    batch, channels, out = shape[0], shape[layout.channel_axis], geometry.out_shape
+    taps = math.prod(geometry.window)
+    if layout.channels_last:
+        expected = (batch, *out, taps * channels)
+        _args.grad_shape(fn, "cols", c.shape, expected, "im2col's output for input_shape")
+        view = c.reshape(batch, *out, *geometry.window, channels)
+    else:
+        expected = (batch, channels * taps, *out)
+        _args.grad_shape(fn, "cols", c.shape, expected, "im2col's output for input_shape")
+        # (N, C, *K, *O) -> (N, *O, *K, C), a view
+        view = c.reshape(batch, channels, *geometry.window, *out)
+        view = view.transpose((0,) + tuple(range(n + 2, 2 * n + 2))
+                              + tuple(range(2, n + 2)) + (1,))
+    acc = np.dtype(np.float32 if c.dtype == np.float16 else (c.dtype if c.dtype.kind == "f"
+                                                               else np.int64))
+    _args.grad_memory(fn, "input_shape, window_shape, strides, padding and dilations", geometry,
+                      batch, channels, acc.itemsize, extra=math.prod(shape) * acc.itemsize)
+    canonical = (batch, *(d.padded_size for d in geometry.dims), channels)
+    dxp = np.zeros(canonical, dtype=acc)
+    scatter_windows(dxp, view, geometry)
+    dx = crop(dxp, geometry).astype(np.float16 if c.dtype == np.float16 else acc)
+    return layout.from_canonical(dx)
