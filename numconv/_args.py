@@ -34,9 +34,10 @@ def fail(fn: str, arg: str, rule: str, got: Any, *, shown: str | None = None) ->
     raise ValueError(f"{fn}: {arg} {rule}, got {shown if shown is not None else _show(got)}")
 
 
-def type_fail(fn: str, arg: str, rule: str, got: Any) -> NoReturn:
+def type_fail(fn: str, arg: str, rule: str, got: Any, *, shown: str | None = None) -> NoReturn:
     """Raise TypeError ``"fn: arg rule, got <type name> value"``."""
-    raise TypeError(f"{fn}: {arg} {rule}, got {type(got).__name__} {_show(got)}")
+    raise TypeError(f"{fn}: {arg} {rule}, got "
+                    f"{shown if shown is not None else type(got).__name__ + ' ' + _show(got)}")
 
 
 # --------------------------------------------------------------------------- arrays
@@ -290,12 +291,18 @@ def filters(fn: str, arg: str, w: np.ndarray, n: int) -> None:
         fail(fn, arg, "in_channels (axis -2) must be positive", None, shown=f"shape {w.shape}")
 
 
-def groups(fn: str, in_channels: int, filter_in: int, filter_out: int, arg: str = "filters") -> int:
-    """Group count ``in_channels / filter_in`` (TF's rule); ``filter_out`` must divide by it."""
+def groups(fn: str, in_channels: int, filter_in: int, filter_out: int, arg: str = "filters",
+           input_arg: str = "input") -> int:
+    """Group count ``in_channels / filter_in`` (TF's rule); ``filter_out`` must divide by it.
+
+    ``input_arg`` names the argument the channels come from (``input_sizes`` for a
+    gradient given the input's shape).
+    """
     if in_channels < 1:
-        fail(fn, "input", "must have at least one channel", None, shown=f"{in_channels} channels")
+        fail(fn, input_arg, "must have at least one channel", None,
+             shown=f"{in_channels} channels")
     if in_channels % filter_in:
-        fail(fn, "input", f"channels must be a multiple of the {arg}' in_channels "
+        fail(fn, input_arg, f"channels must be a multiple of the {arg}' in_channels "
              f"({filter_in}, axis -2 of {arg})", None, shown=f"{in_channels} channels")
     g = in_channels // filter_in
     if filter_out % g:
@@ -352,11 +359,13 @@ def grid_position(fn: str, arg: str, value: Any, shape: tuple[int, int]) -> tupl
     return i, j
 
 
-def positive_number(fn: str, arg: str, value: Any) -> float:
-    """A real, finite number > 0."""
+def positive_number(fn: str, arg: str, value: Any, maximum: float | None = None) -> float:
+    """A real, finite number > 0 (and at most ``maximum``, if given)."""
     v = number(fn, arg, value)
     if v <= 0:
         fail(fn, arg, "must be positive", value)
+    if maximum is not None and v > maximum:
+        fail(fn, arg, f"must be at most {maximum:g}", value)
     return v
 
 
@@ -580,11 +589,16 @@ def window_memory(fn: str, args: str, batch: int, channels: int, geometry: Any,
     from .config import get_workspace_limit
     out_shape = tuple(d.out_size for d in geometry.dims)
     positions = batch * math.prod(out_shape)
-    # an empty output counts as one position: a row of 10**30 channels is refused too
-    parts = {"output": max(positions, 1) * out_channels * out_itemsize}
+
+    def nominal(dims: tuple[int, ...]) -> int:
+        # zero dims count as 1: an empty result of (0, 10**9, 10**9) is refused too,
+        # as NumPy cannot even describe it
+        return math.prod(max(v, 1) for v in dims)
+
+    parts = {"output": nominal((batch, *out_shape, out_channels)) * out_itemsize}
     if any(d.pad_before or d.pad_after for d in geometry.dims):
-        parts["padded input"] = (batch * channels * in_itemsize
-                                 * math.prod(d.padded_size for d in geometry.dims))
+        parts["padded input"] = nominal((batch, *(d.padded_size for d in geometry.dims),
+                                         channels)) * in_itemsize
     if per_position and positions:
         row = math.prod(out_shape[1:]) * per_position
         parts["workspace"] = min(positions * per_position, max(get_workspace_limit(), row))

@@ -16,6 +16,7 @@ from . import _args
 from .algorithms import ALGORITHMS, choose, requirement
 from .layout import Layout
 from .padding import resolve
+from .windows import applied
 
 __all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "result_dtypes"]
 
@@ -72,11 +73,14 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
                         channels, geometry, x.dtype.itemsize, w.shape[-1], acc.itemsize,
                         (int(np.prod(w.shape[:-1])) * groups + (w.shape[-1] if groups > 1 else 0))
                         * acc.itemsize)
+    if algo != "auto":
+        _args.algorithm_fits(fn, algo, requirement(algo, geometry), geometry.window)
+    if x.shape[0] == 0 or w.shape[-1] == 0 or 0 in geometry.out_shape:  # empty: no algorithm
+        return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], w.shape[-1]), result)
     xc = layout.to_canonical(x)
+    geometry = applied(geometry)  # strides/dilations never applied made C-sized
     if algo == "auto":
         algo = choose(xc.shape, w.shape, geometry, groups, acc)
-    else:
-        _args.algorithm_fits(fn, algo, requirement(algo, geometry), geometry.window)
     out = ALGORITHMS[algo](xc, w, geometry, groups, acc)
     if b is not None:
         out += b.astype(acc, copy=False)

@@ -21,7 +21,7 @@ from . import _args
 from .algorithms.reduce import reduce_windows
 from .layout import Layout
 from .padding import Geometry, resolve
-from .windows import pad, tap_views
+from .windows import applied, pad, tap_views
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
@@ -49,13 +49,17 @@ def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarr
     """
     divisor = np.ones((), dtype=np.float64)
     for axis, d in enumerate(geometry.dims):
-        # a stride (dilation) used by one window (tap) only may not fit in int64
-        start = np.arange(d.out_size)[:, None] * (d.stride if d.out_size > 1 else 0) \
-            - d.pad_before
-        pos = start + np.arange(d.window)[None, :] * (d.dilation if d.window > 1 and d.out_size else 0)
+        # taps t in [0, window) with lo <= start + t * dilation < hi, counted in closed
+        # form (no (out, window) table); a stride or dilation that is never applied (one
+        # window, one tap) may not fit in int64, so it is replaced by 1
+        step = d.stride if d.out_size > 1 else 1
+        dil = d.dilation if d.window > 1 and d.out_size else 1
+        start = np.arange(d.out_size, dtype=np.int64) * step - d.pad_before
         lo, hi = (-d.pad_before, d.in_size + d.declared_pad_after) if count_include_pad \
             else (0, d.in_size)
-        count = ((pos >= lo) & (pos < hi)).sum(axis=1).astype(np.float64)
+        first = np.maximum(-((start - lo) // dil), 0)
+        last = np.minimum((hi - 1 - start) // dil, d.window - 1)
+        count = np.maximum(last - first + 1, 0).astype(np.float64)
         divisor = divisor[..., None] * count if axis else count
     return divisor
 
@@ -108,6 +112,7 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
                         channels, geometry, x.dtype.itemsize, channels, max(result.itemsize, 4))
     if x.shape[0] == 0 or channels == 0 or 0 in geometry.out_shape:  # empty: no tap loop
         return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], channels), result)
+    geometry = applied(geometry)  # strides/dilations never applied made C-sized
     if nan == "ignore" and x.dtype.kind == "f":
         return _max_ignore_nan(x, layout, geometry)
     return _reduce(x, layout, geometry, kind, include, override)

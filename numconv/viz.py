@@ -105,7 +105,7 @@ def show_kernel(kernel: Any, label: bool = True, digits: int | None = None,
     fn = "show_kernel"
     k = _args.kernel2d(fn, "kernel", kernel)
     label = _args.flag(fn, "label", label)
-    size = _args.positive_number(fn, "text_size", text_size)
+    size = _args.positive_number(fn, "text_size", text_size, maximum=1000)
     if digits is not None:
         k = k.round(_args.integer(fn, "digits", digits, minimum=0))
     if ax is not None:
@@ -317,6 +317,8 @@ def show_translation_invariance(near: Any = None, far: Any = None, steps: int = 
     """
     fn = "show_translation_invariance"
     steps = _args.integer(fn, "steps", steps)
+    if steps > 30:  # 2**30-fold pooling: no map is that large
+        _args.fail(fn, "steps", "must be at most 30", steps)
     kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
     if near is None or far is None:
         from .image import dot_pairs

@@ -22,7 +22,8 @@ from . import _args
 from .config import get_workspace_limit
 from .padding import Geometry, resolve
 
-__all__ = ["pad", "window_view", "tap_views", "chunk_plan", "im2col", "scatter_windows",
+__all__ = ["pad", "window_view", "tap_views", "applied", "chunk_plan", "im2col",
+           "scatter_windows",
            "crop", "col2im"]
 
 
@@ -43,6 +44,33 @@ def pad(x: np.ndarray, geometry: Geometry, value: Any = 0) -> np.ndarray:
                                    zip(x.shape[1:-1], geometry.pads)) + (slice(None),)
     out[inner] = x
     return out
+
+
+def applied(geometry: Geometry) -> Geometry:
+    """The same windows, with strides and dilations that are never applied made small.
+
+    A stride moves nothing when a dim has one output (or none), a dilation separates
+    nothing in a window of one tap: such values are legal however large (a stride of
+    10**30 over a single window), but must not reach array code that converts them to
+    C integers.  They become at most the padded size (a dilation of an empty output at
+    most one more), which keeps every formula and slice of the dim unchanged: one
+    window, ``x[start::stride]`` of one element, an effective window still too large.
+    Compute code gets ``applied(geometry)``; messages keep the original values.
+
+    >>> g = resolve((5,), (1,), (10**30,), (10**30,), "VALID")
+    >>> g.dims[0].out_size, applied(g).strides, applied(g).dilations
+    (1, (5,), (1,))
+    """
+    from dataclasses import replace
+
+    def small(d: Any) -> Any:
+        size = max(d.padded_size, 1)
+        stride = d.stride if d.out_size > 1 else min(d.stride, size)
+        dilation = d.dilation if d.window > 1 and d.out_size else \
+            1 if d.window == 1 else min(d.dilation, size + 1)
+        return replace(d, stride=stride, dilation=dilation)
+
+    return Geometry(tuple(small(d) for d in geometry.dims))
 
 
 def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
@@ -77,9 +105,11 @@ def tap_views(xp: np.ndarray, geometry: Geometry) -> Iterator[tuple[tuple[int, .
 
     ``view[n, o..., c] == padded[n, o*stride + tap*dilation ..., c]``: a basic slice,
     so a reduction over taps is a loop over ``prod(window)`` whole-array operations.
-    Taps come in window (C) order.
+    Taps come in window (C) order.  An empty output yields its first tap only (an empty
+    view): a window of 2**31 taps over nothing is not a loop of 2**31 steps.
     """
-    for tap in np.ndindex(*geometry.window):
+    empty = not all(d.out_size for d in geometry.dims)
+    for tap in [(0,) * len(geometry.dims)] if empty else np.ndindex(*geometry.window):
         index = (slice(None),) + tuple(
             slice(t * d.dilation, t * d.dilation + (d.out_size - 1) * d.stride + 1, d.stride)
             if d.out_size else slice(0, 0)

@@ -8,9 +8,7 @@ measured with tracemalloc, ``choose`` and the explicit-algorithm errors.
 
 from __future__ import annotations
 
-import functools
 import itertools
-import json
 import re
 import tracemalloc
 
@@ -18,7 +16,7 @@ import numpy as np
 import pytest
 
 import numconv
-from conftest import GOLDEN, assert_matches
+from conftest import GOLDEN, assert_matches, golden_cases
 from numconv.algorithms import ALGORITHMS, choose, profiling, requirement
 from numconv.padding import resolve
 
@@ -185,21 +183,17 @@ def test_channels_first_and_noncontiguous_inputs():
 
 # --------------------------------------------------------------------------- TF goldens
 
-@functools.lru_cache(maxsize=None)
-def _golden(stem: str):
-    with np.load(GOLDEN / f"{stem}.npz", allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    return arrays, json.loads(str(arrays["cases"]))
+CONV_FNS = {"convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d"}
 
 
 @pytest.mark.parametrize("algo", ALGOS)
-@pytest.mark.parametrize("stem", ["ops_conv", "ops_depthwise"])
-def test_against_tensorflow_goldens(algo, stem):
-    if not (GOLDEN / f"{stem}.npz").exists():
-        pytest.skip(f"data/golden/{stem}.npz not generated")
-    arrays, cases = _golden(stem)
+def test_against_tensorflow_goldens(algo):
     checked, failures = 0, []
-    for i, case in enumerate(cases):
+    for i, case, arrays in (
+            (i, case, golden_cases(p.stem)[0]) for p in sorted(GOLDEN.glob("ops_*.npz"))
+            for i, case in enumerate(golden_cases(p.stem)[1])):
+        if case["fn"] not in CONV_FNS:
+            continue
         args = [arrays[f"case{i}_{name}"] for name in case["args"]]
         kwargs = dict(case["kwargs"])
         kwargs.update({name: arrays[f"case{i}_{name}"] for name in case["array_kwargs"]})
@@ -215,8 +209,7 @@ def test_against_tensorflow_goldens(algo, stem):
                            dtype=case["dtype"], scale=case["terms"])
         except AssertionError as exc:
             failures.append(f"{case['id']}: {str(exc)[:200]}")
-    if not checked:
-        pytest.skip(f"no case in {stem} has a window that {algo} runs")
+    assert checked, f"no golden case has a window that {algo} runs"
     assert not failures, "\n".join(failures[:10])
 
 

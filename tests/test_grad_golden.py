@@ -11,7 +11,6 @@ argmax values compare exactly.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import numconv

@@ -60,6 +60,10 @@ HUGE = {
     "im2col window 10**30 VALID (empty output of enormous rows)": (
         lambda: numconv.im2col(np.ones((1, 4, 4, 1)), 10**15, 1, "VALID"),
         r"^im2col: input, window_shape, strides, padding and dilations must keep .*got "),
+    "max_pool1d empty batch, padding 2**64": (
+        lambda: numconv.max_pool1d(np.ones((0, 1, 2)), 1, 1, [(0, 2**64)], "NCW"),
+        r"^max_pool1d: input, ksize, strides, padding and dilations must keep .*got 256.0 EiB "
+        r"\(output 128.0 EiB, padded input 128.0 EiB\)$"),
     "depthwise_conv2d batch of 10**6 ones": (
         lambda: numconv.depthwise_conv2d(np.broadcast_to(np.ones((1, 1, 1, 1)),
                                                          (10**6, 1, 1, 1)),

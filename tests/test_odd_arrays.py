@@ -215,6 +215,11 @@ ZERO_SIZE = {
                              (2, 0, 6, 4)),
     "width 0 conv2d VALID": (lambda x: numconv.conv2d(x, W4), (2, 7, 0, 3), (2, 5, 0, 4)),
     "window > input VALID": (lambda x: numconv.conv2d(x, W4), (2, 2, 2, 3), (2, 0, 0, 4)),
+    "out channels 0 conv2d": (lambda x: numconv.conv2d(x, W4[..., :0], 2, "SAME", bias=[]),
+                              (2, 7, 6, 3), (2, 4, 3, 0)),
+    "out channels 0 conv3d shift": (lambda x: numconv.conv3d(x, np.ones((1, 1, 1, 3, 0)),
+                                                             algorithm="shift"),
+                                    (1, 2, 2, 2, 3), (1, 2, 2, 2, 0)),
     "batch 0 max_pool2d": (lambda x: numconv.max_pool2d(x, 2, 2, "SAME"), (0, 5, 5, 2),
                            (0, 3, 3, 2)),
     "channels 0 max_pool2d": (lambda x: numconv.max_pool2d(x, 2, 2, "SAME"), (1, 5, 5, 0),
@@ -258,3 +263,30 @@ def test_complex_object_string_arrays_are_a_type_error(op, kind, bad):
     with pytest.raises(TypeError, match=rf"^{name}: (input|features) must be a real numeric "
                                         rf"array \(bool, integer or float\), got dtype"):
         fn(first, *others)
+
+
+HUGE_BUT_UNUSED = {
+    # (op with stride s and dilation d, input shape): one window per dim, one tap or none
+    "conv1d im2col": (lambda x, s, d: numconv.conv1d(x, np.ones((1, 2, 3)), s, "VALID",
+                                                     dilations=d, algorithm="im2col"), (2, 7, 2)),
+    "conv1d shift": (lambda x, s, d: numconv.conv1d(x, np.ones((1, 2, 3)), s, "SAME",
+                                                    dilations=d, algorithm="shift"), (2, 7, 2)),
+    "conv2d pointwise": (lambda x, s, d: numconv.conv2d(x, np.ones((1, 1, 2, 3)), s, "SAME",
+                                                        dilations=d), (2, 5, 4, 2)),
+    "max_pool1d": (lambda x, s, d: numconv.max_pool1d(x, 1, s, "SAME", dilations=d), (2, 7, 2)),
+    "max_pool1d ignore": (lambda x, s, d: numconv.max_pool1d(x, 1, s, [(1, 0)], dilations=d,
+                                                             nan_policy="ignore"), (2, 7, 2)),
+    "avg_pool2d": (lambda x, s, d: numconv.avg_pool2d(x, 1, s, "VALID", dilations=d),
+                   (2, 5, 4, 2)),
+    "im2col": (lambda x, s, d: numconv.im2col(x, 1, s, "SAME", dilations=d), (2, 5, 4, 2)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(HUGE_BUT_UNUSED))
+def test_huge_strides_and_dilations_that_are_never_applied(op):
+    """A stride over one window and a dilation of one tap may exceed any C integer."""
+    fn, shape = HUGE_BUT_UNUSED[op]
+    x = data(*shape)
+    expected = fn(x, max(shape[1:-1]) + 2, 1)           # the same single window, small
+    for huge in (2**63, 2**64 - 1, 10**30):
+        np.testing.assert_array_equal(fn(x, huge, huge), expected)

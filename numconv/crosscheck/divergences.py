@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import _args
 from ..padding import resolve
 from .config import OpConfig, valid_pads
 
@@ -268,6 +269,9 @@ def applicable(config: OpConfig, framework: str, x: np.ndarray | None = None
     >>> [d.id for d in applicable(c, "torch")]
     ['torch-same-symmetric', 'torch-avg-count-include-pad']
     """
+    _args.instance("applicable", "config", config, OpConfig, "a numconv.crosscheck.OpConfig")
+    if x is not None:
+        x = _args.array("applicable", "x", x)
     out = []
     for d in DIVERGENCES.values():
         if framework not in d.frameworks or not d.applies(config):

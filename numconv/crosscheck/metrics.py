@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _args
+
 __all__ = ["ulp_distance", "ErrorStats", "error_stats"]
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -43,8 +45,8 @@ def ulp_distance(a: Any, b: Any) -> np.ndarray:
     a = np.asarray(a)
     b = np.asarray(b)
     if a.dtype != b.dtype or a.dtype.kind != "f":
-        raise AssertionError(f"ulp_distance needs two arrays of one float dtype, got "
-                             f"{a.dtype} and {b.dtype}")
+        _args.type_fail("ulp_distance", "a and b", "must be arrays of one float dtype", None,
+                        shown=f"{a.dtype} and {b.dtype}")
     na, nb = np.isnan(a), np.isnan(b)
     fa = np.where(na, 0, a).astype(a.dtype)
     fb = np.where(nb, 0, b).astype(b.dtype)
@@ -129,7 +131,8 @@ def error_stats(result: Any, truth: Any, bound: Any = None) -> ErrorStats:
     r = np.asarray(result)
     t = np.asarray(truth, dtype=np.float64)
     if r.shape != t.shape:
-        raise AssertionError(f"error_stats: shapes differ: {r.shape} vs {t.shape}")
+        _args.fail("error_stats", "result", "must have the shape of truth", None,
+                   shown=f"{r.shape} and {t.shape}")
     rdt = r.dtype if r.dtype.kind == "f" else np.dtype(np.float64)
     r64 = r.astype(np.float64)
     nan_r, nan_t = np.isnan(r64), np.isnan(t)
