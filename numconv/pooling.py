@@ -58,7 +58,7 @@ def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarr
         lo, hi = (-d.pad_before, d.in_size + d.declared_pad_after) if count_include_pad \
             else (0, d.in_size)
         first = np.maximum(-((start - lo) // dil), 0)
-        last = np.minimum((hi - 1 - start) // dil, d.window - 1)
+        last = np.minimum((hi - 1 - start) // dil, min(d.window - 1, d.padded_size))
         count = np.maximum(last - first + 1, 0).astype(np.float64)
         divisor = divisor[..., None] * count if axis else count
     return divisor

@@ -102,7 +102,8 @@ bad_int = st.one_of(st.integers(-3, 8), st.sampled_from(HUGE),
                     st.sampled_from([-h for h in HUGE]),
                     st.sampled_from([np.int8(3), np.uint8(255), np.int64(-1),
                                      np.uint64(2**64 - 1), np.int32(2)]), junk)
-int_seq = st.one_of(bad_int, st.lists(bad_int, max_size=6), st.lists(bad_int, max_size=6).map(tuple),
+int_seq = st.one_of(bad_int, st.lists(bad_int, max_size=6),
+                    st.lists(bad_int, max_size=6).map(tuple),
                     st.lists(st.integers(-2, 5), max_size=5).map(np.array))
 padding_bad = st.one_of(
     st.sampled_from(["SAME", "VALID", "same", "Valid", " SAME\n", "FULL", "CAUSAL", "",
@@ -592,7 +593,8 @@ def im2col_predict(kw):
 def im2col_base(draw):
     c = draw(case())
     kw = {"input": rand(c.full(c.spatial, c.channels), dtype_of(draw), c.seed),
-          "window_shape": spell_plain(draw, c.window), "strides": c.strides, "padding": c.padding, "dilations": c.dilations}
+          "window_shape": spell_plain(draw, c.window), "strides": c.strides,
+          "padding": c.padding, "dilations": c.dilations}
     fmt_arg(draw, kw, c, None, False)
     return kw
 
@@ -1247,8 +1249,6 @@ def fuzz_counts(request):
 #: fuzz findings in modules this suite does not own, to be fixed there (then delete the
 #: entry); the tests run and report XFAIL/XPASS meanwhile
 KNOWN_ISSUES = {
-    "applicable": "crosscheck/divergences.py: applicable(config, fw, x=1.5) raises "
-                  "AttributeError ('float' object has no attribute 'kind')",
     "compare_layers": "layers/compare.py: a wrong-rank x reaches the layers: 'conv2d: input "
                       "must have rank 4' instead of 'compare_layers: x ...'",
     "error_stats": "crosscheck/metrics.py: bare assert 'error_stats: shapes differ' "
@@ -1263,7 +1263,6 @@ KNOWN_ISSUES = {
     "show_stages": "viz.py: stages, gray and panel are not validated: stages=1.5, gray=None, "
                    "panel=-1 or 1e7 raise NumPy/matplotlib errors ('float' object is not "
                    "iterable, figure size must be positive finite, Image size ... too large)",
-    "show_translation_invariance": "viz.py: steps=2**31-1 raises MemoryError (steps unbounded)",
 }
 
 
