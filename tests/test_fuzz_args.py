@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -1291,6 +1292,8 @@ SLOW_ISSUES = {
 
 def test_every_public_function_is_fuzzed():
     missing = sorted(set(public_functions()) - set(SPECS) - set(NOT_FUZZED))
+    if importlib.util.find_spec("dask") is None:  # numconv.dask's specs need dask itself
+        missing = [name for name in missing if not name.startswith("dask.")]
     assert not missing, f"public functions without a fuzz spec: {missing}"
 
 
