@@ -248,6 +248,19 @@ def ceil_mode(fn: str, value: Any, pad: Padding) -> bool:
     return on
 
 
+def relu_options(fn: str, max_value: Any, negative_slope: Any,
+                 threshold: Any) -> tuple[float | None, float, float]:
+    """Keras ReLU's ``(max_value, negative_slope, threshold)``, validated by Keras's rules."""
+    top = number(fn, "max_value", max_value, allow_none=True)
+    slope = number(fn, "negative_slope", negative_slope)
+    thr = number(fn, "threshold", threshold)
+    if top is not None and top < 0:
+        fail(fn, "max_value", "must be non-negative (Keras's rule)", max_value)
+    if slope < 0:
+        fail(fn, "negative_slope", "must be non-negative (Keras's rule)", negative_slope)
+    return top, slope, thr
+
+
 def flag(fn: str, arg: str, value: Any) -> bool:
     """A bool argument (Python or NumPy bool)."""
     if not isinstance(value, (bool, np.bool_)):

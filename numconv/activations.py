@@ -62,13 +62,7 @@ def relu(features: Any, *, max_value: float | None = None, negative_slope: float
     """
     fn = "relu"
     x = _args.array(fn, "features", features)
-    top = _args.number(fn, "max_value", max_value, allow_none=True)
-    slope = _args.number(fn, "negative_slope", negative_slope)
-    thr = _args.number(fn, "threshold", threshold)
-    if top is not None and top < 0:
-        _args.fail(fn, "max_value", "must be non-negative (Keras's rule)", max_value)
-    if slope < 0:
-        _args.fail(fn, "negative_slope", "must be non-negative (Keras's rule)", negative_slope)
+    top, slope, thr = _args.relu_options(fn, max_value, negative_slope, threshold)
     if top is None and slope == 0 and thr == 0:
         return np.maximum(x, x.dtype.type(0))
     x = _float_if_sloped(x, slope)
@@ -157,13 +151,7 @@ def relu_grad(gradients: Any, features: Any, *, max_value: float | None = None,
     """
     fn = "relu_grad"
     g, x = _grad_pair(fn, gradients, features)
-    top = _args.number(fn, "max_value", max_value, allow_none=True)
-    slope = _args.number(fn, "negative_slope", negative_slope)
-    thr = _args.number(fn, "threshold", threshold)
-    if top is not None and top < 0:
-        _args.fail(fn, "max_value", "must be non-negative (Keras's rule)", max_value)
-    if slope < 0:
-        _args.fail(fn, "negative_slope", "must be non-negative (Keras's rule)", negative_slope)
+    top, slope, thr = _args.relu_options(fn, max_value, negative_slope, threshold)
     g = _float_if_sloped(g, slope)
     on = x > thr
     mask = np.where(on, 1.0, slope)
