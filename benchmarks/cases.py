@@ -119,6 +119,7 @@ class ConvCase:
             "numpy-ml": lambda: P.numpy_ml_conv(x, wg, s, g, d, groups),
             "scipy": lambda: P.scipy_conv(x, wg, s, g, d, groups),
             "onnx": lambda: P.onnx_conv(x, wg, s, g, d, groups),
+            "gemm": lambda: P.gemm_floor(x, wg, s, g, d, groups),
         })
 
 

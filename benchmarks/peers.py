@@ -1,4 +1,9 @@
-"""Peers: TensorFlow, PyTorch, numpy-ml, scipy.ndimage and ONNX's reference evaluator.
+"""Peers: TensorFlow, PyTorch, numpy-ml, scipy.ndimage, ONNX's reference evaluator, GEMM.
+
+The ``gemm`` peer is not a library but a floor: the bare ``np.matmul`` of a
+convolution case's patch matrix, built before timing.  No im2col + GEMM
+implementation in NumPy can be faster than it, so its ratio to TensorFlow is the
+best ratio that path could ever reach on this machine.
 
 Each peer is imported lazily and only if installed.  ``PEERS`` maps a peer name to a
 loader returning the module (or None); the case classes in :mod:`benchmarks.cases`
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 import os
 import warnings
 from typing import Any, Callable
@@ -20,7 +26,9 @@ import numpy as np
 Runner = Callable[[], Any]
 
 #: peer names in table order
-PEER_NAMES = ("tf", "torch", "numpy-ml", "scipy", "onnx")
+PEER_NAMES = ("tf", "torch", "numpy-ml", "scipy", "onnx", "gemm")
+#: patch matrices above this size are not built for the ``gemm`` floor
+GEMM_FLOOR_BYTES = 1 << 30
 #: peers whose single run can take seconds: timed once (not repeated) and skipped by --quick
 SLOW_PEERS = ("numpy-ml", "onnx")
 
@@ -50,6 +58,8 @@ def load(name: str) -> Any:
         if name == "onnx":
             importlib.import_module("onnx.reference")
             return importlib.import_module("onnx")
+        if name == "gemm":
+            return np
     except Exception:  # noqa: BLE001 - a broken optional peer is just absent
         return None
     raise KeyError(name)
@@ -61,7 +71,7 @@ def version(name: str) -> str | None:
     if module is None:
         return None
     top = {"tf": "tensorflow", "torch": "torch", "numpy-ml": "numpy_ml", "scipy": "scipy",
-           "onnx": "onnx"}[name]
+           "onnx": "onnx", "gemm": "numpy"}[name]
     try:
         from importlib.metadata import version as dist_version
         return dist_version({"numpy_ml": "numpy-ml", "tensorflow": "tensorflow-cpu"}.get(top, top))
@@ -230,6 +240,24 @@ def scipy_conv(x, w, strides, geometry, dilations, groups) -> Runner:
         raise Unavailable("padding other than centred SAME")
     image = x[0, :, :, 0]
     return lambda: ndimage.correlate(image, kernel, mode="constant", cval=0.0)
+
+
+# --------------------------------------------------------------------------- GEMM floor
+
+def gemm_floor(x, w, strides, geometry, dilations, groups) -> Runner:
+    """``np.matmul(patches, filters)`` alone, the patch matrix built beforehand."""
+    if groups != 1:
+        raise Unavailable("grouped or depthwise: not one GEMM")
+    k, cout = math.prod(w.shape[:-1]), w.shape[-1]
+    rows = x.shape[0] * math.prod(geometry.out_shape)
+    if rows * k * x.itemsize > GEMM_FLOOR_BYTES:
+        raise Unavailable(f"patch matrix over {GEMM_FLOOR_BYTES >> 20} MiB")
+    import numconv
+    pads = [list(p) for p in pads_of(geometry)]
+    patches = numconv.im2col(x, w.shape[:-2], strides, pads, dilations=dilations)
+    a, b = patches.reshape(rows, k), np.ascontiguousarray(w.reshape(k, cout))
+    out = np.empty((rows, cout), dtype=np.result_type(a, b))
+    return lambda: np.matmul(a, b, out=out)
 
 
 # --------------------------------------------------------------------------- ONNX reference

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 #: one colour per implementation in every plot
 COLORS = {"numconv": "tab:blue", "tf": "tab:orange", "torch": "tab:red", "numpy-ml": "tab:green",
-          "scipy": "tab:brown", "onnx": "tab:purple"}
+          "scipy": "tab:brown", "onnx": "tab:purple", "gemm": "tab:gray"}
 #: ratio columns: peer time / numconv time (> 1: numconv is faster)
 RATIO_NOTE = "ratio = peer time / numconv time (>1: numconv faster); best of interleaved rounds"
 
@@ -130,6 +130,13 @@ def _ratios(records: list[dict[str, Any]], peer: str, kind: str, groups: tuple[s
             and peer in r["times"]}
 
 
+def _floor_vs(records: list[dict[str, Any]], peer: str) -> dict[str, float]:
+    """``peer time / GEMM-floor time`` per issue case that has both."""
+    return {r["name"]: r["times"][peer]["best"] / r["times"]["gemm"]["best"]
+            for r in records if r["kind"] == "conv" and r["group"] == "issue"
+            and peer in r["times"] and "gemm" in r["times"]}
+
+
 def targets(records: list[dict[str, Any]], info: dict[str, Any]) -> dict[str, Any]:
     """The issue's targets, printed and returned."""
     out: dict[str, Any] = {}
@@ -145,12 +152,23 @@ def targets(records: list[dict[str, Any]], info: dict[str, Any]) -> dict[str, An
                   f"-> {'met' if ok else 'NOT met'}")
             out[f"conv_vs_tf_{groups[-1]}"] = {"geomean": mean, "min": tf[worst],
                                                "min_case": worst, "ratios": tf, "met": ok}
+    floor = _floor_vs(records, "tf")
+    if floor:
+        worst = min(floor, key=floor.get)
+        print(f"  GEMM floor vs TF (np.matmul alone on a prebuilt patch matrix, the best any "
+              f"im2col path can do): geometric mean {_geomean(list(floor.values())):.2f}x, "
+              f"lowest {floor[worst]:.2f}x on {worst}")
+        out["gemm_floor_vs_tf"] = floor
     nml = _ratios(records, "numpy-ml", "conv", ("issue", "conv"))
     if nml:
         worst = min(nml, key=nml.get)
         print(f"  convolution vs numpy-ml: lowest {nml[worst]:.1f}x on {worst} (target >= 5) "
               f"-> {'met' if nml[worst] >= 5 else 'NOT met'}")
         out["conv_vs_numpy_ml"] = {"min": nml[worst], "min_case": worst, "ratios": nml}
+        floor = _floor_vs(records, "numpy-ml")
+        if floor:
+            print("  GEMM floor vs numpy-ml: " + ", ".join(f"{k} {v:.1f}x"
+                                                          for k, v in floor.items()))
     for peer, goal in (("tf", 1.0), ("numpy-ml", 100.0)):
         pool = _ratios(records, peer, "pool", ("issue",))
         if pool:

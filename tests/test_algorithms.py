@@ -334,3 +334,31 @@ def test_inf_and_nan_reach_only_the_windows_that_see_them(algo):
     got = numconv.conv2d(x, w, 1, "SAME", algorithm=algo)
     assert_matches(got, expected, dtype=np.float64, scale=10)
     assert np.isfinite(expected).sum() > expected.size // 2
+
+
+# --------------------------------------------------------------------------- shift's flat path
+
+@pytest.mark.parametrize("spatial, window, strides, dilations, padding, channels", [
+    ((11,), (3,), (1,), (1,), "SAME", 3),                   # 1-D: no trailing dims, no crop
+    ((11,), (4,), (3,), (2,), "VALID", 1),                  # first-dim stride and dilation
+    ((9, 13), (3, 3), (1, 1), (1, 1), "SAME", 1),           # one channel (scalar weights)
+    ((9, 13), (3, 3), (1, 1), (1, 1), "SAME", 5),           # depthwise, multiplier 1
+    ((9, 13), (2, 5), (3, 1), (2, 2), "VALID", 4),          # strided rows, dilated taps
+    ((9, 13), (3, 2), (2, 1), (1, 3), [(2, 0), (1, 4)], 2),  # explicit asymmetric pads
+    ((5, 6, 7), (3, 2, 3), (2, 1, 1), (1, 2, 1), "SAME", 3),  # 3-D: two trailing dims
+])
+@pytest.mark.parametrize("limit", [None, 1024])
+def test_flat_shift_path(spatial, window, strides, dilations, padding, channels, limit):
+    """One output per channel, trailing strides 1: the flat path, whole or a row a block."""
+    x = RNG.standard_normal((3, *spatial, channels))
+    w = RNG.standard_normal((*window, 1, channels))
+    expected = loop_conv(x, w, strides, padding, dilations)
+    with numconv.workspace_limit(limit or numconv.get_workspace_limit()):
+        got = numconv.convolution(x, w, strides, padding, dilations=dilations,
+                                  algorithm="shift")
+    assert_matches(got, expected, dtype=np.float64, scale=int(np.prod(window)))
+    xi = RNG.integers(-50, 50, (2, *spatial, channels)).astype(np.int16)
+    wi = RNG.integers(-9, 9, (*window, 1, channels)).astype(np.int8)
+    exact = numconv.convolution(xi, wi, strides, padding, dilations=dilations,
+                                algorithm="shift")
+    np.testing.assert_array_equal(exact, loop_conv(xi, wi, strides, padding, dilations))

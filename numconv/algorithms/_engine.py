@@ -40,7 +40,8 @@ from ..config import get_workspace_limit
 from ..padding import Geometry
 
 __all__ = ["Block", "all_finite", "profiling", "add_time", "clock", "num_workers", "plan",
-           "run_blocks", "slab", "slab_view", "tap_slice", "taps", "Scratch", "can_limit_blas"]
+           "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps", "Scratch",
+           "can_limit_blas"]
 
 Block = tuple[slice, slice]
 
@@ -286,16 +287,43 @@ def slab(x: np.ndarray, geometry: Geometry, block: Block, value: Any, scratch: S
     With ``dtype`` given the slab is a copy cast to it (used to cast before a copy
     that would otherwise happen twice).
     """
+    if not geometry.padded and dtype is None:
+        d0, rs = geometry.dims[0], block[1]
+        lo = rs.start * d0.stride - d0.pad_before
+        return x[block[0], lo:lo + slab_rows(geometry, rs.stop - rs.start)]
+    shape = _block_slab_shape(x, geometry, block)
+    out = scratch.get(worker, "slab", shape, x.dtype if dtype is None else dtype)
+    _fill_slab(out, x, geometry, block, value)
+    return out
+
+
+def flat_slab(x: np.ndarray, geometry: Geometry, block: Block, value: Any, scratch: Scratch,
+              worker: int, dtype: Any, tail: int) -> np.ndarray:
+    """A block's padded slab, always a contiguous copy, flattened and followed by ``tail``
+    elements of ``value``: reads that run up to ``tail`` elements past the slab's end
+    (windows of the last row taken as one long run) stay inside the buffer.
+    """
+    shape = _block_slab_shape(x, geometry, block)
+    size = math.prod(shape)
+    flat = scratch.get(worker, "flat", (size + tail,), dtype)
+    flat[size:] = value
+    _fill_slab(flat[:size].reshape(shape), x, geometry, block, value)
+    return flat
+
+
+def _block_slab_shape(x: np.ndarray, geometry: Geometry, block: Block) -> tuple[int, ...]:
+    bs, rs = block
+    images = len(range(*bs.indices(x.shape[0])))
+    return slab_shape(x.shape, geometry, images, rs.stop - rs.start)
+
+
+def _fill_slab(out: np.ndarray, x: np.ndarray, geometry: Geometry, block: Block,
+               value: Any) -> None:
+    """Copy the input rows a block reads into ``out``, with the padding set to ``value``."""
     bs, rs = block
     d0 = geometry.dims[0]
-    rows = rs.stop - rs.start
     lo = rs.start * d0.stride - d0.pad_before
-    hi = lo + slab_rows(geometry, rows)
-    if not geometry.padded and dtype is None:
-        return x[bs, lo:hi]
-    images = len(range(*bs.indices(x.shape[0])))
-    shape = slab_shape(x.shape, geometry, images, rows)
-    out = scratch.get(worker, "slab", shape, x.dtype if dtype is None else dtype)
+    hi = lo + out.shape[1]
     inner_lo, inner_hi = max(lo, 0), min(hi, d0.in_size)
     # fill the borders only, then copy the interior
     if inner_lo - lo > 0:
@@ -312,7 +340,6 @@ def slab(x: np.ndarray, geometry: Geometry, block: Block, value: Any, scratch: S
         interior.append(slice(d.pad_before, d.pad_before + d.in_size))
     if inner_hi > inner_lo:
         np.copyto(out[tuple(interior)], x[bs, inner_lo:inner_hi], casting="unsafe")
-    return out
 
 
 def slab_view(xs: np.ndarray, geometry: Geometry, rows: int) -> np.ndarray:

@@ -9,10 +9,15 @@ not a GEMM), for depthwise filters, and when memory is tight.
 
 Per tap, by filter shape:
 
-* depthwise-like (``in_channels/groups == 1``): ``tap[..., g, None] * w[t, 0, g, :]``,
-  one broadcast multiply over all channels (with one output per channel and stride 1
-  along the last spatial dim, the filters are tiled along that dim so that one
-  inner loop runs over a whole row of ``width * C`` values);
+* one output per input channel (depthwise with multiplier 1, or a single-channel
+  image and filter) and stride 1 along every spatial dim but the first: the *flat*
+  path.  The block's padded slab is one contiguous buffer; on it a tap is a constant
+  offset, so each tap's multiply and add run over whole padded rows of
+  ``padded_width * C`` values (the filters tiled along them; a scalar for one
+  channel), computing a few junk columns past the output's width that are cropped
+  once at the end.  Long inner loops instead of one per output position;
+* other depthwise-like filters (``in_channels/groups == 1``):
+  ``tap[..., g, None] * w[t, 0, g, :]``, one broadcast multiply over all channels;
 * few input channels and one output (``groups == 1``, ``C <= 4``, ``C_out == 1``): one
   multiply per input channel, ``tap[..., c, None] * w[t, c, :]``;
 * otherwise: the tap is copied to a contiguous ``(positions, C)`` matrix (group-major
@@ -27,7 +32,8 @@ import numpy as np
 
 from ..padding import Geometry
 from ._engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, can_limit_blas, clock,
-                      num_workers, plan, run_blocks, slab, slab_shape, tap_slice, taps)
+                      flat_slab, num_workers, plan, run_blocks, slab, slab_rows, slab_shape,
+                      tap_slice, taps)
 
 __all__ = ["shift_accumulate"]
 
@@ -36,9 +42,14 @@ FEW_CHANNELS = 4
 #: scratch per block of the elementwise (non-GEMM) modes (fewer, larger blocks: each
 #: block costs a few ufunc calls per tap)
 SHIFT_BLOCK_BYTES = 2 << 20
+#: scratch per block of the flat path (measured best on the depthwise benchmark case:
+#: 18 ufunc calls per block, so fewer, larger blocks)
+FLAT_BLOCK_BYTES = 4 << 20
 
 
-def _mode(cin_g: int, groups: int, cout_g: int) -> str:
+def _mode(cin_g: int, groups: int, cout_g: int, geometry: Geometry) -> str:
+    if cin_g == 1 and cout_g == 1 and all(d.stride == 1 for d in geometry.dims[1:]):
+        return "flat"
     if cin_g == 1:
         return "depthwise"
     if groups == 1 and cin_g <= FEW_CHANNELS and cout_g == 1:
@@ -63,7 +74,9 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     wc = w.astype(dtype, copy=False)
     out_shape = geometry.out_shape
     out = np.empty((batch, *out_shape, cout), dtype=dtype)
-    mode = _mode(cin_g, groups, cout_g)
+    mode = _mode(cin_g, groups, cout_g, geometry)
+    if mode == "flat":
+        return _flat(x, wc.reshape(-1, groups), geometry, dtype)
     line = math.prod(out_shape[1:])
     itemsize = dtype.itemsize
     copy_in = geometry.padded or x.dtype != dtype
@@ -74,16 +87,10 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     else:  # (taps, cin, cout)
         wg = wc.reshape(-1, cin_g, cout)
     tap_list = taps(geometry)
-    # depthwise with stride 1 along the last spatial dim: a tap's (width, C) is contiguous,
-    # so the filters tiled along the width let one inner loop run over a whole row
-    wide = None
-    if (mode == "depthwise" and cout_g == 1 and len(out_shape) > 1
-            and geometry.dims[-1].stride == 1):
-        wide = np.tile(wg[:, :, 0], (1, out_shape[-1]))             # (taps, width * C)
 
     def nbytes(images: int, rows: int) -> int:
         positions = images * rows * line
-        total = positions * cout * itemsize * (2 if mode == "gemm" and groups > 1 else 1)
+        total = 2 * positions * cout * itemsize                        # sum and product
         if mode == "gemm":
             total += positions * channels * itemsize
         if copy_in:
@@ -107,17 +114,7 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
         first = True
         for t, tap in enumerate(tap_list):
             view = tap_slice(xs, geometry, tap, rows)
-            if mode == "depthwise" and cout_g == 1:
-                dst = acc if first else tmp
-                if wide is not None:  # rows of (width * C) in one inner loop
-                    np.multiply(view.reshape(*view.shape[:-2], -1), wide[t],
-                                out=dst.reshape(*dst.shape[:-2], -1))
-                else:
-                    np.multiply(view, wg[t, :, 0], out=dst)
-                if not first:
-                    np.add(acc, tmp, out=acc)
-                first = False
-            elif mode == "depthwise":
+            if mode == "depthwise":
                 dst = acc if first else tmp
                 np.multiply(view[..., None], wg[t],
                             out=dst.reshape(*dst.shape[:-1], groups, cout_g))
@@ -156,4 +153,63 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
         add_time("taps", start)
 
     run_blocks(blocks, work, workers, blas=blas)
+    return out
+
+
+def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
+    """The flat path: one output per channel, stride 1 along all but the first dim.
+
+    ``w`` is ``(taps, C)``.  In a block's contiguous padded slab, tap ``t`` of every
+    output position is at a fixed element offset, so the block's output is computed
+    on the padded grid of the trailing dims as ``(images, rows, inner)`` arrays (one
+    run of ``inner = prod(padded trailing) * C`` elements per output row), and the
+    positions beyond the output's trailing sizes are cropped at the end.
+    """
+    dims = geometry.dims
+    batch, channels = x.shape[0], x.shape[-1]
+    out_shape = geometry.out_shape
+    out = np.empty((batch, *out_shape, channels), dtype=dtype)
+    trailing = tuple(d.padded_size for d in dims[1:])
+    inner = math.prod(trailing) * channels
+    pitches = [math.prod(trailing[k + 1:]) * channels for k in range(len(trailing))]
+    offsets = [tap[0] * dims[0].dilation * inner
+               + sum(t * d.dilation * p for t, d, p in zip(tap[1:], dims[1:], pitches))
+               for tap in taps(geometry)]
+    # weights along a padded row: a scalar for one channel, else the filters tiled
+    weights = w[:, 0] if channels == 1 else np.tile(w, (1, math.prod(trailing)))
+    crop = (slice(None), slice(None)) + tuple(slice(0, o) for o in out_shape[1:])
+    direct = not trailing                   # 1-D: the padded grid is the output itself
+    itemsize = dtype.itemsize
+
+    def nbytes(images: int, rows: int) -> int:
+        sums = images * rows * inner * (1 if direct else 2)
+        return (sums + math.prod(slab_shape(x.shape, geometry, images, rows)) + inner) * itemsize
+
+    workers = num_workers()
+    blocks = plan(batch, out_shape, nbytes, workers, cache_bytes=FLAT_BLOCK_BYTES)
+    scratch = Scratch(workers)
+
+    def work(worker: int, block: Block) -> None:
+        start = clock()
+        xf = flat_slab(x, geometry, block, 0, scratch, worker, dtype, inner)
+        start = add_time("pad", start)
+        images, rows = len(range(*block[0].indices(batch))), block[1].stop - block[1].start
+        shape = (images, rows, inner)
+        strides = (slab_rows(geometry, rows) * inner * itemsize,
+                   dims[0].stride * inner * itemsize, itemsize)
+        acc = out[block].reshape(shape) if direct else scratch.get(worker, "sum", shape, dtype)
+        tmp = scratch.get(worker, "product", shape, dtype)
+        for t, offset in enumerate(offsets):
+            # np.ndarray over the buffer: a tenth of as_strided's cost, once per tap and block
+            view = np.ndarray(shape, dtype, xf, offset * itemsize, strides)
+            if t == 0:
+                np.multiply(view, weights[t], out=acc)
+            else:
+                np.multiply(view, weights[t], out=tmp)
+                np.add(acc, tmp, out=acc)
+        if not direct:
+            np.copyto(out[block], acc.reshape(images, rows, *trailing, channels)[crop])
+        add_time("taps", start)
+
+    run_blocks(blocks, work, workers)
     return out
