@@ -70,281 +70,30 @@ True
 
 from __future__ import annotations
 
-import itertools
-import warnings
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from . import _args, activations, conv, pooling
-from .algorithms import choose
-from .config import get_memory_limit, get_workspace_limit, memory_limit, workspace_limit
-from .layout import Layout
-from .padding import DimGeometry, Geometry, resolve
+from .. import _args, activations, conv, pooling
+from ..algorithms import choose
+from ..layout import Layout
+from ..padding import resolve
+from ._graph import RechunkWarning, windowed
+from ._plan import plan_axis
 
 try:
-    import dask
     import dask.array as da
 except ImportError:  # numconv.dask imports without dask; its functions then explain
-    dask = da = None  # type: ignore[assignment]
+    da = None  # type: ignore[assignment]
 
 __all__ = ["RechunkWarning", "convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d",
            "relu", "relu6", "leaky_relu", "pool", "max_pool", "avg_pool", "max_pool1d",
-           "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d"]
-
-
-class RechunkWarning(UserWarning):
-    """The input was rechunked so that blocks fit the window geometry (see module notes)."""
+           "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "plan_axis"]
 
 
 def _require(fn: str) -> None:
     if da is None:
         raise ImportError(f"numconv.dask.{fn} needs dask: pip install 'numconv[dask]'")
-
-
-# --------------------------------------------------------------------------- planning
-
-@dataclass(frozen=True)
-class AxisPlan:
-    """How one spatial axis is cut: input chunks, output chunks, halo, per-block pads.
-
-    ``stops[j]`` is where block ``j``'s slice ends inside its overlapped block (it
-    always starts at 0); ``pads[j]`` the explicit (before, after) padding of its
-    numconv call; ``firsts[j]`` its first output index (``firsts[-1]`` = out size).
-    """
-
-    chunks: tuple[int, ...]
-    out_chunks: tuple[int, ...]
-    halo: tuple[int, int]
-    stops: tuple[int, ...]
-    pads: tuple[tuple[int, int], ...]
-    firsts: tuple[int, ...]
-
-
-def plan_axis(g: DimGeometry, chunks: tuple[int, ...]) -> AxisPlan:
-    """Cut one spatial axis of geometry ``g`` given the input's chunks (out_size > 0).
-
-    Output ``o`` is computed by the block holding input index ``o * stride``; block
-    boundaries are multiples of the stride, and each block reads ``pad_before``
-    elements of its left neighbour and ``effective_window - stride - pad_before`` of
-    its right one (the halo).
-
-    >>> g = resolve((12,), (3,), (2,), (1,), "SAME").dims[0]      # pads (0, 1)
-    >>> p = plan_axis(g, (4, 4, 4))
-    >>> p.out_chunks, p.halo, p.stops, p.pads
-    ((2, 2, 2), (0, 1), (5, 5, 4), ((0, 0), (0, 0), (0, 1)))
-    >>> plan_axis(g, (5, 7)).chunks                                # 5 is not a multiple of 2
-    (6, 6)
-    """
-    n, s, pb, out, eff = g.in_size, g.stride, g.pad_before, g.out_size, g.effective_window
-    halo = (pb, max(eff - s - pb, 0))
-    need = max(*halo, 1)
-    starts = {(b + s // 2) // s * s for b in itertools.accumulate(chunks[:-1])}
-    kept, end = [], n
-    for p in sorted(starts, reverse=True):     # nearest multiples of the stride that
-        if 0 < p < n and p < out * s and end - p >= need:   # hold outputs, blocks >= halo
-            kept.append(p)
-            end = p
-    kept.reverse()
-    if kept and kept[0] < need:                # so every block can lend its halo
-        kept.pop(0)
-    bounds = [0, *kept, n]
-    firsts = [0, *(p // s for p in kept), out]
-    stops, pads = [], []
-    for j in range(len(bounds) - 1):
-        lo, hi = firsts[j] * s - pb, (firsts[j + 1] - 1) * s - pb + eff
-        if hi <= 0:                            # every window in the padding before
-            a = b = 0
-            before, after = hi - lo, 0
-        else:
-            a, b = max(lo, 0), min(hi, n)
-            before, after = a - lo, hi - b
-        origin = bounds[j] - (halo[0] if j else 0)   # where the overlapped block starts
-        assert a == origin or j == 0, (a, origin)
-        stops.append(b - origin)
-        pads.append((before, after))
-    return AxisPlan(tuple(np.diff(bounds).tolist()), tuple(np.diff(firsts).tolist()), halo,
-                    tuple(stops), tuple(pads), tuple(firsts))
-
-
-def _count_divisor(geometry: Geometry, ranges: list[tuple[int, int]]) -> np.ndarray:
-    """:func:`numconv.pooling.avg_divisor` (count_include_pad) for outputs ``ranges``."""
-    divisor = np.ones((), dtype=np.float64)
-    for axis, (d, (o0, o1)) in enumerate(zip(geometry.dims, ranges)):
-        pos = (np.arange(o0, o1)[:, None] * d.stride - d.pad_before
-               + np.arange(d.window)[None, :] * d.dilation)
-        count = ((pos >= -d.pad_before) & (pos < d.in_size + d.declared_pad_after)
-                 ).sum(axis=1).astype(np.float64)
-        divisor = divisor[..., None] * count if axis else count
-    return divisor
-
-
-@dataclass(frozen=True)
-class _BlockOp:
-    """The per-block task: slice the overlapped block, call numconv with edge pads."""
-
-    op: Callable[..., np.ndarray]
-    kwargs: tuple[tuple[str, Any], ...]
-    extras: tuple[str, ...]
-    axes: tuple[int, ...]
-    plans: tuple[AxisPlan, ...]
-    limit: int
-    memory: int
-    count_geometry: Geometry | None = None   # avg pool: divide here (ceil_mode overhang)
-    acc: str = "float64"
-    result: str = "float64"
-
-    def __call__(self, block: np.ndarray, *extra: Any, block_id: tuple[int, ...] = ()
-                 ) -> np.ndarray:
-        index = [slice(None)] * block.ndim
-        for axis, plan in zip(self.axes, self.plans):
-            index[axis] = slice(0, plan.stops[block_id[axis]])
-        pads = tuple(plan.pads[block_id[axis]] for axis, plan in zip(self.axes, self.plans))
-        x = block[tuple(index)]
-        if self.count_geometry is not None:
-            x = x.astype(self.acc)
-        with workspace_limit(self.limit), memory_limit(self.memory):
-            out = self.op(x, padding=pads, **dict(zip(self.extras, extra)), **dict(self.kwargs))
-        if self.count_geometry is None:
-            return out
-        ranges = [(p.firsts[block_id[a]], p.firsts[block_id[a] + 1])
-                  for a, p in zip(self.axes, self.plans)]
-        divisor = _count_divisor(self.count_geometry, ranges).astype(self.acc)
-        shape = [1] * out.ndim
-        for axis, size in zip(self.axes, divisor.shape):
-            shape[axis] = size
-        return (out / divisor.reshape(shape)).astype(self.result, copy=False)
-
-
-def _windowed(fn: str, x: Any, layout: Layout, geometry: Geometry, op: Callable,
-              kwargs: dict, extras: dict, dtype: np.dtype, out_channels: int | None = None,
-              count_include_pad: bool = False) -> da.Array:
-    """Build the lazy result of a windowed op (arguments validated)."""
-    ch = layout.channel_axis
-    out_shape = list(x.shape)
-    out_shape[ch] = x.shape[ch] if out_channels is None else out_channels
-    for axis, size in zip(layout.spatial_axes, geometry.out_shape):
-        out_shape[axis] = size
-    if 0 in out_shape:
-        return da.zeros(tuple(out_shape), dtype=dtype, chunks=-1)
-    axes = layout.spatial_axes
-    plans = tuple(plan_axis(d, x.chunks[a]) for d, a in zip(geometry.dims, axes))
-    chunks, changed = list(x.chunks), []
-    for axis, plan in zip(axes, plans):
-        if plan.chunks != x.chunks[axis]:
-            changed.append(f"axis {axis} {_args._show(x.chunks[axis])} -> "
-                           f"{_args._show(plan.chunks)}")
-            chunks[axis] = plan.chunks
-    if out_channels is not None and len(x.chunks[ch]) > 1:
-        changed.append(f"channel axis {ch} merged into one chunk (convolution needs every "
-                       "input channel)")
-        chunks[ch] = (x.shape[ch],)
-    if changed:
-        warnings.warn(f"{fn}: input rechunked to fit the window geometry (block boundaries on "
-                      "multiples of the stride, blocks at least as long as the halo): "
-                      + "; ".join(changed), RechunkWarning, stacklevel=4)
-        x = x.rechunk(tuple(chunks))
-    out_chunks = list(x.chunks)
-    for axis, plan in zip(axes, plans):
-        out_chunks[axis] = plan.out_chunks
-    if out_channels is not None:
-        out_chunks[ch] = (out_channels,)
-    overhang = count_include_pad and any(d.overhang for d in geometry.dims)
-    acc = np.float32 if dtype == np.float16 else dtype
-    if overhang:  # sum per block (divisor 1), divide by the global counts in _BlockOp
-        kwargs = {**kwargs, "divisor_override": 1}
-    job = _BlockOp(op, tuple(kwargs.items()), tuple(extras), axes, plans,
-                   get_workspace_limit(), get_memory_limit(), geometry if overhang else None,
-                   np.dtype(acc).name, np.dtype(dtype).name)
-    args = [dask.delayed(v, pure=True) for v in extras.values()]
-    name = f"numconv-{fn}-" + dask.base.tokenize(x.name, job, *args)
-    meta = np.empty((0,) * x.ndim, dtype=dtype)
-    halo = [(0, 0)] * x.ndim
-    for axis, plan in zip(axes, plans):
-        if len(plan.chunks) > 1:
-            halo[axis] = plan.halo
-    if not any(any(h) for h in halo):     # no halo: a plain blockwise map (fuses with others)
-        return da.map_blocks(job, x, *args, chunks=tuple(out_chunks), dtype=dtype, name=name,
-                             meta=meta)
-    return _halo_map(job, x, tuple(halo), args, name, tuple(out_chunks), meta)
-
-
-# --------------------------------------------------------------------------- halo graph
-
-def _directions(halo: tuple[tuple[int, int], ...], index: tuple[int, ...] | None = None,
-                numblocks: tuple[int, ...] | None = None) -> list[tuple[int, ...]]:
-    """Neighbour offsets ``e != 0`` (-1, 0, +1 per axis) that carry a halo.
-
-    ``-1`` on an axis: the neighbour before lends its last ``halo[a][0]`` elements;
-    ``+1``: the neighbour after lends its first ``halo[a][1]``.  With ``index`` and
-    ``numblocks``, only the neighbours that exist.
-    """
-    options = []
-    for a, (left, right) in enumerate(halo):
-        first = index is None or index[a] > 0
-        last = index is None or index[a] < numblocks[a] - 1
-        options.append([0] + ([-1] if left and first else []) + ([1] if right and last else []))
-    return [e for e in itertools.product(*options) if any(e)]
-
-
-def _lend(block: np.ndarray, halo: tuple[tuple[int, int], ...]) -> dict:
-    """The strips a block lends its neighbours, copied (so the block itself can be freed).
-
-    Key ``e``: the strip that the neighbour at offset ``-e`` reads (see :func:`_directions`).
-    """
-    strips = {}
-    for e in _directions(halo):
-        index = tuple(slice(None) if v == 0 else slice(size - left, size) if v == -1
-                      else slice(0, right)
-                      for v, size, (left, right) in zip(e, block.shape, halo))
-        strips[e] = np.array(block[index])
-    return strips
-
-
-def _assemble(block: np.ndarray, pieces: list, halo: tuple[tuple[int, int], ...],
-              index: tuple[int, ...], numblocks: tuple[int, ...]) -> np.ndarray:
-    """The block with its halo: ``halo[a][0]`` before (not on the first block along ``a``),
-    ``halo[a][1]`` after (not on the last)."""
-    lo = [left if i > 0 else 0 for (left, _), i in zip(halo, index)]
-    hi = [right if i < n - 1 else 0 for (_, right), i, n in zip(halo, index, numblocks)]
-    out = np.empty([s + a + b for s, a, b in zip(block.shape, lo, hi)], dtype=block.dtype)
-    out[tuple(slice(a, a + s) for a, s in zip(lo, block.shape))] = block
-    for e, strips in pieces:
-        out[tuple(slice(a, a + s) if v == 0 else slice(0, a) if v == -1 else slice(a + s, None)
-                  for v, a, s in zip(e, lo, block.shape))] = strips[tuple(e)]
-    return out
-
-
-def _run_with_halo(job: _BlockOp, index: tuple[int, ...], numblocks: tuple[int, ...],
-                   halo: tuple[tuple[int, int], ...], block: np.ndarray, pieces: list,
-                   *extra: Any) -> np.ndarray:
-    return job(_assemble(block, pieces, halo, index, numblocks), *extra, block_id=index)
-
-
-def _halo_map(job: _BlockOp, x: Any, halo: tuple[tuple[int, int], ...], args: list,
-              name: str, out_chunks: tuple, meta: np.ndarray) -> Any:
-    """Per input block one task lending its edge strips, per output block one task that
-    assembles its block with the strips of its neighbours and runs ``job``.
-
-    A neighbour's whole block is never an input of another block's task, so each
-    block is freed as soon as its own output and its strips are done.
-    """
-    from dask.highlevelgraph import HighLevelGraph
-
-    lend = "numconv-halo-" + dask.base.tokenize(x.name, halo)
-    numblocks = x.numblocks
-    graph: dict = {}
-    for index in itertools.product(*map(range, numblocks)):
-        graph[(lend, *index)] = (_lend, (x.name, *index), halo)
-    extra_keys = [a.key for a in args]
-    for index in itertools.product(*map(range, numblocks)):
-        pieces = [[list(e), (lend, *(i + v for i, v in zip(index, e)))]
-                  for e in _directions(halo, index, numblocks)]
-        graph[(name, *index)] = (_run_with_halo, job, index, numblocks, halo,
-                                 (x.name, *index), pieces, *extra_keys)
-    hlg = HighLevelGraph.from_collections(name, graph, dependencies=[x, *args])
-    return da.Array(hlg, name, chunks=out_chunks, meta=meta)
 
 
 def _input(fn: str, arg: str, x: Any) -> Any:
@@ -388,7 +137,7 @@ def _conv(fn: str, eager: Callable, input: Any, filters: Any, strides: Any, padd
     op = conv.depthwise_conv2d if depthwise else conv.convolution
     kwargs = dict(strides=stride, data_format=layout.name, dilations=dilation,
                   algorithm=algorithm)
-    return _windowed(fn, x, layout, geometry, op, kwargs, extras, probe.dtype,
+    return windowed(fn, x, layout, geometry, op, kwargs, extras, probe.dtype,
                      out_channels=probe.shape[layout.channel_axis])
 
 
@@ -519,7 +268,7 @@ def _pool(fn: str, eager: Callable, input: Any, window: Any, kind: str, strides:
                       divisor_override=options.get("divisor_override"))
     else:
         kwargs.update(nan_policy=options.get("nan_policy", "propagate"))
-    return _windowed(fn, x, layout, geometry, pooling.pool, kwargs, {}, probe.dtype,
+    return windowed(fn, x, layout, geometry, pooling.pool, kwargs, {}, probe.dtype,
                      count_include_pad=include and options.get("divisor_override") is None)
 
 
