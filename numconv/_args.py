@@ -170,6 +170,16 @@ def data_format(fn: str, value: Any, n: int | None, default_channels_last: bool 
     return Layout(dims, last)
 
 
+def rank_range(fn: str, arg: str, x: np.ndarray, low: int, high: int | None,
+               what: str = "") -> None:
+    """Require ``low <= x.ndim <= high`` (``high`` None: no upper bound)."""
+    if x.ndim < low or (high is not None and x.ndim > high):
+        rule = (f"must have rank {low}" if low == high else f"must have rank >= {low}"
+                if high is None else f"must have rank {low} to {high}")
+        fail(fn, arg, rule + (f" ({what})" if what else ""), None,
+             shown=f"shape {x.shape} (rank {x.ndim})")
+
+
 def check_input_rank(fn: str, arg: str, x: np.ndarray, layout: Layout) -> None:
     """Require an input of rank ``layout.rank`` (batch, spatial dims, channels)."""
     if x.ndim != layout.rank:
@@ -382,6 +392,90 @@ def positive_number(fn: str, arg: str, value: Any, maximum: float | None = None)
     return v
 
 
+def number_range(fn: str, arg: str, value: Any, low: float, high: float,
+                 unit: str = "") -> float:
+    """A real, finite number in ``[low, high]``."""
+    v = number(fn, arg, value)
+    if not low <= v <= high:
+        fail(fn, arg, f"must lie in [{low:g}, {high:g}]{' ' + unit if unit else ''}", value)
+    return v
+
+
+#: the largest figure the viz functions draw: inches a side and square inches (at
+#: matplotlib's 100 dpi, 10000 pixels a side and 25 megapixels: 100 MB of RGBA)
+FIGURE_INCHES, FIGURE_AREA = 100.0, 2500.0
+
+
+def figure_size(fn: str, args: str, width: float, height: float) -> None:
+    """Refuse a figure larger than :data:`FIGURE_INCHES` a side or :data:`FIGURE_AREA`;
+    ``args`` names the arguments that decide its size."""
+    if not (width <= FIGURE_INCHES and height <= FIGURE_INCHES
+            and width * height <= FIGURE_AREA):
+        fail(fn, args, f"must give a figure of at most {FIGURE_INCHES:g} inches a side and "
+             f"{FIGURE_AREA:g} square inches", None,
+             shown=f"{width:.4g} x {height:.4g} inches")
+
+
+def pool_windows(fn: str, spatial: tuple[int, int], windows: Any, strides: Any, pad_spec: Any,
+                 panel: float) -> tuple[list[tuple[int, ...]], tuple[int, ...], Padding]:
+    """A figure's pooling windows (a non-empty list, each fitting the padded ``spatial``
+    map), strides and padding; one ``panel``-inch panel per window fits a figure."""
+    from .padding import resolve
+    if not isinstance(windows, (list, tuple)) or not windows:
+        type_fail(fn, "windows", "must be a non-empty list of window sizes", windows)
+    s, pads = int_tuple(fn, "strides", strides, 2), padding(fn, pad_spec, 2)
+    sizes = [int_tuple(fn, "windows", w, 2) for w in windows]
+    figure_size(fn, "windows", panel * (len(sizes) + 1), 1.0)     # before any pooling
+    for k in sizes:
+        if 0 in resolve(spatial, k, s, (1, 1), pads).out_shape:
+            fail(fn, "windows", f"must each fit in the padded {spatial[0]}x{spatial[1]} map", k)
+    return sizes, s, pads
+
+
+def patch_figure(fn: str, spatial: tuple[int, int], window: Any, stride: Any,
+                 pad_spec: Any) -> tuple[tuple[int, ...], tuple[int, ...], Padding, Any]:
+    """show_im2col's window, stride, padding and resolved geometry: a window that fits the
+    padded image, a float64 patch matrix and padded image within the memory limit."""
+    import math
+
+    from .padding import resolve
+    k, s = int_tuple(fn, "window", window, 2), int_tuple(fn, "stride", stride, 2)
+    pads = padding(fn, pad_spec, 2)
+    geometry = resolve(spatial, k, s, (1, 1), pads)
+    if 0 in geometry.out_shape:
+        fail(fn, "window", f"must fit in the padded {spatial[0]}x{spatial[1]} image", k)
+    memory(fn, "image, window, stride and padding", {
+        "patch matrix": math.prod(geometry.out_shape) * k[0] * k[1] * 8,
+        "padded image": math.prod(d.padded_size for d in geometry.dims) * 8})
+    return k, s, pads, geometry
+
+
+def stage_list(fn: str, arg: str, value: Any) -> list[tuple[str, np.ndarray]]:
+    """A non-empty list or tuple of ``(name, image)`` pairs; images as :func:`batch_image`."""
+    rule = "must be a list of (name, array) pairs with str names"
+    if not isinstance(value, (list, tuple)):
+        type_fail(fn, arg, rule, value)
+    if not value:
+        fail(fn, arg, "must hold at least one (name, array) pair", value)
+    out = []
+    for item in value:
+        if not isinstance(item, (list, tuple)) or len(item) != 2 or \
+                not isinstance(item[0], str):
+            type_fail(fn, arg, rule, None, shown=f"an item {_show(item)}")
+        out.append((item[0], batch_image(fn, arg, item[1])))
+    return out
+
+
+def names(fn: str, arg: str, value: Any) -> tuple[str, ...]:
+    """Names: one str, or a list, tuple or set of str."""
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, (list, tuple, set, frozenset)) or \
+            not all(isinstance(v, str) for v in value):
+        type_fail(fn, arg, "must be a str or a list of str", value)
+    return tuple(value)
+
+
 def instance(fn: str, arg: str, value: Any, cls: type | tuple[type, ...], what: str) -> Any:
     """Require ``isinstance(value, cls)``; ``what`` names the expected type in the message."""
     if not isinstance(value, cls):
@@ -566,7 +660,8 @@ def show_bytes(nbytes: int) -> str:
         if value < 1024 or unit == "EiB":
             break
         value /= 1024
-    return f"{nbytes} B" if unit == "B" else f"{value:.1f} {unit}"
+    return f"{nbytes} B" if unit == "B" else f"{value:.1f} {unit}" if value < 1e4 else \
+        f"{value:.3g} {unit}"
 
 
 def memory(fn: str, args: str, parts: dict[str, int]) -> None:
@@ -662,6 +757,8 @@ def float_dtype(fn: str, arg: str, value: Any) -> np.dtype:
         dt = np.dtype(value)
     except TypeError:
         type_fail(fn, arg, rule, value)
+    except Exception:  # noqa: BLE001  (NumPy's dtype-string parser: ValueError, SyntaxError)
+        fail(fn, arg, rule, value)
     if dt.name not in ("float16", "float32", "float64"):
         fail(fn, arg, rule, value)
     return dt
@@ -774,6 +871,39 @@ def model_file(fn: str, path: Any, reason: str) -> NoReturn:
 def from_inner(fn: str, args: str, stage: str, exc: Exception) -> NoReturn:
     """Re-raise an inner op's ValueError/TypeError (e.g. a memory limit) as ``fn``'s own."""
     raise type(exc)(f"{fn}: {args} must give a computable {stage} stage ({exc})") from None
+
+
+def relabel(fn: str, arg: str, rule: str, exc: Exception) -> NoReturn:
+    """Re-raise a callee's ValueError/TypeError as ``"fn: arg rule (callee's message)"``."""
+    raise type(exc)(f"{fn}: {arg} {rule} ({exc})") from None
+
+
+def float_array(fn: str, arg: str, value: Any) -> np.ndarray:
+    """A float16, float32 or float64 array (the dtypes whose bits the ULP metrics count)."""
+    x = array(fn, arg, value)
+    if x.dtype.name not in ("float16", "float32", "float64"):
+        type_fail(fn, arg, "must be a float16, float32 or float64 array", None,
+                  shown=f"dtype {x.dtype}")
+    return x
+
+
+def tolerance(fn: str, arg: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-element tolerance, float64, broadcastable to ``shape``: no negative values (NaN
+    passes: the bound of a NaN input, which the caller treats as 0)."""
+    t = array(fn, arg, value).astype(np.float64)
+    if not _broadcasts(t.shape, shape):
+        fail(fn, arg, f"must be a number or an array that fits the shape {shape} (trailing "
+             "dims equal or 1)", None, shown=f"shape {t.shape}")
+    if (t < 0).any():
+        fail(fn, arg, "must be non-negative", None,
+             shown=repr(float(t)) if t.ndim == 0 else f"minimum {np.nanmin(t)!r}")
+    return np.broadcast_to(t, shape)
+
+
+def _broadcasts(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    if len(shape) > len(target):
+        return False
+    return all(s in (1, t) for s, t in zip(shape[::-1], target[::-1]))
 
 
 # --------------------------------------------------------------------------- gradients: memory

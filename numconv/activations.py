@@ -7,6 +7,7 @@ float64).  NaN propagates (NaN in, NaN out), as in TensorFlow and PyTorch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,43 @@ def _float_if_sloped(x: np.ndarray, slope: float) -> np.ndarray:
     if slope != 0 and x.dtype.kind != "f":
         return x.astype(np.float64)
     return x
+
+
+def _in_dtype(x: np.ndarray, value: float) -> Any:
+    """``threshold`` as Keras uses it: cast to a float input's dtype (silently +-inf beyond
+    its range); exact (a Python float) for integer inputs, which compare without casting."""
+    if x.dtype.kind != "f":
+        return value
+    with np.errstate(over="ignore"):
+        return np.asarray(value, np.float64).astype(x.dtype)[()]
+
+
+def _saturate(out: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cap ``out`` at ``max_value`` as Keras casts it to the dtype: a float dtype rounds it
+    (above the dtype's largest float it is inf, capping nothing finite); integers compare
+    exactly and take ``floor(max_value)`` (bools: ``bool(max_value)``).  Returns the capped
+    array and the mask of saturated elements."""
+    if out.dtype.kind == "f":
+        cap = _in_dtype(out, top)
+        saturated = out >= cap
+    else:
+        saturated = out >= top              # exact: no cast, no overflow
+        cap = out.dtype.type(bool(top) if out.dtype.kind == "b" else
+                             min(math.floor(top), int(np.iinfo(out.dtype).max)))
+    return np.where(saturated, cap, out), saturated
+
+
+def _keras_relu(x: np.ndarray, top: float | None, slope: float,
+                thr: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """relu with Keras's options on a validated ``x`` (floats if sloped): the output and,
+    with ``max_value``, the mask of saturated elements."""
+    t = _in_dtype(x, thr)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/overflow as TF, no warning
+        if slope == 0:
+            out = np.where(x <= t, x.dtype.type(0), x)  # NaN stays NaN
+        else:
+            out = np.where(x > t, x, (x - t) * slope).astype(x.dtype, copy=False)
+    return (out, None) if top is None else _saturate(out, top)
 
 
 def relu(features: Any, *, max_value: float | None = None, negative_slope: float = 0.0,
@@ -53,6 +91,13 @@ def relu(features: Any, *, max_value: float | None = None, negative_slope: float
     and ``threshold`` is negative; numconv follows the formula above instead.  NaN stays
     NaN; Keras's ReLU with a non-zero threshold (and no slope) returns 0 for NaN.
 
+    As Keras (``ops.cast(max_value, x.dtype)``), ``max_value`` and ``threshold`` are
+    rounded to a float input's dtype first; beyond its range they become inf, silently:
+    ``max_value=65520`` on float16 (largest finite 65504) caps no finite value and +inf
+    stays +inf, as ``keras.activations.relu`` does.  Integer inputs compare with the
+    exact ``threshold`` and cap at ``floor(max_value)`` (keeping their dtype; a cap above
+    the dtype's range caps nothing).
+
     Examples
     --------
     >>> relu([-2.0, 0.0, 3.0])
@@ -65,15 +110,7 @@ def relu(features: Any, *, max_value: float | None = None, negative_slope: float
     top, slope, thr = _args.relu_options(fn, max_value, negative_slope, threshold)
     if top is None and slope == 0 and thr == 0:
         return np.maximum(x, x.dtype.type(0))
-    x = _float_if_sloped(x, slope)
-    if slope == 0:
-        out = np.where(x <= thr, x.dtype.type(0), x)  # NaN stays NaN
-    else:
-        with np.errstate(over="ignore", invalid="ignore"):  # inf/overflow as TF, no warning
-            out = np.where(x > thr, x, (x - thr) * slope).astype(x.dtype, copy=False)
-    if top is not None:
-        out = np.where(out >= top, np.asarray(top).astype(x.dtype), out)
-    return out
+    return _keras_relu(_float_if_sloped(x, slope), top, slope, thr)[0]
 
 
 def relu6(features: Any) -> np.ndarray:
@@ -153,14 +190,12 @@ def relu_grad(gradients: Any, features: Any, *, max_value: float | None = None,
     g, x = _grad_pair(fn, gradients, features)
     top, slope, thr = _args.relu_options(fn, max_value, negative_slope, threshold)
     g = _float_if_sloped(g, slope)
-    on = x > thr
-    mask = np.where(on, 1.0, slope)
-    if top is not None:
-        xf = x.astype(np.float64)
-        out = np.where(on, xf, (xf - thr) * slope)
-        mask = np.where(out >= top, 0.0, mask)
-    with np.errstate(invalid="ignore"):  # inf * 0 -> NaN, as TF
-        return np.asarray(g * mask.astype(g.dtype))
+    xs = _float_if_sloped(x, slope)
+    mask = np.where(xs > _in_dtype(xs, thr), 1.0, slope)
+    if top is not None:  # saturated where the forward pass (same casts) gives max_value
+        mask = np.where(_keras_relu(xs, top, slope, thr)[1], 0.0, mask)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf * 0 -> NaN, overflow -> inf,
+        return np.asarray(g * mask.astype(g.dtype))    # in g's dtype, as TF
 
 
 def relu6_grad(gradients: Any, features: Any) -> np.ndarray:
@@ -188,4 +223,5 @@ def leaky_relu_grad(gradients: Any, features: Any, alpha: float = 0.2) -> np.nda
     g, x = _grad_pair(fn, gradients, features)
     a = _args.number(fn, "alpha", alpha)
     g = _float_if_sloped(g, a)
-    return np.where(x > 0, g, g * g.dtype.type(a)).astype(g.dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # alpha * g in g's dtype: inf, as TF
+        return np.where(x > 0, g, g * g.dtype.type(a)).astype(g.dtype, copy=False)

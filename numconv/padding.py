@@ -264,6 +264,8 @@ def explain(input: Any, window: Any, stride: Any = 1, padding: Any = "SAME",
     if isinstance(input, (int,)) and not isinstance(input, bool):
         sizes: tuple[int, ...] = (_args.integer(fn, "input", input, minimum=0),)
     else:
+        if _args._is_sequence(input) and len(input) == 0:
+            _args.fail(fn, "input", "must give at least one spatial size", input)
         sizes = _args.int_tuple(fn, "input", input, len(input) if _args._is_sequence(input)
                                 else 1, minimum=0)
     n = len(sizes)

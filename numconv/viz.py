@@ -29,7 +29,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from . import _args
-from .padding import resolve
 from .pooling import pool
 from .windows import im2col
 
@@ -107,18 +106,23 @@ def show_kernel(kernel: Any, label: bool = True, digits: int | None = None,
     label = _args.flag(fn, "label", label)
     size = _args.positive_number(fn, "text_size", text_size, maximum=1000)
     if digits is not None:
-        k = k.round(_args.integer(fn, "digits", digits, minimum=0))
+        k = _rounded(k, _args.integer(fn, "digits", digits, minimum=0))
     if ax is not None:
         _args.instance(fn, "ax", ax, Axes, "a matplotlib Axes or None")
     rows, cols = k.shape
+    if label and k.size > 10_000:       # cells of >= 1 inch: no figure holds more
+        _args.fail(fn, "kernel", "must have at most 10000 cells with label=True", k.shape)
     texts = [[_fmt(v) for v in row] for row in k] if label else [[""]]
     longest = max(len(t) for row in texts for t in row)
     cell = max(1.0, 0.62 * size / 72 * longest + 0.25) if label else 0.6
+    width, height = cols * cell + 0.4, rows * max(cell * 0.8, 1.0) + 0.4
+    if ax is None:
+        _args.figure_size(fn, "kernel, text_size and digits", width, height)
     cmap = matplotlib.colormaps["Blues_r"]
     own = ax is None
     with matplotlib.rc_context(STYLE):
         if ax is None:
-            ax = _figure(cols * cell + 0.4, rows * max(cell * 0.8, 1.0) + 0.4).add_subplot()
+            ax = _figure(width, height).add_subplot()
         ax.imshow(k, cmap=cmap, aspect="auto" if label else "equal")
         thresh = (k.max() + k.min()) / 2
         if label:
@@ -129,6 +133,14 @@ def show_kernel(kernel: Any, label: bool = True, digits: int | None = None,
         ax.set_xticks([])
         ax.set_yticks([])
         return _laid_out(ax.figure) if own else _root(ax)
+
+
+def _rounded(k: np.ndarray, digits: int) -> np.ndarray:
+    """``k.round(digits)``, keeping values whose scaling by ``10**digits`` overflows (they
+    have no such decimals; 10**400 is inf in float64)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = k.round(min(digits, 400))
+    return np.where(np.isfinite(r), r, k)
 
 
 # --------------------------------------------------------------------------- stage rows
@@ -155,10 +167,10 @@ def show_stages(stages: Sequence[tuple[str, Any]], gray: Sequence[str] = ("Input
         (such as :meth:`ExtractionResult.stages`).  One channel is drawn with the
         colour map (``gray`` for the names in ``gray``, else ``magma``), three as RGB,
         others as their channel mean.
-    gray : sequence of str
+    gray : str or sequence of str
         Stage names drawn in gray scale on [0, 1].
     panel : float
-        Panel size in inches.
+        Panel size in inches, 0.5 to 50; the figure may be at most 100 inches wide.
 
     Returns
     -------
@@ -171,12 +183,19 @@ def show_stages(stages: Sequence[tuple[str, Any]], gray: Sequence[str] = ("Input
     ['Input\\n(1, 4, 4, 1)', 'Twice\\n(1, 4, 4, 1)']
     """
     fn = "show_stages"
-    arrays = [(name, _args.batch_image(fn, "stages", x)) for name, x in stages]
-    if not arrays:
-        _args.fail(fn, "stages", "must hold at least one (name, array) pair", stages)
+    return _stage_row(fn, "stages and panel", _args.stage_list(fn, "stages", stages),
+                      _args.names(fn, "gray", gray),
+                      _args.number_range(fn, "panel", panel, 0.5, 50, "inches"))
+
+
+def _stage_row(fn: str, args: str, arrays: list[tuple[str, np.ndarray]], gray: Sequence[str],
+               panel: float) -> Figure:
+    """Draw validated stages; ``args`` names the arguments that decide the figure's size."""
+    aspect = min(max(arrays[0][1].shape[1] / arrays[0][1].shape[2], 0.3), 2.0)
+    width, height = panel * len(arrays), 0.95 * panel * aspect + 0.9
+    _args.figure_size(fn, args, width, height)
     with matplotlib.rc_context(STYLE):
-        aspect = min(max(arrays[0][1].shape[1] / arrays[0][1].shape[2], 0.3), 2.0)
-        fig = _figure(panel * len(arrays), 0.95 * panel * aspect + 0.9)
+        fig = _figure(width, height)
         for i, (name, x) in enumerate(arrays):
             ax = fig.add_subplot(1, len(arrays), i + 1)
             plane, note = _plane(x)
@@ -269,16 +288,16 @@ def show_pools(detect: Any, windows: Sequence[Any] = (2, 3), strides: Any = 2,
     fn = "show_pools"
     x = _args.batch_image(fn, "detect", detect)
     kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
-    if isinstance(windows, (str, bytes)) or not isinstance(windows, (list, tuple)) \
-            or not windows:
-        _args.type_fail(fn, "windows", "must be a non-empty list of window sizes", windows)
+    sizes, s, pads = _args.pool_windows(fn, x.shape[1:3], windows, strides, padding, 4.0)
     stages = [("Detect", x)]
-    for i, window in enumerate(windows):
-        k = _args.int_tuple(fn, "windows", window, 2)
-        pooled = pool(x, k, kind, _args.int_tuple(fn, "strides", strides, 2),
-                      _args.padding(fn, padding, 2))
+    for i, k in enumerate(sizes):
+        try:
+            pooled = pool(x, k, kind, s, pads)
+        except (ValueError, TypeError) as exc:      # the memory limit, say
+            _args.relabel(fn, "windows, strides and padding", "must give a pooling numconv "
+                          "computes", exc)
         stages.append((f"Pool{i + 1 if i else ''} {k[0]}x{k[1]}", pooled))
-    return show_stages(stages, gray=())
+    return _stage_row(fn, "windows", stages, (), 4.0)
 
 
 # --------------------------------------------------------------------------- invariance
@@ -398,16 +417,14 @@ def show_im2col(image: Any = None, window: Any = 3, stride: Any = 1, padding: An
     fn = "show_im2col"
     raw = np.arange(36.0).reshape(6, 6) if image is None else image
     x = _args.batch_image(fn, "image", raw, single_channel=True).astype(np.float64)
-    k = _args.int_tuple(fn, "window", window, 2)
-    s = _args.int_tuple(fn, "stride", stride, 2)
-    pads = _args.padding(fn, padding, 2)
-    geometry = resolve(x.shape[1:3], k, s, (1, 1), pads)
-    if 0 in geometry.out_shape:
-        _args.fail(fn, "window", f"must fit in the padded {x.shape[1]}x{x.shape[2]} image",
-                   k)
+    k, s, pads, geometry = _args.patch_figure(fn, x.shape[1:3], window, stride, padding)
     oh, ow = geometry.out_shape
     i, j = _args.grid_position(fn, "highlight", highlight, (oh, ow))
-    matrix = im2col(x, k, s, pads)[0].reshape(oh * ow, k[0] * k[1])
+    try:
+        matrix = im2col(x, k, s, pads)[0].reshape(oh * ow, k[0] * k[1])
+    except (ValueError, TypeError) as exc:          # im2col's own limits
+        _args.relabel(fn, "image, window, stride and padding", "must give a patch matrix "
+                      "numconv computes", exc)
     (pt, pb), (pl, pr) = geometry.pads
     padded = np.pad(x[0, :, :, 0], ((pt, pb), (pl, pr)))
     h, w = padded.shape

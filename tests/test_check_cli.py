@@ -46,8 +46,37 @@ def test_explain_port_states_what_cannot_be_expressed(capsys):
 def test_bad_op_is_one_line_exit_2(capsys):
     status, out, err = run(capsys, "conv9d", "--input", "1x4x4x1")
     assert (status, out) == (2, "")
-    assert err.startswith("numconv check: error: numconv check: OP must be one of 'conv1d'")
-    assert err.count("\n") == 1
+    assert err.startswith("numconv check: error: argument OP: must be one of conv1d, conv2d,")
+    assert err.endswith(", got 'conv9d'\n") and err.count("\n") == 1
+    assert err.count("numconv check") == 1                    # the prefix once
+
+
+@pytest.mark.parametrize("shape", ["100000x100000x100000x3",            # 60 PiB
+                                   "100000000000x100000000000x100000000000x3"])  # > 2**63 B
+def test_absurd_input_shape_meets_the_memory_limit_exit_2(capsys, shape):
+    status, out, err = run(capsys, "conv2d", "--input", shape, "--filters", "3x3x3x1",
+                           "--against", "tf")
+    assert (status, out) == (2, "")
+    assert err.startswith("numconv check: error: compare: config's input, filter and output "
+                          "shapes must keep the memory this call needs under the limit of ")
+    assert "(numconv.config.memory_limit), got " in err and err.count("\n") == 1
+
+
+def test_absurd_shape_can_still_be_ported(capsys):
+    # --explain-port allocates nothing: a shape too large to run is still described
+    status, out, err = run(capsys, "--explain-port", "tf->torch", "conv2d", "--input",
+                           "100000000000x100000000000x100000000000x3", "--filters", "3x3x3x1")
+    assert (status, err) == (0, "")
+    assert "input (100000000000, 100000000000, 100000000000, 3)" in out
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--seed", "-1"], "compare: seed must be >= 0, got -1"),
+    (["--nan", "2"], "compare: nan_fraction must lie in [0, 1], got 2.0"),
+])
+def test_bad_numbers_are_refused_before_any_framework_runs(capsys, option, message):
+    status, out, err = run(capsys, "relu", "--input", "4", "--against", "tf", *option)
+    assert (status, out, err) == (2, "", f"numconv check: error: {message}\n")
 
 
 def test_bad_framework_is_one_line_exit_2(capsys):

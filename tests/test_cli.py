@@ -322,8 +322,13 @@ def test_demo_output_is_a_file(tmp_path, capsys):
 
 
 def test_demo_output_not_writable(tmp_path, capsys, monkeypatch):
-    # root may write anywhere, so the permission check is exercised through os.access
-    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    # root may write anywhere: the probe file the check creates fails as for a user
+    import tempfile
+
+    def refused(**kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
     assert_one_line_error(capsys, ["demo", "-o", str(tmp_path)],
-                          f"numconv demo: error: the output directory is not writable: "
-                          f"'{tmp_path}'")
+                          "numconv demo: error: the output directory is not writable (creating "
+                          f"a file there failed: Permission denied): '{tmp_path}'")

@@ -87,10 +87,11 @@ def test_config_rejects_divisor_override_on_max_pool():
         OpConfig("max_pool2d", "1x5x5x1", window=2, divisor_override=3)
 
 
-def test_config_rejects_integer_dtype():
+@pytest.mark.parametrize("dtype", ["int32", "0{", ","])   # NumPy's parser: ValueError,
+def test_config_rejects_non_float_dtype(dtype):            # SyntaxError for the last two
     with pytest.raises(ValueError, match="OpConfig: dtype must be float16, float32 or float64, "
-                                         "got 'int32'"):
-        OpConfig("relu", "4", dtype="int32")
+                                         f"got '{dtype}'"):
+        OpConfig("relu", "4", dtype=dtype)
 
 
 def test_error_bound_of_a_sum_is_gamma_times_abs_terms():
@@ -308,6 +309,105 @@ def test_error_stats_counts_nan_mismatch_and_exact_bound():
     s = error_stats(np.float32([np.nan, 1.0, np.nan]), np.array([np.nan, 1.0, 2.0]), bound=0.0)
     assert s.nan_mismatches == 1 and s.within_bound is False
     assert error_stats(np.float32([1, 2]), np.array([1.0, 2.0]), bound=0.0).bound_ratio == 0.0
+
+
+def test_ulp_distance_of_scalars_is_0d():
+    # float32 has 2**23 values in [1, 2): 1.0 and 2.0 are 2**23 apart
+    got = ulp_distance(np.float32(1.0), np.float32(2.0))
+    assert got.shape == () and got.dtype == np.float64 and got.item() == 2.0 ** 23
+
+
+def test_ulp_distance_shapes_must_match():
+    with pytest.raises(ValueError, match=r"ulp_distance: b must have the shape of a \(3,\), "
+                                         r"got shape \(2,\)"):
+        ulp_distance(np.zeros(3), np.zeros(2))
+
+
+def test_ulp_distance_dtypes_must_match():
+    with pytest.raises(TypeError, match=r"ulp_distance: b must have the dtype of a \(float32\), "
+                                        r"got dtype float64"):
+        ulp_distance(np.float32([1.0]), np.array([1.0]))
+
+
+def test_ulp_distance_needs_floats():
+    with pytest.raises(TypeError, match=r"ulp_distance: a must be a float16, float32 or float64 "
+                                        r"array, got dtype int64"):
+        ulp_distance(np.array([1]), np.array([1]))
+
+
+def test_error_stats_bound_must_fit_the_shape():
+    with pytest.raises(ValueError, match=r"error_stats: bound must be a number or an array that "
+                                         r"fits the shape \(2, 3\) \(trailing dims equal or "
+                                         r"1\), got shape \(2,\)"):
+        error_stats(np.zeros((2, 3)), np.zeros((2, 3)), bound=np.ones(2))
+
+
+def test_error_stats_bound_per_row_is_accepted():
+    s = error_stats(np.float32([[1.0, 2.0], [3.0, 5.0]]), np.array([[1.0, 2.0], [3.0, 4.0]]),
+                    bound=np.array([[0.0], [2.0]]))                # |5 - 4| / 2
+    assert s.bound_ratio == 0.5
+
+
+def test_error_stats_bound_non_negative():
+    with pytest.raises(ValueError, match=r"error_stats: bound must be non-negative, got -1.0"):
+        error_stats(np.zeros(2), np.zeros(2), bound=-1)
+
+
+def test_error_stats_nan_bound_counts_as_exact():
+    # the stated bound of a NaN input element is NaN: that element must then match exactly
+    s = error_stats(np.float32([1.0, 2.0]), np.array([1.0, 2.5]), bound=[np.nan, 1.0])
+    assert s.bound_ratio == 0.5
+    assert error_stats(np.float32([1.5]), np.array([1.0]), bound=[np.nan]).bound_ratio == np.inf
+
+
+def test_error_stats_bound_type():
+    with pytest.raises(TypeError, match=r"error_stats: bound must be a real numeric array, "
+                                        r"got str"):
+        error_stats(np.zeros(2), np.zeros(2), bound="1e-6")
+
+
+def test_error_stats_shapes_must_match():
+    with pytest.raises(ValueError, match=r"error_stats: result must have the shape of truth "
+                                         r"\(3,\), got shape \(2,\)"):
+        error_stats(np.zeros(2), np.zeros(3))
+
+
+def test_explain_port_config_type():
+    with pytest.raises(TypeError, match=r"explain_port: config must be an OpConfig, "
+                                        r"got NoneType None"):
+        explain_port(None, "tf->torch")
+
+
+def test_config_too_large_to_run_is_still_described_and_refused_by_compare():
+    from numconv.config import memory_limit
+    from numconv.crosscheck import compare
+    big = 10 ** 11
+    c = OpConfig("conv2d", (big, big, big, 3), filter_shape="3x3x3x1")
+    assert c.out_shape == (big, big - 2, big - 2, 1)
+    with memory_limit(2 ** 30), pytest.raises(
+            ValueError, match=r"compare: config's input, filter and output shapes must keep "
+                              r"the memory this call needs under the limit of 1.0 GiB"):
+        compare(c, "tf")
+
+
+def test_compare_layers_names_x_when_the_model_refuses_it():
+    from numconv.layers import Conv2D, Sequential, compare_layers
+    model = Sequential([Conv2D(1, 2)])
+    model.build((1, 4, 4, 1))
+    with pytest.raises(ValueError, match=r"compare_layers: x must be an input the model accepts "
+                                         r"\(Conv2D: inputs must have rank 4 \(batch, 2 "
+                                         r"spatial dims, channels\), got shape \(4, 4\) "
+                                         r"\(rank 2\)\)"):
+        compare_layers(model, model, np.zeros((4, 4)))
+
+
+def test_compare_layers_names_other_when_a_numconv_other_refuses_x():
+    from numconv.layers import Conv2D, Sequential, compare_layers
+    model, other = Sequential([Conv2D(1, 2)]), Sequential([Conv2D(1, 2)])
+    model.build((1, 4, 4, 1))
+    other.build((1, 4, 4, 2))                                 # two input channels
+    with pytest.raises(ValueError, match=r"compare_layers: other must accept x \(conv2d: "):
+        compare_layers(model, other, np.zeros((1, 4, 4, 1)))
 
 
 # --------------------------------------------------------------------------- report

@@ -155,6 +155,12 @@ def test_int_tuple_string_element():
         numconv.explain(["224"], 3)
 
 
+def test_explain_needs_a_dimension():
+    with pytest.raises(ValueError, match=r"explain: input must give at least one spatial size, "
+                                         r"got \[\]"):
+        numconv.explain([], [])
+
+
 def test_padding_unknown_string():
     with pytest.raises(ValueError, match=r"conv2d: padding must be 'SAME', 'VALID', an int or "
                                          r"explicit \(before, after\) pairs, got 'FULL'"):

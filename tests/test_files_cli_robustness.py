@@ -193,6 +193,42 @@ def test_demo_cannot_create_its_output_directory(capsys, tmp_path):
     assert err.startswith("numconv demo: error: ") and err.count("\n") == 1
 
 
+BENCH_REFUSED = {
+    "budget -1": (["--budget", "-1"], "argument --budget: must be a positive number of "
+                  "seconds, got -1.0"),
+    "budget 0": (["--budget", "0"], "argument --budget: must be a positive number of "
+                 "seconds, got 0.0"),
+    "budget nan": (["--budget", "nan"], "argument --budget: must be a positive number of "
+                   "seconds, got nan"),
+    "budget inf": (["--budget", "inf", "--quick"], "argument --budget: must be a positive "
+                   "number of seconds, got inf"),
+    "output uncreatable": (["--output", "/proc/numconv-out"], "cannot create the output "
+                           "directory"),
+    "output unwritable": (["--output", "/proc"], "the output directory is not writable"),
+    "output a file": (["--output", "FILE"], "the output must be a directory, not a file"),
+}
+
+
+@pytest.mark.parametrize("case", BENCH_REFUSED)
+def test_bench_refuses_bad_options_before_running(capsys, case, tmp_path, monkeypatch):
+    """Checked up front: a bad --budget or --output never costs a benchmark run."""
+    from numconv.commands import bench
+    suite = bench._suite()
+    if suite is None:
+        pytest.skip("not a source checkout: no benchmarks/")
+    argv, message = BENCH_REFUSED[case]
+    if "/proc" in argv[1] and not Path("/proc/self").exists():
+        pytest.skip("no /proc")
+    (tmp_path / "FILE").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(suite, "main", lambda **kw: pytest.fail("the suite ran"))
+    status, out, err = run(capsys, ["bench", *argv])
+    assert (status, out) == (2, "")
+    assert_clean(status, out, err)
+    assert err.startswith(f"numconv bench: error: {message}")
+    assert [p.name for p in tmp_path.iterdir()] == ["FILE"]     # nothing written
+
+
 def test_bad_arguments_in_a_subprocess():
     proc = subprocess.run([sys.executable, "-m", "numconv", "explain", "--input", "abc",
                            "--window", "3"], capture_output=True, text=True, timeout=120)

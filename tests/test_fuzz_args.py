@@ -1249,43 +1249,11 @@ def fuzz_counts(request):
 
 #: fuzz findings in modules this suite does not own, to be fixed there (then delete the
 #: entry); the tests run and report XFAIL/XPASS meanwhile
-KNOWN_ISSUES = {
-    "compare_layers": "layers/compare.py: a wrong-rank x reaches the layers: 'conv2d: input "
-                      "must have rank 4' instead of 'compare_layers: x ...'",
-    "error_stats": "crosscheck/metrics.py: bare assert 'error_stats: shapes differ' "
-                   "(AssertionError, not ValueError)",
-    "ulp_distance": "crosscheck/metrics.py: bare assert 'ulp_distance needs two arrays of "
-                    "one float dtype' (AssertionError, not TypeError)",
-    "explain_port": "crosscheck/translate.py: explain_port's errors are labelled 'translate:'",
-    "show_kernel": "viz.py: text_size=1209429 makes a 11456045x18329648-pixel figure: "
-                   "matplotlib's 'Image size ... is too large' ValueError",
-    "show_pools": "viz.py: a window that pools to an empty map fails in show_stages "
-                  "('show_stages: stages must be one non-empty image')",
-    "show_stages": "viz.py: stages, gray and panel are not validated: stages=1.5, gray=None, "
-                   "panel=-1 or 1e7 raise NumPy/matplotlib errors ('float' object is not "
-                   "iterable, figure size must be positive finite, Image size ... too large)",
-}
+KNOWN_ISSUES: dict[str, str] = {}
 
 
-_CHANNELS = ("conv_grad.py: channels taken from input_sizes/output_shape are reported as "
-             "'input must have at least one channel'; pass input_arg='input_sizes' "
-             "(or 'output_shape') to _args.groups")
 #: findings that only the slow mode's examples reach (same rule as KNOWN_ISSUES)
-SLOW_ISSUES = {
-    "relu": "activations.py: relu(float16 x, max_value=65520.0) warns 'overflow encountered "
-            "in cast' (max_value is cast to the input dtype)",
-    "dask.relu": "activations.py: as relu",
-    "explain": "padding.py: explain(input=[], window=[]) returns '' instead of refusing",
-    "show_im2col": "viz.py: errors of numconv.im2col reach the caller labelled 'im2col:'",
-    "max_pool_with_argmax": "pooling_grad.py: dilations=2**63 with a window of 1 raises "
-                            "OverflowError; compute on windows.applied(geometry)",
-    "max_pool_grad": "pooling_grad.py: strides=2**64-1 with one output raises OverflowError "
-                     "(_tap_mask); compute on windows.applied(geometry)",
-    **{name: _CHANNELS for name in (
-        "conv_backprop_input", "conv1d_backprop_input", "conv2d_backprop_input",
-        "conv3d_backprop_input", "depthwise_conv2d_backprop_input", "conv_transpose",
-        "conv1d_transpose", "conv2d_transpose", "conv3d_transpose")},
-}
+SLOW_ISSUES: dict[str, str] = {}
 
 
 # --------------------------------------------------------------------------- the tests

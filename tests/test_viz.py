@@ -338,3 +338,87 @@ def test_save_figure_type(tmp_path):
 def test_save_figure_path_type():
     with pytest.raises(TypeError, match=r"save_figure: path must be a path, got int 3"):
         viz.save_figure(Figure(), 3)
+
+
+def test_stages_type():
+    with pytest.raises(TypeError, match=r"show_stages: stages must be a list of \(name, array\) "
+                                        r"pairs with str names, got float 1.5"):
+        viz.show_stages(1.5)
+
+
+def test_stages_item_type():
+    with pytest.raises(TypeError, match=r"show_stages: stages must be a list of \(name, array\) "
+                                        r"pairs with str names, got an item \(None, "):
+        viz.show_stages([(None, np.eye(3))])
+
+
+def test_stages_gray_type():
+    with pytest.raises(TypeError, match=r"show_stages: gray must be a str or a list of str, "
+                                        r"got NoneType None"):
+        viz.show_stages([("Input", np.eye(3))], gray=None)
+
+
+def test_stages_gray_single_name():
+    fig = viz.show_stages([("Input", np.eye(3))], gray="Input")
+    assert fig.axes[0].images[0].get_cmap().name == "gray"
+
+
+def test_stages_panel_range():
+    with pytest.raises(ValueError, match=r"show_stages: panel must lie in \[0.5, 50\] inches, "
+                                         r"got -1"):
+        viz.show_stages([("Input", np.eye(3))], panel=-1)
+
+
+def test_stages_figure_size_capped():
+    # 30 panels of 4 inches: 120 inches wide, over the 100-inch cap
+    with pytest.raises(ValueError, match=r"show_stages: stages and panel must give a figure of "
+                                         r"at most 100 inches a side and 2500 square inches, "
+                                         r"got 120 x 4.7 inches"):
+        viz.show_stages([("Input", np.eye(3))] * 30)
+
+
+def test_kernel_figure_size_capped():
+    with pytest.raises(ValueError, match=r"show_kernel: kernel, text_size and digits must give "
+                                         r"a figure of at most 100 inches"):
+        viz.show_kernel(np.ones((3, 200)))
+
+
+def test_kernel_label_cells_capped():
+    with pytest.raises(ValueError, match=r"show_kernel: kernel must have at most 10000 cells "
+                                         r"with label=True, got \(101, 100\)"):
+        viz.show_kernel(np.ones((101, 100)))
+
+
+def test_kernel_many_digits_round_nothing_away():
+    # rounding 1/3 to 400 or 2**31 - 1 decimals keeps float64's 1/3 (no overflow warning)
+    for digits in (400, 2**31 - 1):
+        texts = viz.show_kernel([[1 / 3, 2.5]], digits=digits).axes[0].texts
+        assert [t.get_text() for t in texts] == [np.format_float_positional(1 / 3), "2.5"]
+
+
+def test_pools_window_must_fit():
+    with pytest.raises(ValueError, match=r"show_pools: windows must each fit in the padded 4x4 "
+                                         r"map, got \(5, 5\)"):
+        viz.show_pools(np.zeros((4, 4)), windows=[2, 5], padding="VALID")
+
+
+def test_pools_memory_limit_is_named():
+    from numconv.config import memory_limit
+    with memory_limit(2**20), pytest.raises(
+            ValueError, match=r"show_pools: windows, strides and padding must give a pooling "
+                              r"numconv computes \(pool: .* memory"):
+        viz.show_pools(np.zeros((4, 4)), windows=[2**31 - 1])
+
+
+def test_pools_window_count_capped():
+    with pytest.raises(ValueError, match=r"show_pools: windows must give a figure of at most "
+                                         r"100 inches a side"):
+        viz.show_pools(np.zeros((4, 4)), windows=[2] * 30)
+
+
+def test_im2col_memory_limit():
+    from numconv.config import memory_limit
+    with memory_limit(2**20), pytest.raises(
+            ValueError, match=r"show_im2col: image, window, stride and padding must keep the "
+                              r"memory this call needs under the limit of 1.0 MiB"):
+        viz.show_im2col(padding=10**6)

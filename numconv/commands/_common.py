@@ -1,8 +1,11 @@
-"""Argument converters shared by the subcommands (argparse ``type=`` functions).
+"""Argument converters shared by the subcommands (argparse ``type=`` functions), and the
+checks the commands run on their options before doing any work.
 
-They raise :class:`argparse.ArgumentTypeError`, which argparse reports as one line:
-``numconv explain: error: argument --input: must be ..., got 'abc'``.  Range checks
-beyond "is an integer" are left to the library functions the commands call.
+The converters raise :class:`argparse.ArgumentTypeError`, which argparse reports as one
+line: ``numconv explain: error: argument --input: must be ..., got 'abc'``.  Range checks
+beyond "is an integer" are left to the library functions the commands call.  The checks
+(:func:`output_dir`, :func:`positive_seconds`) raise OSError or ValueError, which
+:func:`numconv.cli.main` reports the same way, with exit status 2.
 
 >>> sizes("224x224"), sizes("7")
 ((224, 224), (7,))
@@ -13,7 +16,11 @@ beyond "is an integer" are left to the library functions the commands call.
 from __future__ import annotations
 
 import argparse
-from typing import Union
+import errno
+import math
+import os
+import tempfile
+from typing import Any, Union
 
 PaddingToken = Union[str, int, tuple[int, int]]
 
@@ -68,3 +75,31 @@ def padding_token(text: str) -> PaddingToken:
         return parts[0], parts[1]
     raise argparse.ArgumentTypeError(
         f"must be SAME, VALID, a pad p or a pair before,after (such as 2,3), got {text!r}")
+
+
+def output_dir(path: Any) -> None:
+    """Create the output directory if needed and create (and drop) a file in it: an
+    OSError naming the directory if either fails, before a command does any work."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "the output must be a directory, not a file",
+                                 os.fspath(path)) from None
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot create the output directory ({exc.strerror})",
+                        os.fspath(path)) from None
+    try:                    # a real write: os.access says yes to root on /proc, say
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise PermissionError(exc.errno or errno.EACCES, "the output directory is not "
+                              f"writable (creating a file there failed: {exc.strerror})",
+                              os.fspath(path)) from None
+
+
+def positive_seconds(option: str, value: Any) -> None:
+    """Refuse a parsed time that is not a positive, finite number of seconds."""
+    if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value)
+                                  and value > 0):
+        raise ValueError(f"argument {option}: must be a positive number of seconds, "
+                         f"got {value!r}")

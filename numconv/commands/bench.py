@@ -12,6 +12,8 @@ import pathlib
 import sys
 from typing import Any
 
+from ._common import output_dir, positive_seconds
+
 EXAMPLES = """examples:
   numconv bench --quick
   numconv bench --cases issue --peers tf,torch
@@ -45,9 +47,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the suite (``benchmarks.suite.main``)."""
+    """Check the options, then run the suite (``benchmarks.suite.main``)."""
     suite = _suite()
     if suite is None:
         raise OSError("the benchmarks/ directory of a numconv source checkout is needed "
                       "(it is not installed with the package): run from a checkout")
+    # before any timing: a bad number or an unwritable --output fails now, not at the end
+    positive_seconds("--budget", getattr(args, "budget", None))
+    if getattr(args, "output", None) is not None:
+        output_dir(args.output)
     return int(suite.main(args=args))

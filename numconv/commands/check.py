@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
         "apply. Exit status 1 when a framework that ran differs beyond the stated tolerance "
         "(or returned another shape, or raised). Ops: " + ", ".join(OPS) + ".",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("op", metavar="OP", help="the op, e.g. conv2d, max_pool2d, relu")
+    p.add_argument("op", metavar="OP", type=_op, help="the op, e.g. conv2d, max_pool2d, relu")
     p.add_argument("--input", required=True, metavar="SHAPE",
                    help="input shape in data_format order, e.g. 8x56x56x64")
     p.add_argument("--filters", metavar="SHAPE",
@@ -71,6 +71,15 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run, subparser=p)
 
 
+def _op(text: str) -> str:
+    """An op name from :data:`~numconv.crosscheck.config.OPS` (any case)."""
+    from ..crosscheck.config import OPS
+    key = text.strip().lower()
+    if key not in OPS:
+        raise argparse.ArgumentTypeError("must be one of " + ", ".join(OPS) + f", got {text!r}")
+    return key
+
+
 def _padding(tokens: list, n: int | None) -> Any:
     if len(tokens) == 1 and isinstance(tokens[0], str):
         return tokens[0]
@@ -82,10 +91,9 @@ def _padding(tokens: list, n: int | None) -> Any:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~numconv.crosscheck.OpConfig` the arguments describe."""
-    from .. import _args
     from ..crosscheck import OPS, OpConfig
-    op = _args.choice("numconv check", "OP", args.op, tuple(OPS))
-    n = OPS[op][1]
+    op = args.op                            # checked by argparse (_op), and by OpConfig
+    n = OPS[op][1] if op in OPS else None
     kw: dict[str, Any] = dict(dtype=args.dtype)
     if n is None:
         kw.update(max_value=args.max_value, negative_slope=args.negative_slope,

@@ -8,13 +8,12 @@ files and prints each stage's shape with the padding derivation.
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._common import padding_mode, positive_int
+from ._common import output_dir, padding_mode, positive_int
 
 #: Figure files the demo writes, in order (``<name>.png``).
 FIGURES = ("kernel", "filter_detect", "pools", "extraction", "translation_invariance",
@@ -72,21 +71,6 @@ class DemoResult:
         return "\n".join(lines + [f"  {os.path.basename(f)}" for f in self.files])
 
 
-def _output_dir(path: Any) -> None:
-    """Create the output directory if needed; OSError naming it if that fails."""
-    try:
-        os.makedirs(path, exist_ok=True)
-    except FileExistsError:
-        raise NotADirectoryError(errno.ENOTDIR, "the output must be a directory, not a file",
-                                 os.fspath(path)) from None
-    except OSError as exc:
-        raise type(exc)(exc.errno, f"cannot create the output directory ({exc.strerror})",
-                        os.fspath(path)) from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, "the output directory is not writable",
-                              os.fspath(path))
-
-
 def _pool2_lines(result: Any, window: int, stride: int, padding: str) -> list[str]:
     """The describe()-style lines of the pools figure's extra 3x3 pooling."""
     from ..padding import resolve
@@ -118,7 +102,7 @@ def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int
         get_kernel(kernel)                  # an unknown name fails before any work
     path = default_image_path() if image is None else image
     pixels = read_image(path, channels=1)
-    _output_dir(output)
+    output_dir(output)
     result = feature_extraction(pixels, kernel, pool_size=window, pool_stride=stride,
                                 pool_padding=padding, pooling_type=kind)
     out = DemoResult(os.fspath(path), os.fspath(output), result)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -34,9 +35,10 @@ OPS: dict[str, tuple[str, int | None]] = {
 _FN = "OpConfig"
 
 
-def _zeros(shape: tuple[int, ...]) -> np.ndarray:
-    """A zero-memory array of ``shape`` for the shape validators."""
-    return np.broadcast_to(np.float32(0), shape)
+def _zeros(shape: tuple[int, ...]) -> Any:
+    """A stand-in with the ``shape`` and ``ndim`` the shape validators read: no memory, and
+    any shape (a configuration too large to run can still be described and translated)."""
+    return SimpleNamespace(shape=tuple(shape), ndim=len(shape))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 def _ordered(a: np.ndarray) -> np.ndarray:
     """Map floats to unsigned ints, consecutive for consecutive floats (-0 and +0 alike)."""
-    u = np.ascontiguousarray(a).view(_UINT[a.dtype.itemsize])
+    u = np.ascontiguousarray(a).view(_UINT[a.dtype.itemsize]).reshape(a.shape)  # keeps 0-d
     sign = u.dtype.type(1) << u.dtype.type(8 * a.dtype.itemsize - 1)
     magnitude = u & ~sign
     return np.where(u & sign, sign - magnitude, sign + magnitude)
@@ -32,7 +32,10 @@ def ulp_distance(a: Any, b: Any) -> np.ndarray:
 
     0 where equal (and where both are NaN), ``inf`` where exactly one is NaN.  Neighbours
     are 1 apart, across zero too: -0 and +0 count as one number, so the smallest
-    negative and positive subnormals are 2 apart (-tiny, 0, +tiny).
+    negative and positive subnormals are 2 apart (-tiny, 0, +tiny).  ``a`` and ``b``
+    must have one shape and one dtype (float16, float32 or float64; TypeError
+    otherwise, ValueError for different shapes); the result has their shape, 0-d
+    included.
 
     Examples
     --------
@@ -42,11 +45,13 @@ def ulp_distance(a: Any, b: Any) -> np.ndarray:
     >>> ulp_distance(np.float32([-0.0, 1.0, np.nan]), np.float32([0.0, np.nan, np.nan]))
     array([ 0., inf,  0.])
     """
-    a = np.asarray(a)
-    b = np.asarray(b)
-    if a.dtype != b.dtype or a.dtype.kind != "f":
-        _args.type_fail("ulp_distance", "a and b", "must be arrays of one float dtype", None,
-                        shown=f"{a.dtype} and {b.dtype}")
+    fn = "ulp_distance"
+    a = _args.float_array(fn, "a", a)
+    b = _args.float_array(fn, "b", b)
+    if a.dtype != b.dtype:
+        _args.type_fail(fn, "b", f"must have the dtype of a ({a.dtype})", None,
+                        shown=f"dtype {b.dtype}")
+    _args.same_shape(fn, "b", b, "a", a)
     na, nb = np.isnan(a), np.isnan(b)
     fa = np.where(na, 0, a).astype(a.dtype)
     fb = np.where(nb, 0, b).astype(b.dtype)
@@ -119,7 +124,15 @@ def error_stats(result: Any, truth: Any, bound: Any = None) -> ErrorStats:
     truth : array_like
         The float64 reference, same shape.
     bound : float or array_like, optional
-        Tolerance per element (broadcast); see :class:`ErrorStats`.
+        Tolerance per element, >= 0 (broadcast to the shape; NaN, the bound of a NaN
+        input, counts as 0: exact); see :class:`ErrorStats`.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, or ``bound`` is negative or does not broadcast.
+    TypeError
+        For arrays that are not real numbers (complex, object, strings).
 
     Examples
     --------
@@ -128,12 +141,12 @@ def error_stats(result: Any, truth: Any, bound: Any = None) -> ErrorStats:
     >>> s.max_abs, s.worst_index, s.ulp_max, round(s.exact_fraction, 3)
     (4.76837158203125e-07, (2,), 1.0, 0.667)
     """
-    r = np.asarray(result)
-    t = np.asarray(truth, dtype=np.float64)
-    if r.shape != t.shape:
-        _args.fail("error_stats", "result", "must have the shape of truth", None,
-                   shown=f"{r.shape} and {t.shape}")
-    rdt = r.dtype if r.dtype.kind == "f" else np.dtype(np.float64)
+    fn = "error_stats"
+    r = _args.array(fn, "result", result)
+    t = _args.array(fn, "truth", truth).astype(np.float64)
+    _args.same_shape(fn, "result", r, "truth", t)
+    bnd = None if bound is None else _args.tolerance(fn, "bound", bound, r.shape)
+    rdt = r.dtype if r.dtype.name in ("float16", "float32") else np.dtype(np.float64)
     r64 = r.astype(np.float64)
     nan_r, nan_t = np.isnan(r64), np.isnan(t)
     both_inf_equal = np.isinf(r64) & (r64 == t)
@@ -142,7 +155,7 @@ def error_stats(result: Any, truth: Any, bound: Any = None) -> ErrorStats:
     diff = np.where(np.isnan(diff), np.inf, diff)
     size = int(r.size)
     if size == 0:
-        return ErrorStats(0.0, 0.0, None, 0.0, 0.0, 0.0, 0.0, 1.0, 0, None if bound is None
+        return ErrorStats(0.0, 0.0, None, 0.0, 0.0, 0.0, 0.0, 1.0, 0, None if bnd is None
                           else 0.0, 0)
     flat = int(np.argmax(diff))
     max_abs = float(diff.flat[flat])
@@ -155,8 +168,7 @@ def error_stats(result: Any, truth: Any, bound: Any = None) -> ErrorStats:
     if not matched.size:
         matched = np.zeros(1)
     ratio = None
-    if bound is not None:
-        bnd = np.broadcast_to(np.asarray(bound, dtype=np.float64), diff.shape)
+    if bnd is not None:
         pos = bnd > 0
         over = diff[pos] / bnd[pos]
         exact_bad = bool(np.any(diff[~pos] > 0))

@@ -9,6 +9,7 @@ tolerance (:meth:`OpConfig.error_bound`).
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -200,16 +201,21 @@ def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "ja
     ------
     ModuleNotFoundError
         If a requested framework is not installed (the message names the pip extra).
+    ValueError
+        Before allocating or importing anything, if the inputs and outputs the
+        comparison holds exceed :func:`numconv.config.get_memory_limit`.
     """
     fn = "compare"
     if not isinstance(config, OpConfig):
         _args.type_fail(fn, "config", "must be an OpConfig", config)
-    names = frameworks(against, fn, "against")
-    for name in names:
-        require(name, fn)
+    seed = _args.integer(fn, "seed", seed, minimum=0)
     frac = _args.number(fn, "nan_fraction", nan_fraction)
     if not 0 <= frac <= 1:
         _args.fail(fn, "nan_fraction", "must lie in [0, 1]", nan_fraction)
+    _args.memory(fn, "config's input, filter and output shapes", _footprint(config))
+    names = frameworks(against, fn, "against")   # every check before importing a framework
+    for name in names:
+        require(name, fn)
     dt = np.dtype(config.dtype)
     arrays = config.random_inputs(seed) if inputs is None else {
         k: None if v is None else np.asarray(v).astype(dt) for k, v in inputs.items()}
@@ -246,6 +252,16 @@ def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "ja
         results.append(res)
     return Report(config, seed if inputs is None else None, _tolerance_text(config), own,
                   results)
+
+
+def _footprint(config: OpConfig) -> dict[str, int]:
+    """Bytes a comparison holds at least: inputs drawn in float64 and cast; per output the
+    float64 truth and error temporaries, numconv's and a framework's result."""
+    item = np.dtype(config.dtype).itemsize
+    size = (lambda shape: 0 if shape is None else math.prod(shape))
+    return {"input": size(config.input_shape) * (8 + item),
+            "filters": size(config.filter_shape) * (8 + item),
+            "outputs": size(config.out_shape) * (3 * 8 + 2 * item)}
 
 
 def _measure(d: Any, config: OpConfig, name: str, x: np.ndarray, w: Any, b: Any,

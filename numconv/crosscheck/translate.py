@@ -87,6 +87,7 @@ def explain_port(config: OpConfig, port: str) -> str:
     True
     """
     from .divergences import applicable
+    _args.instance("explain_port", "config", config, OpConfig, "an OpConfig")
     src, dst = _args.port_spec("explain_port", port, ALIASES)
     source, target = translate(config, src), translate(config, dst)
     out = [f"# {config.describe()}", f"# geometry: {_geometry_line(config)}", ""]

@@ -102,8 +102,12 @@ def _other_outputs(other: Any, x: np.ndarray) -> tuple[str, list[tuple[str, str,
     """``(description, [(name, kind, output)])`` of every layer of ``other``."""
     module = type(other).__module__
     if isinstance(other, Sequential):
+        try:
+            outs = other.outputs(x)
+        except (ValueError, TypeError) as exc:
+            _args.relabel("compare_layers", "other", "must accept x", exc)
         return (f"numconv Sequential {other.name!r}",
-                [(l.name, type(l).__name__, o) for l, o in zip(other.layers, other.outputs(x))])
+                [(l.name, type(l).__name__, o) for l, o in zip(other.layers, outs)])
     if module.startswith("torch"):
         import torch
         out = []
@@ -144,22 +148,31 @@ def compare_layers(model: Sequential, other: Any, x: Any, dtype: Any = np.float3
     Returns
     -------
     LayerReport
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming ``x`` when ``model`` refuses it (wrong rank or channels, say: the layer's
+        message follows in parentheses), ``other`` when a numconv ``other`` does.
     """
     fn = "compare_layers"
     _args.instance(fn, "model", model, Sequential, "a numconv.layers.Sequential")
     dt = _args.float_dtype(fn, "dtype", dtype)
-    xin = _args.array(fn, "x", x).astype(dt)
+    with np.errstate(over="ignore"):        # beyond the dtype's range: inf, as a cast in TF
+        xin = _args.array(fn, "x", x).astype(dt)
+    try:                                    # x is checked by the numconv model itself
+        chained = model.outputs(xin.astype(np.float64))
+    except (ValueError, TypeError) as exc:
+        _args.relabel(fn, "x", "must be an input the model accepts", exc)
     desc, theirs = _other_outputs(other, xin)
     if len(theirs) != len(model.layers):
         _args.fail(fn, "other", f"must have one layer per numconv layer ({len(model.layers)})",
                    None, shown=f"{len(theirs)} layers")
     report = LayerReport(desc, xin.shape, dt.name)
-    chain = xin.astype(np.float64)
     prev = xin
-    for i, (layer, (name, kind, y)) in enumerate(zip(model.layers, theirs)):
+    for i, (layer, chain, (name, kind, y)) in enumerate(zip(model.layers, chained, theirs)):
         local_in = np.asarray(prev).astype(np.float64)
         local = layer(local_in)
-        chain = layer(chain)
         y = np.asarray(y)
         if y.shape != local.shape:
             report.rows.append(LayerRow(i, name, kind, y.shape, local.shape, None, None))

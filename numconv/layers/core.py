@@ -55,6 +55,8 @@ class Layer:
 
     _prefix: ClassVar[str] = "layer"
     _weight_names: ClassVar[tuple[str, ...]] = ()
+    #: accepted input ranks (low, high; high None: any) and what the axes are
+    _ranks: ClassVar[tuple[int, int | None, str]] = (0, None, "")
 
     def __init__(self, name: str | None = None) -> None:
         self.name = _auto_name(self._prefix) if name is None else name
@@ -102,6 +104,7 @@ class Layer:
     # -- calling ------------------------------------------------------------
     def __call__(self, x: Any) -> np.ndarray:
         x = _args.array(f"{type(self).__name__}", "inputs", x)
+        _args.rank_range(type(self).__name__, "inputs", x, *self._ranks)
         if not self.built:
             self.build(x.shape)
         return self._compute(x)
@@ -149,6 +152,7 @@ class Conv2D(Layer):
 
     _prefix = "conv2d"
     _weight_names = ("kernel", "bias")
+    _ranks = (4, 4, "batch, 2 spatial dims, channels")
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
                  padding: Any = "valid", data_format: str | None = None,
@@ -271,6 +275,7 @@ class Dense(Layer):
 
     _prefix = "dense"
     _weight_names = ("kernel", "bias")
+    _ranks = (2, None, "batch, ..., features")
 
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
                  name: str | None = None) -> None:

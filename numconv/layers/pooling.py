@@ -23,6 +23,7 @@ __all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatte
 
 class _Pool(Layer):
     _kind: ClassVar[str] = "MAX"
+    _ranks = (4, 4, "batch, 2 spatial dims, channels")
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: Any = "valid",
                  data_format: str | None = None, name: str | None = None, *,
@@ -93,6 +94,7 @@ class GlobalAveragePooling2D(Layer):
     """``keras.layers.GlobalAveragePooling2D(data_format=None, keepdims=False)``."""
 
     _prefix = "global_average_pooling2d"
+    _ranks = (4, 4, "batch, 2 spatial dims, channels")
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False,
                  name: str | None = None) -> None:
@@ -120,6 +122,7 @@ class Flatten(Layer):
     """
 
     _prefix = "flatten"
+    _ranks = (1, None, "batch, ...")
 
     def __init__(self, data_format: str | None = None, name: str | None = None) -> None:
         super().__init__(name)
