@@ -3,15 +3,17 @@
 For ``out = conv(x, w)`` (:func:`numconv.convolution`) and an upstream gradient
 ``g = dL/dout``:
 
-* ``dL/dx = conv_backprop_input(x.shape, w, g)``: ``dx[o*s + t*d] += g[o] @ w[t].T``;
-  one GEMM per chunk of output rows, a scatter-add by window taps
-  (:func:`numconv.windows.scatter_windows`, the adjoint of the forward's gather), and
-  the padding cropped off.
+* ``dL/dx = conv_backprop_input(x.shape, w, g)``: ``dx[o*s + t*d] += g[o] @ w[t].T``,
+  the adjoint of the forward's gather; entries that land on padding are dropped.
+  With stride 1 it is a forward convolution of ``g`` with the flipped, transposed
+  filters (on the algorithm ``auto`` picks); otherwise a blocked scatter-add.
 * ``dL/dw = conv_backprop_filter(x, w.shape, g)``: the transposed patch matrix times
-  ``g``, accumulated over chunks; ``dL/dbias = bias_add_grad(g)``.
+  ``g``, accumulated over blocks; ``dL/dbias = bias_add_grad(g)``.
 
-Geometry is the forward op's (:func:`numconv.explain`); chunks from
-:func:`numconv.windows.chunk_plan` keep the patch matrix under the workspace bound.
+Geometry is the forward op's (:func:`numconv.explain`).  The kernels
+(:mod:`numconv._grad_kernels`) work block by block: beyond the returned array, the
+extra memory of a call is the workspace bound (:func:`numconv.workspace_limit`) plus
+filter-sized arrays, whatever the batch size; no padded copy is made.
 Transposed convolution is the input gradient used as a forward op:
 ``conv_transpose(y, w, x_shape) == conv_backprop_input(x_shape, w, y)``.  This module
 is separate from :mod:`numconv.conv` only to keep both under ~400 lines.
@@ -25,60 +27,17 @@ from typing import Any
 import numpy as np
 
 from . import _args
-from .algorithms.gemm import filter_matrix
+from ._grad_kernels import filter_grad, input_grad
 from .conv import result_dtypes
 from .layout import Layout
 from .padding import Geometry, resolve
-from .windows import chunk_plan, crop, pad, scatter_windows, window_view
+from .windows import applied
 
 __all__ = ["conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",
            "conv1d_backprop_filter", "conv2d_backprop_input", "conv2d_backprop_filter",
            "conv3d_backprop_input", "conv3d_backprop_filter", "depthwise_conv2d_backprop_input",
            "depthwise_conv2d_backprop_filter", "bias_add_grad", "conv_transpose",
            "conv1d_transpose", "conv2d_transpose", "conv3d_transpose"]
-
-
-# --------------------------------------------------------------------------- kernels
-
-def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
-               channels: int, dtype: np.dtype) -> np.ndarray:
-    """``dL/dx`` (channels-last, ``dtype``) from ``g`` ``(N, *out, C_out)`` and filters ``w``."""
-    batch, taps = g.shape[0], math.prod(geometry.window)
-    cin_g, cout = w.shape[-2], w.shape[-1]
-    cout_g = cout // groups
-    wt = filter_matrix(w, groups, dtype).transpose(0, 2, 1)      # (groups, cout_g, taps*cin_g)
-    dxp = np.zeros((batch, *(d.padded_size for d in geometry.dims), groups, cin_g), dtype)
-    per_position = (taps * channels + cout) * np.dtype(dtype).itemsize
-    for bs, rs in chunk_plan(batch, geometry.out_shape, per_position):
-        gb = g[bs, rs]
-        lead = gb.shape[:-1]
-        rows = math.prod(lead)
-        gg = gb.reshape(rows, groups, cout_g).transpose(1, 0, 2).astype(dtype, copy=False)
-        cols = np.matmul(gg, wt)                                  # (groups, rows, taps*cin_g)
-        cols = cols.reshape(groups, *lead, *geometry.window, cin_g)
-        cols = np.moveaxis(cols, 0, -2)                           # (..., *window, groups, cin_g)
-        scatter_windows(dxp[bs], cols, geometry, rs.start)
-    return crop(dxp, geometry).reshape(batch, *(d.in_size for d in geometry.dims), channels)
-
-
-def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
-                dtype: np.dtype) -> np.ndarray:
-    """``dL/dw`` ``(*window, C/groups, C_out)`` in ``dtype`` from channels-last ``x`` and ``g``."""
-    batch, channels, cout = x.shape[0], x.shape[-1], g.shape[-1]
-    cin_g, cout_g, taps = channels // groups, cout // groups, math.prod(geometry.window)
-    dw = np.zeros((groups, taps * cin_g, cout_g), dtype)
-    view = window_view(pad(x, geometry, 0), geometry)
-    per_position = (taps * channels + cout) * np.dtype(dtype).itemsize
-    for bs, rs in chunk_plan(batch, geometry.out_shape, per_position):
-        block = view[bs, rs]
-        rows = math.prod(block.shape[:1 + len(geometry.dims)])
-        split = block.reshape(*block.shape[:-1], groups, cin_g)
-        patches = np.ascontiguousarray(np.moveaxis(split, -2, 0), dtype=dtype)
-        patches = patches.reshape(groups, rows, taps * cin_g)
-        gg = g[bs, rs].reshape(rows, groups, cout_g).transpose(1, 0, 2).astype(dtype, copy=False)
-        dw += np.matmul(patches.transpose(0, 2, 1), gg)
-    dw = dw.reshape(groups, *geometry.window, cin_g, cout_g)
-    return np.moveaxis(dw, 0, -2).reshape(*geometry.window, cin_g, cout)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -122,7 +81,7 @@ def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, 
             _args.fail(fn, warg, f"in_channels (axis -2) must equal the input's channels "
                        f"({channels})", None, shown=f"shape {w.shape}")
         wt = w.reshape(*w.shape[:n], 1, -1)
-    groups = _args.groups(fn, channels, wt.shape[-2], wt.shape[-1], warg)
+    groups = _args.groups(fn, channels, wt.shape[-2], wt.shape[-1], warg, input_arg=sarg)
     geometry = resolve(layout.spatial_shape(shape), wt.shape[:n], stride, dilation, pad_spec)
     if transpose and layout.spatial_shape(g.shape) != geometry.out_shape:
         detail = "; ".join(
@@ -137,8 +96,14 @@ def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, 
                       shape[0], channels, acc.itemsize,
                       (math.prod(geometry.window) * channels + wt.shape[-1]) * acc.itemsize,
                       math.prod(shape) * result.itemsize)
-    dx = input_grad(layout.to_canonical(g), wt, geometry, groups, channels, acc)
-    return layout.from_canonical(dx.astype(result, copy=False))
+    if shape[0] == 0 or wt.shape[-1] == 0 or 0 in geometry.out_shape:
+        return np.zeros(shape, result)
+    gc = layout.to_canonical(g)
+    if acc == result and layout.channels_last:     # may gather into a new array
+        return input_grad(gc, wt, applied(geometry), groups, None, acc)
+    dx = np.zeros(shape, result)                   # written block by block, any layout
+    input_grad(gc, wt, applied(geometry), groups, layout.to_canonical(dx), acc)
+    return dx
 
 
 def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
@@ -171,7 +136,8 @@ def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, 
                       x.shape[0], channels, x.dtype.itemsize if geometry.padded else 0,
                       (math.prod(geometry.window) * channels + cout) * acc.itemsize,
                       math.prod(fshape) * (acc.itemsize + result.itemsize))
-    dw = filter_grad(layout.to_canonical(x), layout.to_canonical(g), geometry, groups, acc)
+    xc, gc, comp = layout.to_canonical(x), layout.to_canonical(g), applied(geometry)
+    dw = filter_grad(xc, gc, comp, groups, acc)
     return dw.reshape(fshape).astype(result, copy=False)
 
 

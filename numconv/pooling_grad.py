@@ -4,11 +4,11 @@ Each backward is a loop over the window taps with whole-array work inside, the
 adjoint of the forward's reduction (:mod:`numconv.pooling`):
 
 * max pooling sends each output's gradient to the **first maximum in window order**
-  (TF's rule on ties).  The argmax is recomputed tap by tap: a tap replaces the
-  running maximum only if it is strictly greater, and taps on padding never win, so a
-  window that reads padding routes its gradient to a real input element (as TF, whose
-  CPU kernel never visits padding).  NaN: the first NaN of a window is its maximum
-  (the forward output is NaN, as NumPy and PyTorch propagate it).
+  (TF's rule on ties).  The argmax is recomputed: the maximum over the taps, then the
+  first tap equal to it.  Taps on padding are never visited, so a window that reads
+  padding routes its gradient to a real input element (as TF, whose CPU kernel never
+  visits padding).  NaN: the first NaN of a window is its maximum (the forward output
+  is NaN, as NumPy and PyTorch propagate it).
 * average pooling sends ``grad / divisor`` to every tap of the window; taps on
   padding are dropped.  The divisor is the forward's: real elements (TF), or with
   ``count_include_pad`` the declared padding too, or ``divisor_override``.
@@ -16,6 +16,12 @@ adjoint of the forward's reduction (:mod:`numconv.pooling`):
 A window that covers only padding (dilation or large explicit pads) has no input
 element: max pooling drops its gradient (its forward value is -inf) and its
 ``max_pool_with_argmax`` index is -1; average pooling drops it too (forward NaN).
+
+The kernels (:mod:`numconv._pool_grad_kernels`) work in cache-sized blocks, with taps
+clipped to the input instead of a padded copy: beyond the returned arrays, a call's
+extra memory stays under the workspace bound (:func:`numconv.workspace_limit`) plus,
+for average pooling, the divisor (a few arrays of one number per output position of
+one image and channel), whatever the batch size.
 """
 
 from __future__ import annotations
@@ -26,79 +32,15 @@ from typing import Any
 import numpy as np
 
 from . import _args
+from ._pool_grad_kernels import argmax_taps, avg_grad, max_grad
 from .conv import result_dtypes
 from .layout import Layout
 from .padding import Geometry, resolve
 from .pooling import avg_divisor, lowest
-from .windows import crop, pad, tap_views
+from .windows import applied
 
 __all__ = ["max_pool_grad", "avg_pool_grad", "max_pool_with_argmax", "max_unpool",
            "argmax_taps", "max_grad", "avg_grad"]
-
-
-# --------------------------------------------------------------------------- kernels
-
-def _tap_mask(tap: tuple[int, ...], geometry: Geometry) -> np.ndarray:
-    """``(1, *out, 1)`` bool: where this tap reads an input element (not padding)."""
-    mask = np.ones((), dtype=bool)
-    for axis, (t, d) in enumerate(zip(tap, geometry.dims)):
-        pos = np.arange(d.out_size) * d.stride + t * d.dilation - d.pad_before
-        ok = (pos >= 0) & (pos < d.in_size)
-        mask = mask[..., None] & ok if axis else ok
-    return mask.reshape(1, *geometry.out_shape, 1)
-
-
-def argmax_taps(xc: np.ndarray, geometry: Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """``(max, tap)`` of every window of channels-last ``xc``, both ``(N, *out, C)``.
-
-    ``tap`` is the C-order index of the first maximal tap on the input (the first NaN
-    if any), -1 for a window with no input element (whose max is the padding value).
-    """
-    xp = pad(xc, geometry, lowest(xc.dtype))
-    nan_aware = xc.dtype.kind == "f" and bool(np.isnan(xc).any())
-    padded = geometry.padded
-    best = which = None
-    for k, (tap, view) in enumerate(tap_views(xp, geometry)):
-        valid = _tap_mask(tap, geometry) if padded else None
-        if best is None:
-            best = np.array(view)
-            which = np.zeros(view.shape, dtype=np.intp)
-            if padded:
-                np.copyto(which, -1, where=~valid)
-            continue
-        take = view > best
-        if nan_aware:
-            take |= np.isnan(view) & ~np.isnan(best)
-        if padded:
-            take |= which < 0
-            take &= valid
-        np.copyto(best, view, where=take)
-        np.copyto(which, k, where=take)
-    return best, which
-
-
-def max_grad(which: np.ndarray, g: np.ndarray, geometry: Geometry,
-             dtype: np.dtype) -> np.ndarray:
-    """Scatter channels-last ``g`` to the taps ``which`` (from :func:`argmax_taps`)."""
-    dxp = np.zeros((g.shape[0], *(d.padded_size for d in geometry.dims), g.shape[-1]), dtype)
-    zero = np.zeros((), dtype)
-    for k, (_, view) in enumerate(tap_views(dxp, geometry)):
-        view += np.where(which == k, g, zero)
-    return crop(dxp, geometry)
-
-
-def avg_grad(g: np.ndarray, geometry: Geometry, count_include_pad: bool,
-             divisor_override: int | None, dtype: np.dtype) -> np.ndarray:
-    """Spread channels-last ``g / divisor`` over every window tap; padding dropped."""
-    if divisor_override is not None:
-        share = g.astype(dtype) / dtype.type(divisor_override)
-    else:
-        divisor = avg_divisor(geometry, count_include_pad)[..., None]
-        share = g.astype(dtype) / np.where(divisor == 0, 1, divisor).astype(dtype)
-    dxp = np.zeros((g.shape[0], *(d.padded_size for d in geometry.dims), g.shape[-1]), dtype)
-    for _, view in tap_views(dxp, geometry):
-        view += share
-    return crop(dxp, geometry)
 
 
 # --------------------------------------------------------------------------- arguments
@@ -123,12 +65,15 @@ def _layout(fn: str, arg: str, x: np.ndarray, data_format: Any) -> Layout:
 
 
 def _argmax_memory(fn: str, geometry: Geometry, x: np.ndarray, channels: int,
-                   grad_itemsize: int) -> None:
-    """Padded input copy (and padded gradient), plus max, tap index and index per window."""
-    per_window = x.dtype.itemsize + 3 * np.dtype(np.intp).itemsize + grad_itemsize
+                   grad_itemsize: int, per_window: int) -> None:
+    """The padded extent (of the gradient, if any), the outputs and the blocks' workspace.
+
+    No padded array is made, but the padded size bounds the work (taps are visited
+    per block); ``per_window`` bytes per window are the results of that size.
+    """
     windows = x.shape[0] * math.prod(geometry.out_shape) * channels
     _args.grad_memory(fn, "input, ksize, strides, padding and dilations", geometry, x.shape[0],
-                      channels, x.dtype.itemsize + grad_itemsize, extra=windows * per_window)
+                      channels, max(grad_itemsize, x.dtype.itemsize), extra=windows * per_window)
 
 
 def _grad_array(fn: str, grad: Any, layout: Layout, geometry: Geometry, shape: tuple[int, ...],
@@ -185,11 +130,11 @@ def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
                          dilations, ceil_mode)
     g = _grad_array(fn, grad, layout, geometry, x.shape, f"input shape {x.shape}")
     acc, result = result_dtypes(g.dtype)
-    _argmax_memory(fn, geometry, x, x.shape[layout.channel_axis],
-                   acc.itemsize + result.itemsize)
-    _, which = argmax_taps(layout.to_canonical(x), geometry)
-    dx = max_grad(which, g, geometry, acc)
-    return layout.from_canonical(dx.astype(result))
+    _argmax_memory(fn, geometry, x, x.shape[layout.channel_axis], result.itemsize, 0)
+    dx = np.zeros(x.shape, result)
+    max_grad(layout.to_canonical(x), g, applied(geometry), layout.to_canonical(dx), acc,
+             lowest(x.dtype))
+    return dx
 
 
 def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
@@ -236,11 +181,14 @@ def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding
     g = _grad_array(fn, g0, layout, geometry, shape, f"input_shape {shape}")
     acc = np.dtype(np.float32 if g.dtype == np.float16 else
                    (g.dtype if g.dtype.kind == "f" else np.float64))
+    out_dtype = np.dtype(np.float16 if g.dtype == np.float16 else acc)
     _args.grad_memory(fn, "input_shape, ksize, strides, padding and dilations", geometry,
-                      shape[0], shape[layout.channel_axis], acc.itemsize,
-                      extra=(g.size + math.prod(shape)) * acc.itemsize)
-    dx = avg_grad(g, geometry, include, override, acc)
-    return layout.from_canonical(dx.astype(np.float16 if g.dtype == np.float16 else acc))
+                      shape[0], shape[layout.channel_axis], out_dtype.itemsize,
+                      extra=math.prod(geometry.out_shape) * 16)
+    dx = np.zeros(shape, out_dtype)
+    divisor = None if override is not None else avg_divisor(geometry, include)
+    avg_grad(g, applied(geometry), divisor, override, layout.to_canonical(dx), acc)
+    return dx
 
 
 def max_pool_with_argmax(input: Any, ksize: Any, strides: Any, padding: Any,
@@ -297,22 +245,19 @@ def max_pool_with_argmax(input: Any, ksize: Any, strides: Any, padding: Any,
     geometry = _geometry(fn, layout.spatial_shape(x.shape), layout, ksize, strides, padding,
                          dilations, ceil_mode)
     batch_index = _args.flag(fn, "include_batch_in_index", include_batch_in_index)
-    _argmax_memory(fn, geometry, x, x.shape[layout.channel_axis], 0)
-    best, which = argmax_taps(layout.to_canonical(x), geometry)
-    n = layout.n_spatial
-    taps = np.unravel_index(np.maximum(which, 0), geometry.window)
-    spatial = layout.spatial_shape(x.shape)
-    flat = np.zeros(which.shape, dtype=np.int64)
-    for axis, (t, d) in enumerate(zip(taps, geometry.dims)):
-        o = np.arange(d.out_size).reshape((-1,) + (1,) * (n - axis))
-        flat = flat * d.in_size + (o * d.stride + t * d.dilation - d.pad_before)
     channels = x.shape[layout.channel_axis]
-    c = np.arange(channels)
-    flat = flat * channels + c if layout.channels_last else flat + c * math.prod(spatial)
-    if batch_index:
-        flat += np.arange(x.shape[0]).reshape((-1,) + (1,) * (n + 1)) * math.prod(x.shape[1:])
-    flat[which < 0] = -1
-    return layout.from_canonical(best), layout.from_canonical(flat)
+    _argmax_memory(fn, geometry, x, channels, 0, x.dtype.itemsize + 8)
+    spatial = layout.spatial_shape(x.shape)
+    shape = tuple(layout.full_index(geometry.out_shape, x.shape[0], channels))
+    best, flat = np.empty(shape, x.dtype), np.empty(shape, np.int64)
+    # the C-order flat index of (n, *pos, c) in the input's own layout
+    inner = channels if layout.channels_last else 1
+    multipliers = tuple(math.prod(spatial[i + 1:]) * inner for i in range(len(spatial)))
+    argmax_taps(layout.to_canonical(x), applied(geometry), layout.to_canonical(best),
+                layout.to_canonical(flat), multipliers,
+                1 if layout.channels_last else math.prod(spatial),
+                math.prod(x.shape[1:]) if batch_index else 0, lowest(x.dtype))
+    return best, flat
 
 
 def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any = None,

@@ -90,6 +90,12 @@ GRID = [
     ((2, 2), (3, 3), (1, 1), (1, 1), "VALID", 1, 1),            # empty output
     ((4, 3, 5), (2, 2, 3), (1, 2, 2), (1, 1, 1), "SAME", 2, 1),
     ((4, 4, 4), (2, 1, 2), (2, 1, 1), (1, 1, 2), "VALID", 3, 3),
+    # stride 1: dL/dx is gathered by a forward convolution of g
+    ((6, 7), (3, 3), (1, 1), (1, 1), "SAME", 3, 1),
+    ((7,), (3,), (1,), (2,), "VALID", 2, 2),
+    ((5, 6), (3, 2), (1, 1), (1, 2), [(2, 0), (0, 2)], 4, 1),
+    ((3, 4, 5), (2, 2, 3), (1, 1, 1), (1, 1, 1), [(1, 0), (0, 1), (2, 2)], 2, 1),
+    ((4, 4), (2, 2), (3, 1), (1, 1), "VALID", 2, 1),             # one output row: stride moot
 ]
 
 
@@ -127,13 +133,14 @@ def test_rank_aliases_and_spatial_only_sizes(alias, n):
     assert_matches(dw, dw_ref, dtype=np.float64)
 
 
-def test_depthwise_gradients_are_grouped_gradients():
+@pytest.mark.parametrize("multiplier, strides", [(2, (2, 1)), (1, (2, 1)), (1, (1, 1))])
+def test_depthwise_gradients_are_grouped_gradients(multiplier, strides):
     x = rand(2, 6, 5, 3)
-    f = rand(3, 2, 3, 2)                                     # multiplier 2 -> 6 channels
-    g = rand(2, 3, 5, 6)
-    dx_ref, dw_ref = ref_backprop(x, f.reshape(3, 2, 1, 6), g, (2, 1), "SAME", (1, 1))
-    dx = numconv.depthwise_conv2d_backprop_input(x.shape, f, g, [1, 2, 1, 1], "SAME")
-    df = numconv.depthwise_conv2d_backprop_filter(x, f.shape, g, [1, 2, 1, 1], "SAME")
+    f = rand(3, 2, 3, multiplier)                            # 3 * multiplier channels
+    g = rand(*forward_shape(x.shape, (3, 2, 1, 3 * multiplier), strides, "SAME", (1, 1)))
+    dx_ref, dw_ref = ref_backprop(x, f.reshape(3, 2, 1, -1), g, strides, "SAME", (1, 1))
+    dx = numconv.depthwise_conv2d_backprop_input(x.shape, f, g, [1, *strides, 1], "SAME")
+    df = numconv.depthwise_conv2d_backprop_filter(x, f.shape, g, [1, *strides, 1], "SAME")
     assert_matches(dx, dx_ref, dtype=np.float64)
     assert_matches(df, dw_ref.reshape(f.shape), dtype=np.float64)
 

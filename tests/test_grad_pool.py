@@ -210,6 +210,18 @@ def test_padding_only_windows_drop_their_gradient():
     out, idx = numconv.max_pool_with_argmax(x, 2, 1, [(3, 3)])
     assert idx.ravel().tolist() == [-1, -1, 0, 1, 1, -1, -1]
     assert out.ravel()[0] == -np.inf
+    # a workspace of one output row per block: blocks with no tap on the input at all
+    with numconv.workspace_limit(1024):
+        out, idx = numconv.max_pool_with_argmax(x, 2, 1, [(3, 3)])
+        assert idx.ravel().tolist() == [-1, -1, 0, 1, 1, -1, -1]
+        assert numconv.max_pool_grad(x, g, 2, 1, [(3, 3)]).ravel().tolist() == [3, 4 + 5]
+        assert numconv.avg_pool_grad(x.shape, g, 2, 1, [(3, 3)]).ravel().tolist() == \
+            [3 + 2, 2 + 5]
+    # window 2, dilation 2, pads (1, 1) on one pixel: taps at pads only, no tap at all
+    one = np.ones((2, 1, 3))
+    out, idx = numconv.max_pool_with_argmax(one, 2, 1, [(1, 1)], dilations=2)
+    assert out.shape == (2, 1, 3) and (idx == -1).all() and (out == -np.inf).all()
+    assert not numconv.max_pool_grad(one, one, 2, 1, [(1, 1)], dilations=2).any()
 
 
 def test_avg_grad_by_hand_with_options():

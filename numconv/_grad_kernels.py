@@ -1,0 +1,322 @@
+"""Kernels of the convolution gradients: block by block, no padded copy of anything.
+
+All work runs in blocks (:func:`numconv.algorithms._engine.plan`) whose scratch,
+over all worker threads, stays under the workspace bound
+(:func:`numconv.get_workspace_limit`) whatever the batch size.  Beyond that scratch
+and the returned array, a call keeps only filter-sized arrays (the filters cast and
+transposed; for ``dL/dw`` the accumulator and :data:`WAVE` partial products), which
+the blocks' plan leaves room for (:func:`blocks_under`).
+
+* ``dL/dx`` with stride 1 (in every dim with more than one output), a result in the
+  accumulation dtype and channels-last: the gradient is a forward convolution of
+  ``g`` with the filters flipped and transposed, ``dx[i] = sum_t g[i + pad_before -
+  t*d] @ w[t].T``, padded ``eff - 1 - pad_before`` before and ``in - out +
+  pad_before`` after (``eff - 1 - pad_after`` for stride 1); it runs on the forward
+  algorithm ``auto`` picks (:func:`numconv.algorithms.choose`) if that is one of
+  :data:`GATHER`.
+* ``dL/dx`` otherwise (strides, pads wider than the window, depthwise, float16,
+  channels-first): the scatter-add ``dx[o*s + t*d - pad_before] += g[o] @ w[t].T``,
+  blocked by rows of ``dx`` (first spatial dim).  For each first-dim tap row ``t0``
+  the rows of ``g`` that land in the block are multiplied by ``w[t0]`` in one GEMM
+  (depthwise: one broadcast multiply per tap) and added tap by tap into the block,
+  each tap clipped to the input: every element of ``dx`` is written by one block
+  only and sums its taps in window order, so the result does not depend on the
+  blocks or the threads.
+* ``dL/dw``: the patch matrix of a block (its padded input rows copied to a slab)
+  transposed, times the block of ``g`` (depthwise: per tap, one sum of products per
+  channel with ``np.einsum``, no patch matrix); the partial products of :data:`WAVE`
+  blocks run on the worker threads and are added in block order, so the sum does
+  not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from .algorithms import ALGORITHMS, choose
+from .algorithms._engine import (Block, Scratch, can_limit_blas, num_workers, plan, run_blocks,
+                                 slab, slab_shape, slab_view, tap_slice)
+from .algorithms.gemm import filter_matrix
+from .config import get_workspace_limit, workspace_limit
+from .padding import DimGeometry, Geometry, resolve
+
+__all__ = ["tap_region", "window_rows", "blocks_under", "input_grad", "filter_grad", "GATHER",
+           "WAVE", "UFUNC_BUFFERS"]
+
+#: Forward algorithms ``dL/dx`` may gather with (``shift``, picked for depthwise and
+#: few-channel filters, is left to the scatter's own per-tap multiply).
+GATHER = ("im2col", "winograd", "pointwise", "fft")
+
+#: Blocks of ``dL/dw`` whose partial products are computed together (on the worker
+#: threads) and then added in order: a constant, so the result is the same for any
+#: thread count.
+WAVE = 2
+
+
+#: Bytes set aside from the workspace bound per worker for NumPy's ufunc buffers
+#: (a strided ufunc may buffer 3 operands of 8192 elements of 8 bytes).
+UFUNC_BUFFERS = 3 * 8192 * 8
+
+
+def blocks_under(batch: int, shape: tuple[int, ...], nbytes: Any, workers: int,
+                 reserve: int = 0, cache_bytes: int | None = None) -> list[Block]:
+    """:func:`~numconv.algorithms._engine.plan` under the workspace bound minus ``reserve``
+    bytes (arrays the blocks do not own) and the workers' ufunc buffers."""
+    budget = get_workspace_limit() - reserve - workers * UFUNC_BUFFERS
+    with workspace_limit(max(budget, 1024)):
+        return plan(batch, shape, nbytes, workers, cache_bytes=cache_bytes)
+
+
+def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int,
+               hi: int) -> tuple[slice, slice] | None:
+    """Outputs ``o`` in ``[start, stop)`` whose tap ``tap`` reads an input index in ``[lo, hi)``.
+
+    Returns ``(out_slice, in_slice)``: the outputs relative to ``start`` and the
+    input indices ``o*stride + tap*dilation - pad_before`` they read, relative to
+    ``lo`` (a strided slice); None if there are none.
+
+    >>> from numconv.padding import resolve_dim
+    >>> d = resolve_dim(5, 3, 2, padding="SAME")                 # pads (1, 1), out 3
+    >>> tap_region(d, 0, 0, 3, 0, 5)                            # reads -1, 1, 3
+    (slice(1, 3, None), slice(1, 4, 2))
+    """
+    offset = tap * d.dilation - d.pad_before
+    first = max(start, -((offset - lo) // d.stride))
+    end = min(stop, -((offset - hi) // d.stride))
+    if end <= first:
+        return None
+    p = first * d.stride + offset - lo
+    return slice(first - start, end - start), slice(p, p + (end - first - 1) * d.stride + 1,
+                                                    d.stride)
+
+
+def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
+    """``[lo, hi)``: the windows (outputs) of dim ``d`` whose span meets input ``[a, b)``.
+
+    >>> from numconv.padding import resolve_dim
+    >>> window_rows(resolve_dim(8, 3, 2, padding="VALID"), 4, 6)   # windows 1, 2
+    (1, 3)
+    """
+    lo = max(0, -((d.effective_window - 1 - d.pad_before - a) // d.stride))
+    return lo, max(lo, min(d.out_size, -((-b - d.pad_before) // d.stride)))
+
+
+def _tap_slices(dims: tuple[DimGeometry, ...], taps: tuple[int, ...]
+                ) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
+    """Output and input slices of one tap over whole dims (clipped to the input)."""
+    regions = [tap_region(d, t, 0, d.out_size, 0, d.in_size) for d, t in zip(dims, taps)]
+    if any(r is None for r in regions):
+        return None
+    return tuple(r[0] for r in regions), tuple(r[1] for r in regions)  # type: ignore[index]
+
+
+# --------------------------------------------------------------------------- dL/dx
+
+def _gather_geometry(geometry: Geometry) -> Geometry | None:
+    """The forward geometry that gives ``dL/dx`` as a convolution of ``g``, if stride 1."""
+    pads = []
+    for d in geometry.dims:
+        before = d.effective_window - 1 - d.pad_before
+        after = d.in_size - d.out_size + d.pad_before
+        if (d.stride != 1 and d.out_size > 1) or before < 0 or after < 0:
+            return None
+        pads.append((before, after))
+    back = resolve(geometry.out_shape, geometry.window, (1,) * len(pads), geometry.dilations,
+                   pads)
+    assert back.out_shape == tuple(d.in_size for d in geometry.dims)
+    return back
+
+
+def _flipped(w: np.ndarray, groups: int, dtype: np.dtype) -> np.ndarray:
+    """``(*window, cin_g, cout)`` -> the filters of the gather: ``(*window, cout_g, cin)``.
+
+    ``w'[flip t, j, g*cin_g + i] = w[t, i, g*cout_g + j]``.
+    """
+    n = w.ndim - 2
+    cin_g, cout = w.shape[-2:]
+    split = w.reshape(*w.shape[:n], cin_g, groups, cout // groups)
+    order = tuple(range(n)) + (n + 2, n + 1, n)
+    flipped = np.flip(split.transpose(order), axis=tuple(range(n)))
+    return np.ascontiguousarray(flipped, dtype=dtype).reshape(*w.shape[:n], cout // groups,
+                                                              groups * cin_g)
+
+
+def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
+               out: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+    """``dL/dx`` of channels-last ``g`` ``(N, *out, C_out)`` through filters ``w``.
+
+    ``out`` is the zero-filled result, channels-last (a view of the caller's layout,
+    of the result dtype), or None: then a gather may return a new channels-last array
+    in ``dtype`` (only allowed when that is the result's dtype and layout).
+    """
+    dtype = np.dtype(dtype)
+    back = _gather_geometry(geometry) if out is None else None
+    if back is not None:
+        wf_shape = (*geometry.window, w.shape[-1] // groups, groups * w.shape[-2])
+        name = choose(g.shape, wf_shape, back, groups, dtype)
+        if name in GATHER:
+            wf = _flipped(w, groups, dtype)
+            budget = get_workspace_limit() - wf.nbytes - num_workers() * UFUNC_BUFFERS
+            with workspace_limit(max(budget, 1024)):
+                return ALGORITHMS[name](g, wf, back, groups, dtype)
+    if out is None:
+        shape = (g.shape[0], *(d.in_size for d in geometry.dims), groups * w.shape[-2])
+        out = np.zeros(shape, dtype)
+    _scatter_input_grad(g, w, geometry, groups, out, dtype)
+    return out
+
+
+def _scatter_input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
+                        out: np.ndarray, dtype: np.dtype) -> None:
+    """Add ``dL/dx`` into the zero-filled ``out`` (see the module docstring)."""
+    dims = geometry.dims
+    d0 = dims[0]
+    batch, cout = g.shape[0], g.shape[-1]
+    cin_g, cout_g = w.shape[-2], cout // groups
+    channels = groups * cin_g
+    k0, rest_window = geometry.window[0], geometry.window[1:]
+    krest = math.prod(rest_window)
+    rest_taps = list(itertools.product(*(range(k) for k in rest_window)))
+    depthwise = cin_g == 1 and cout_g == 1
+    if depthwise:                        # (k0, krest, C): one multiply per tap
+        wd = w.astype(dtype, copy=False).reshape(k0, krest, channels)
+    else:                                # (k0, groups, cout_g, krest * cin_g)
+        fm = filter_matrix(w, groups, dtype).reshape(groups, k0, krest * cin_g, cout_g)
+        wt = np.ascontiguousarray(fm.transpose(1, 0, 3, 2))
+    in_shape = tuple(d.in_size for d in dims)
+    line_out, line_in = math.prod(geometry.out_shape[1:]), math.prod(in_shape[1:])
+    direct = out.dtype == dtype and out.flags.c_contiguous
+    itemsize = dtype.itemsize
+
+    def nbytes(images: int, rows: int) -> int:
+        positions = images * min(d0.out_size, -(-rows // d0.stride)) * line_out
+        total = positions * (channels if depthwise else krest * channels + cout) * itemsize
+        return total + (0 if direct else images * rows * line_in * channels * itemsize)
+
+    workers = num_workers() if (depthwise or can_limit_blas()) else 1
+    blocks = blocks_under(batch, in_shape, nbytes, workers, (wd if depthwise else wt).nbytes)
+    scratch = Scratch(workers)
+    rest_slices = [_tap_slices(dims[1:], t) for t in rest_taps]
+
+    def work(worker: int, block: Block) -> None:
+        bs, rs = block
+        target = out[bs, rs]
+        dxb = target if direct else scratch.get(worker, "dx", target.shape, dtype)
+        if not direct:
+            dxb[...] = 0
+        split = dxb.reshape(*dxb.shape[:-1], groups, cin_g)
+        # the largest buffers of this block first, then views of them: a buffer never
+        # grows (a grown buffer and the one it replaces would both be alive for a while)
+        most = target.shape[0] * min(d0.out_size, -(-target.shape[1] // d0.stride)) * line_out
+        work_buf = scratch.get(worker, "cols", (most * (channels if depthwise else krest
+                                                        * channels),), dtype)
+        for t0 in range(k0):
+            r0 = tap_region(d0, t0, 0, d0.out_size, rs.start, rs.stop)
+            if r0 is None:
+                continue
+            gb = g[bs, r0[0]]                # GEMMs need it contiguous, in ``dtype``
+            if not depthwise and (gb.dtype != dtype or not gb.flags.c_contiguous):
+                buf = scratch.get(worker, "g", (most * cout,), dtype)[:gb.size]
+                np.copyto(buf.reshape(gb.shape), gb, casting="unsafe")
+                gb = buf.reshape(gb.shape)
+            m = math.prod(gb.shape[:-1])
+            if not depthwise:
+                cols = work_buf[:groups * m * krest * cin_g].reshape(groups, m, krest * cin_g)
+                if groups == 1:
+                    np.matmul(gb.reshape(m, cout), wt[t0, 0], out=cols[0])
+                else:
+                    np.matmul(gb.reshape(m, groups, cout_g).transpose(1, 0, 2), wt[t0],
+                              out=cols)
+                cv = cols.reshape(groups, *gb.shape[:-1], krest, cin_g)
+            for j, region in enumerate(rest_slices):
+                if region is None:
+                    continue
+                o_idx, i_idx = region
+                if depthwise:
+                    src = gb[(slice(None), slice(None)) + o_idx]
+                    dst = dxb[(slice(None), r0[1]) + i_idx]
+                    tmp = work_buf[:src.size].reshape(src.shape)
+                    np.multiply(src, wd[t0, j], out=tmp)
+                    np.add(dst, tmp, out=dst)
+                else:
+                    src = np.moveaxis(cv[(slice(None),) * 3 + o_idx + (j,)], 0, -2)
+                    dst = split[(slice(None), r0[1]) + i_idx]
+                    np.add(dst, src, out=dst)
+        if not direct:
+            np.copyto(target, dxb, casting="unsafe")
+
+    run_blocks(blocks, work, workers, blas=not depthwise)
+
+
+# --------------------------------------------------------------------------- dL/dw
+
+def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
+                dtype: np.dtype) -> np.ndarray:
+    """``dL/dw`` ``(*window, C/groups, C_out)`` in ``dtype`` from channels-last ``x`` and ``g``."""
+    dtype = np.dtype(dtype)
+    n = len(geometry.dims)
+    batch, channels, cout = x.shape[0], x.shape[-1], g.shape[-1]
+    cin_g, cout_g, taps = channels // groups, cout // groups, math.prod(geometry.window)
+    k = taps * cin_g
+    dw = np.zeros((groups, k, cout_g), dtype)
+    line = math.prod(geometry.out_shape[1:])
+    itemsize = dtype.itemsize
+    copy_in = geometry.padded or x.dtype != dtype
+    depthwise = cin_g == 1                   # per tap: one sum of products per channel
+    tap_list = list(itertools.product(*(range(t) for t in geometry.window)))
+
+    def nbytes(images: int, rows: int) -> int:
+        positions = images * rows * line
+        total = positions * ((0 if depthwise else k * groups) + cout) * itemsize
+        if copy_in:
+            total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
+        return total
+
+    # the accumulator and WAVE partial products are filter-sized, outside the blocks
+    blocks = blocks_under(batch, geometry.out_shape, nbytes, WAVE, (WAVE + 1) * dw.nbytes)
+    workers = min(num_workers(), WAVE) if (depthwise or can_limit_blas()) else 1
+    scratch = Scratch(workers)
+    slots = [dw] if len(blocks) == 1 else [np.empty_like(dw) for _ in range(WAVE)]
+    wave: list[Block] = []
+
+    def work(worker: int, block: Block) -> None:
+        result = slots[wave.index(block)]
+        xs = slab(x, geometry, block, 0, scratch, worker, dtype if x.dtype != dtype else None)
+        view = slab_view(xs, geometry, block[1].stop - block[1].start)
+        m = math.prod(view.shape[:1 + n])
+        gb = g[block]
+        if gb.dtype != dtype or not gb.flags.c_contiguous:
+            buf = scratch.get(worker, "g", gb.shape, dtype)
+            np.copyto(buf, gb, casting="unsafe")
+            gb = buf
+        if depthwise:    # dw[t, c, j] = sum over positions of x_t[..., c] * g[..., c, j]
+            split = gb.reshape(*gb.shape[:-1], groups, cout_g)
+            rows = block[1].stop - block[1].start
+            lead = list(range(n + 1))                # positions: summed
+            for t, tap in enumerate(tap_list):
+                np.einsum(tap_slice(xs, geometry, tap, rows), lead + [n + 1], split,
+                          lead + [n + 1, n + 2], [n + 1, n + 2], out=result[:, t])
+            return
+        if groups == 1:
+            patches = scratch.get(worker, "patches", view.shape, dtype)
+            np.copyto(patches, view)
+            np.matmul(patches.reshape(m, k).T, gb.reshape(m, cout), out=result[0])
+            return
+        grouped = np.moveaxis(view.reshape(*view.shape[:-1], groups, cin_g), -2, 0)
+        patches = scratch.get(worker, "patches", grouped.shape, dtype)
+        np.copyto(patches, grouped)
+        np.matmul(patches.reshape(groups, m, k).transpose(0, 2, 1),
+                  gb.reshape(m, groups, cout_g).transpose(1, 0, 2), out=result)
+
+    for start in range(0, len(blocks), WAVE):
+        wave[:] = blocks[start:start + WAVE]
+        run_blocks(wave, work, workers, blas=not depthwise)
+        if len(blocks) > 1:
+            for j in range(len(wave)):
+                np.add(dw, slots[j], out=dw)
+    dw = dw.reshape(groups, *geometry.window, cin_g, cout_g)
+    return np.moveaxis(dw, 0, -2).reshape(*geometry.window, cin_g, cout)
