@@ -8,12 +8,14 @@ every data_format; padding is zeros.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from . import _args
 from .algorithms import ALGORITHMS, choose, requirement
+from .config import get_workspace_limit, workspace_limit
 from .layout import Layout
 from .padding import resolve
 from .windows import applied
@@ -81,10 +83,39 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
     if algo == "auto":
         algo = choose(xc.shape, w.shape, geometry, groups, acc)
-    out = ALGORITHMS[algo](xc, w, geometry, groups, acc)
-    if b is not None:
-        out += b.astype(acc, copy=False)
-    return layout.from_canonical(out.astype(result, copy=False))
+    return _run(ALGORITHMS[algo], xc, w, geometry, groups, acc, result, b, layout)
+
+
+def _run(algorithm: Any, xc: np.ndarray, w: np.ndarray, geometry: Any, groups: int,
+         acc: np.dtype, result: np.dtype, bias: np.ndarray | None, layout: Layout
+         ) -> np.ndarray:
+    """The algorithm's result plus the bias, in the caller's layout and dtype.
+
+    A channels-first layout or a result dtype narrower than the accumulation's needs
+    a copy of the algorithm's channels-last result: it is made batch chunk by batch
+    chunk, the chunk's result and the algorithm's scratch sharing the workspace bound,
+    so the extra memory stays under the bound whatever the batch size.
+    """
+    b = None if bias is None else bias.astype(acc, copy=False)
+    if layout.channels_last and acc == result:
+        out = algorithm(xc, w, geometry, groups, acc)
+        if b is not None:
+            out += b
+        return out
+    batch, cout = xc.shape[0], w.shape[-1]
+    final = np.empty(layout.full_index(geometry.out_shape, batch, cout), result)
+    target = final if layout.channels_last else np.moveaxis(final, 1, -1)
+    limit = get_workspace_limit()
+    per_image = math.prod(geometry.out_shape) * cout * acc.itemsize
+    chunk = max(1, min(batch, limit // 2 // max(per_image, 1)))
+    with workspace_limit(max(limit // 2, 1024)):
+        for start in range(0, batch, chunk):
+            part = algorithm(xc[start:start + chunk], w, geometry, groups, acc)
+            if b is not None:
+                part += b
+            np.copyto(target[start:start + chunk], part, casting="same_kind")
+            del part                      # before the next chunk allocates its own
+    return final
 
 
 def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "VALID",

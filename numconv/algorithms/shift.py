@@ -73,10 +73,10 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     cout_g = cout // groups
     wc = w.astype(dtype, copy=False)
     out_shape = geometry.out_shape
-    out = np.empty((batch, *out_shape, cout), dtype=dtype)
     mode = _mode(cin_g, groups, cout_g, geometry)
     if mode == "flat":
         return _flat(x, wc.reshape(-1, groups), geometry, dtype)
+    out = np.empty((batch, *out_shape, cout), dtype=dtype)
     line = math.prod(out_shape[1:])
     itemsize = dtype.itemsize
     copy_in = geometry.padded or x.dtype != dtype

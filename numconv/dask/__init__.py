@@ -79,7 +79,7 @@ from ..algorithms import choose
 from ..layout import Layout
 from ..padding import resolve
 from ._graph import RechunkWarning, windowed
-from ._plan import plan_axis
+from ._plan import plan_axis  # noqa: F401 - documented in the module notes, tested
 
 try:
     import dask.array as da
@@ -88,7 +88,7 @@ except ImportError:  # numconv.dask imports without dask; its functions then exp
 
 __all__ = ["RechunkWarning", "convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d",
            "relu", "relu6", "leaky_relu", "pool", "max_pool", "avg_pool", "max_pool1d",
-           "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "plan_axis"]
+           "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d"]
 
 
 def _require(fn: str) -> None:
