@@ -237,7 +237,7 @@ def test_against_live_tensorflow(algo, x_shape, w_shape, strides, padding):
 @pytest.mark.parametrize("algo, window, cin, groups", [
     ("im2col", (3, 3), 8, 1), ("im2col", (3, 3), 8, 2), ("shift", (3, 3), 8, 1),
     ("shift", (3, 3), 8, 8), ("pointwise", (1, 1), 8, 1), ("fft", (5, 5), 4, 1),
-    ("winograd", (3, 3), 8, 1), ("auto", (3, 3), 8, 1),
+    ("winograd", (3, 3), 8, 1), ("auto", (3, 3), 8, 1), ("shift", (3, 3), 16, 16),
 ])
 def test_workspace_bound_holds_under_tracemalloc(algo, window, cin, groups):
     """Extra memory of one call stays under the bound though the patches need 36x more."""
@@ -257,6 +257,30 @@ def test_workspace_bound_holds_under_tracemalloc(algo, window, cin, groups):
             tracemalloc.stop()
     extra = peak - out.nbytes
     assert extra <= limit + (64 << 10), f"{algo}: {extra} bytes over a {limit}-byte bound"
+
+
+@pytest.mark.parametrize("algo", ["im2col", "winograd", "shift"])
+@pytest.mark.parametrize("data_format, dtype", [("NCHW", np.float32), ("NHWC", np.float16)])
+def test_result_conversion_stays_under_the_bound(algo, data_format, dtype):
+    """Channels-first output and float16 results are converted batch chunk by chunk."""
+    limit = 1 << 20
+    x = RNG.standard_normal((16, 8, 64, 64) if data_format == "NCHW" else (16, 64, 64, 8))
+    x = x.astype(dtype)
+    w = RNG.standard_normal((3, 3, 8, 16)).astype(dtype)
+    with numconv.workspace_limit(limit):
+        numconv.conv2d(x, w, 1, "SAME", data_format, algorithm=algo)
+        tracemalloc.start()
+        try:
+            out = numconv.conv2d(x, w, 1, "SAME", data_format, algorithm=algo)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert out.dtype == dtype and out.flags.c_contiguous
+    assert peak - out.nbytes <= limit + (64 << 10)
+    first = x[:1] if data_format == "NHWC" else np.moveaxis(x[:1], 1, -1)
+    got = out[:1] if data_format == "NHWC" else np.moveaxis(out[:1], 1, -1)
+    expected = loop_conv(first, w, (1, 1), "SAME", (1, 1))
+    assert_matches(got, expected.astype(dtype), dtype=dtype, scale=72)
 
 
 @pytest.mark.parametrize("kind", ["MAX", "AVG"])
