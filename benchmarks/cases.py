@@ -3,7 +3,7 @@
 A case is an object with ``name``, ``group`` and ``prepare(peers) -> Prepared``:
 inputs are made (seeded, float32, NHWC) and converted for every peer before any
 timing.  Add a case by appending an object to one of the lists below; backward
-cases are built by :func:`backward_cases` from the numconv functions that exist.
+cases are built by :func:`backward_cases`.
 """
 
 from __future__ import annotations
@@ -164,7 +164,10 @@ class PoolCase:
 
 @dataclass
 class GradCase:
-    """A backward pass: ``op`` in conv_input, conv_filter, max_pool, avg_pool."""
+    """A backward pass: ``op`` in conv_input, conv_filter, max_pool, avg_pool, argmax.
+
+    ``argmax`` is ``max_pool_with_argmax``, the forward half of a max pool's gradient.
+    """
 
     name: str
     op: str
@@ -175,6 +178,8 @@ class GradCase:
     kind: str = field(default="grad", init=False)
 
     def describe(self) -> str:
+        if self.op == "argmax":
+            return f"argmax of {self.base.describe()}"
         return f"d/d{'w' if self.op == 'conv_filter' else 'x'} of {self.base.describe()}"
 
     def prepare(self, wanted: list[str]) -> Prepared:
@@ -184,17 +189,31 @@ class GradCase:
         x = rng.standard_normal(b.x_shape, dtype=np.float32)
         if self.op.startswith("conv"):
             w = rng.standard_normal(b.w_shape, dtype=np.float32)
-            grad = rng.standard_normal((b.x_shape[0], *g.out_shape, b.w_shape[-1]),
-                                       dtype=np.float32)
+            cout = b.w_shape[-1] * (b.x_shape[-1] if b.depthwise else 1)
+            grad = rng.standard_normal((b.x_shape[0], *g.out_shape, cout), dtype=np.float32)
             arrays = {"x": x, "w": w, "g": grad}
-            params = {"strides": b.strides, "padding": b.padding}
-            if self.op == "conv_input":
+            params = {"strides": b.strides, "padding": b.padding, "depthwise": b.depthwise}
+            s4 = [1, *b.strides, 1]
+            if self.op == "conv_input" and b.depthwise:
+                run = lambda: numconv.depthwise_conv2d_backprop_input(  # noqa: E731
+                    x.shape, w, grad, s4, b.padding)
+            elif self.op == "conv_input":
                 run = lambda: numconv.conv_backprop_input(  # noqa: E731
                     x.shape, w, grad, b.strides, b.padding)
+            elif b.depthwise:
+                run = lambda: numconv.depthwise_conv2d_backprop_filter(  # noqa: E731
+                    x, w.shape, grad, s4, b.padding)
             else:
                 run = lambda: numconv.conv_backprop_filter(  # noqa: E731
                     x, w.shape, grad, b.strides, b.padding)
-            work, unit = conv_flops(b.x_shape, b.w_shape, g, False), "GFLOP/s"
+            work, unit = conv_flops(b.x_shape, b.w_shape, g, b.depthwise), "GFLOP/s"
+        elif self.op == "argmax":
+            arrays, params = {"x": x}, {"strides": b.strides, "padding": b.padding,
+                                        "ksize": b.ksize}
+            run = lambda: numconv.max_pool_with_argmax(  # noqa: E731
+                x, b.ksize, b.strides, b.padding)
+            out_bytes = b.x_shape[0] * math.prod(g.out_shape) * b.x_shape[-1] * (4 + 8)
+            work, unit = float(x.nbytes + out_bytes), "GB/s"
         else:
             grad = rng.standard_normal((b.x_shape[0], *g.out_shape, b.x_shape[-1]),
                                        dtype=np.float32)
@@ -232,22 +251,19 @@ EXTRA_CASES: list[Any] = [
     ConvCase("dilated", (8, 56, 56, 64), (3, 3, 64, 64), dilations=(2, 2)),
 ]
 
-#: Functions the backward cases need (written in a separate issue).
-BACKWARD_FUNCTIONS = ("conv_backprop_input", "conv_backprop_filter", "max_pool_grad",
-                      "avg_pool_grad")
-
-
-def backward_cases() -> tuple[list[Any], str | None]:
-    """Backward-pass cases for the numconv functions that exist, and a note on the rest."""
-    have = [f for f in BACKWARD_FUNCTIONS if hasattr(numconv, f)]
-    vgg, mp, ap = ISSUE_CASES[1], ISSUE_CASES[5], ISSUE_CASES[6]
-    cases = {"conv_backprop_input": GradCase("vgg dx", "conv_input", vgg),
-             "conv_backprop_filter": GradCase("vgg dw", "conv_filter", vgg),
-             "max_pool_grad": GradCase("max pool dx", "max_pool", mp),
-             "avg_pool_grad": GradCase("avg pool dx", "avg_pool", ap)}
-    missing = [f for f in BACKWARD_FUNCTIONS if f not in have]
-    note = f"skipped (numconv has no {', '.join(missing)} yet)" if missing else None
-    return [cases[f] for f in have], note
+def backward_cases() -> list[Any]:
+    """Backward-pass cases: the issue's layers, strided, depthwise, and the pools."""
+    vgg, stem, mp, ap = ISSUE_CASES[1], ISSUE_CASES[2], ISSUE_CASES[5], ISSUE_CASES[6]
+    strided = ConvCase("strided", (8, 56, 56, 64), (3, 3, 64, 128), (2, 2))
+    depthwise = EXTRA_CASES[0]
+    return [GradCase("vgg dx", "conv_input", vgg), GradCase("vgg dw", "conv_filter", vgg),
+            GradCase("strided dx", "conv_input", strided),
+            GradCase("strided dw", "conv_filter", strided),
+            GradCase("stem dw", "conv_filter", stem),
+            GradCase("depthwise dx", "conv_input", depthwise),
+            GradCase("depthwise dw", "conv_filter", depthwise),
+            GradCase("max pool dx", "max_pool", mp), GradCase("avg pool dx", "avg_pool", ap),
+            GradCase("argmax", "argmax", mp)]
 
 
 def sweeps(quick: bool) -> dict[str, list[Any]]:

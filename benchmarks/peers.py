@@ -121,17 +121,23 @@ def tf_grad(op: str, arrays: dict, params: dict) -> Runner:
     raw = tf.raw_ops
     s = [1, *params["strides"], 1]
     t = {k: tf.constant(v) for k, v in arrays.items()}
-    if op == "conv_input":
-        sizes = tf.constant(arrays["x"].shape, dtype=tf.int32)
-        return lambda: raw.Conv2DBackpropInput(input_sizes=sizes, filter=t["w"],
-                                               out_backprop=t["g"], strides=s,
-                                               padding=params["padding"])
-    if op == "conv_filter":
+    if op in ("conv_input", "conv_filter"):
+        depthwise = params.get("depthwise", False)
+        names = {("conv_input", False): "Conv2DBackpropInput",
+                 ("conv_filter", False): "Conv2DBackpropFilter",
+                 ("conv_input", True): "DepthwiseConv2dNativeBackpropInput",
+                 ("conv_filter", True): "DepthwiseConv2dNativeBackpropFilter"}
+        kernel = getattr(raw, names[op, depthwise])
+        if op == "conv_input":
+            sizes = tf.constant(arrays["x"].shape, dtype=tf.int32)
+            return lambda: kernel(input_sizes=sizes, filter=t["w"], out_backprop=t["g"],
+                                  strides=s, padding=params["padding"])
         sizes = tf.constant(arrays["w"].shape, dtype=tf.int32)
-        return lambda: raw.Conv2DBackpropFilter(input=t["x"], filter_sizes=sizes,
-                                                out_backprop=t["g"], strides=s,
-                                                padding=params["padding"])
+        return lambda: kernel(input=t["x"], filter_sizes=sizes, out_backprop=t["g"],
+                              strides=s, padding=params["padding"])
     k = [1, *params["ksize"], 1]
+    if op == "argmax":
+        return lambda: tf.nn.max_pool_with_argmax(t["x"], k, s, params["padding"])
     if op == "max_pool":
         y = tf.nn.max_pool2d(t["x"], params["ksize"], params["strides"], params["padding"])
         return lambda: raw.MaxPoolGrad(orig_input=t["x"], orig_output=y, grad=t["g"], ksize=k,
@@ -187,13 +193,21 @@ def torch_grad(op: str, arrays: dict, params: dict, geometry: Any) -> Runner:
     padding = tuple(b for b, _ in pads)
     s = tuple(params["strides"])
     if op in ("conv_input", "conv_filter"):
-        x, w, g = (torch.from_numpy(nchw(arrays["x"])), torch.from_numpy(oihw(arrays["w"])),
+        wt = arrays["w"]
+        groups = 1
+        if params.get("depthwise", False):   # (kh, kw, C, m) -> grouped (kh, kw, 1, C*m)
+            groups = wt.shape[-2]
+            wt = wt.reshape(*wt.shape[:2], 1, -1)
+        x, w, g = (torch.from_numpy(nchw(arrays["x"])), torch.from_numpy(oihw(wt)),
                    torch.from_numpy(nchw(arrays["g"])))
         if op == "conv_input":
-            return lambda: torch.nn.grad.conv2d_input(x.shape, w, g, s, padding)
-        return lambda: torch.nn.grad.conv2d_weight(x, w.shape, g, s, padding)
-    x, g = torch.from_numpy(nchw(arrays["x"])), torch.from_numpy(nchw(arrays["g"]))
+            return lambda: torch.nn.grad.conv2d_input(x.shape, w, g, s, padding, groups=groups)
+        return lambda: torch.nn.grad.conv2d_weight(x, w.shape, g, s, padding, groups=groups)
+    x = torch.from_numpy(nchw(arrays["x"]))
     k = tuple(params["ksize"])
+    if op == "argmax":
+        return lambda: torch.nn.functional.max_pool2d(x, k, s, padding, return_indices=True)
+    g = torch.from_numpy(nchw(arrays["g"]))
     if op == "max_pool":
         _, idx = torch.nn.functional.max_pool2d(x, k, s, padding, return_indices=True)
         aten = torch.ops.aten.max_pool2d_with_indices_backward

@@ -56,11 +56,8 @@ def _selected(case: Any, patterns: list[str]) -> bool:
 
 def collect(quick: bool, patterns: list[str], sweeps: bool) -> tuple[list[Any], list[str]]:
     """The cases to run, in order, and notes on skipped groups."""
-    notes = []
-    backward, note = C.backward_cases()
-    if note:
-        notes.append(f"backward cases: {note}")
-    everything = C.ISSUE_CASES + C.EXTRA_CASES + backward
+    notes: list[str] = []
+    everything = C.ISSUE_CASES + C.EXTRA_CASES + C.backward_cases()
     if sweeps:
         for group in C.sweeps(quick).values():
             everything += group

@@ -47,9 +47,8 @@ from .padding import DimGeometry, Geometry, resolve
 __all__ = ["tap_region", "window_rows", "blocks_under", "input_grad", "filter_grad", "GATHER",
            "WAVE", "UFUNC_BUFFERS"]
 
-#: Forward algorithms ``dL/dx`` may gather with (``shift``, picked for depthwise and
-#: few-channel filters, is left to the scatter's own per-tap multiply).
-GATHER = ("im2col", "winograd", "pointwise", "fft")
+#: Forward algorithms ``dL/dx`` may gather with (all of them).
+GATHER = ("im2col", "winograd", "pointwise", "fft", "shift")
 
 #: Blocks of ``dL/dw`` whose partial products are computed together (on the worker
 #: threads) and then added in order: a constant, so the result is the same for any
