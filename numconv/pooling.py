@@ -21,7 +21,7 @@ from . import _args
 from .algorithms.reduce import reduce_windows
 from .layout import Layout
 from .padding import Geometry, resolve
-from .windows import applied, pad, tap_views
+from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
@@ -120,10 +120,10 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
 
 def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.ndarray:
     """TF's CPU max pool: ``max(lowest finite, non-NaN taps)``; padding never wins."""
-    out = np.full((x.shape[0], *geometry.out_shape, x.shape[layout.channel_axis]),
-                  np.finfo(x.dtype).min, dtype=x.dtype)
-    for _, tap in tap_views(pad(layout.to_canonical(x), geometry, np.nan), geometry):
-        np.fmax(out, tap, out=out)
+    # np.fmax over the taps inside the input (NaN for a window of padding only), then
+    # with the lowest finite value: exact, so the same whatever the blocks
+    out = reduce_windows(layout.to_canonical(x), geometry, "FMAX", x.dtype, np.nan)
+    np.fmax(out, np.finfo(x.dtype).min, out=out)
     return layout.from_canonical(out)
 
 

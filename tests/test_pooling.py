@@ -158,3 +158,154 @@ def test_inputs_not_modified():
     numconv.max_pool2d(x, 3, 2, "SAME")
     numconv.avg_pool2d(x, 3, 2, "SAME")
     np.testing.assert_array_equal(x, before)
+
+
+# --------------------------------------------------------------------------- last-axis strategies
+# numconv.algorithms.reduce reduces the last spatial axis either tap by tap (strided
+# slices) or with stride 1 and then subsamples; _subsample_wins picks.  Both branches
+# are forced here and checked against the nested-loop reference and against each other.
+
+STRATEGY_GRID = [
+    # (spatial, window, strides, dilations, padding, channels)
+    ((9,), (3,), (2,), (1,), "SAME", 3),                 # 1-D: the first axis is the last
+    ((10,), (2,), (3,), (2,), [(2, 1)], 2),              # dilated, explicit asymmetric pads
+    ((11,), (1,), (3,), (1,), "VALID", 2),               # window 1: a plain subsample
+    ((7, 9), (3, 3), (2, 2), (1, 1), "SAME", 3),         # the avg-pool issue case, small
+    ((8, 8), (2, 2), (2, 2), (1, 1), "VALID", 4),        # the max-pool issue case, small
+    ((6, 11), (2, 5), (1, 4), (1, 1), "SAME", 2),        # large window, stride 4
+    ((6, 10), (3, 2), (2, 3), (2, 3), "SAME", 5),        # dilated W, pads on both sides
+    ((5, 9), (1, 3), (1, 2), (1, 1), [(0, 0), (1, 2)], 1),  # H untouched; one channel
+    ((5, 4), (2, 3), (2, 2), (1, 1), [(1, 1), (3, 3)], 2),  # pads wider than the input
+    ((4, 5, 9), (2, 2, 3), (2, 1, 2), (1, 1, 2), "SAME", 3),
+    ((3, 4, 7), (1, 1, 3), (1, 1, 3), (1, 1, 1), "VALID", 2),  # 3-D, only W reduced
+]
+
+
+@pytest.fixture(params=["taps", "subsample"])
+def strategy(request, monkeypatch):
+    from numconv.algorithms import reduce
+    monkeypatch.setattr(reduce, "_subsample_wins", lambda *a: request.param == "subsample")
+    return request.param
+
+
+@pytest.mark.parametrize("spatial, window, strides, dilations, padding, channels",
+                         STRATEGY_GRID)
+@pytest.mark.parametrize("kind", ["MAX", "AVG"])
+def test_last_axis_strategies_against_reference(strategy, spatial, window, strides,
+                                                dilations, padding, channels, kind):
+    x = rand(2, *spatial, channels)
+    got = numconv.pool(x, list(window), kind, strides, padding, None, dilations)
+    expected = ref_pool(x, window, strides, padding, dilations, kind)
+    assert_matches(got, expected, exact=kind == "MAX", dtype=np.float64)
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("MAX", {"ceil_mode": True}),
+    ("AVG", {"ceil_mode": True, "count_include_pad": True}),
+    ("AVG", {"divisor_override": 4}),
+])
+def test_last_axis_strategies_torch_options(strategy, kind, options):
+    x = rand(2, 7, 10, 3)
+    got = numconv.pool(x, [3, 3], kind, 2, [(1, 1), (1, 1)], **options)
+    expected = ref_pool(x, (3, 3), (2, 2), [(1, 1), (1, 1)], (1, 1), kind, **options)
+    assert_matches(got, expected, exact=kind == "MAX", dtype=np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int8, np.uint16, np.int64])
+@pytest.mark.parametrize("kind", ["MAX", "AVG"])
+def test_last_axis_strategies_dtypes(strategy, dtype, kind):
+    # small integers: every sum and average is exact in the result dtype
+    x = RNG.integers(0, 60, size=(2, 6, 9, 3)).astype(dtype)
+    got = numconv.pool(x, [3, 3], kind, 2, "SAME")
+    expected = ref_pool(x, (3, 3), (2, 2), "SAME", (1, 1), kind)
+    result = dtype if kind == "MAX" else {np.float16: np.float16, np.float32: np.float32}.get(
+        dtype, np.float64)
+    assert_matches(got, expected.astype(result), exact=True, dtype=result)
+
+
+@pytest.mark.parametrize("data_format", ["NCW", "NCHW"])
+def test_last_axis_strategies_channels_first(strategy, data_format):
+    # channels first: the canonical view's channels are not contiguous
+    spatial = (11,) if data_format == "NCW" else (5, 11)
+    x = rand(2, 3, *spatial)
+    n = len(spatial)
+    cf = numconv.pool(x, [3] * n, "AVG", 2, "SAME", data_format)
+    expected = ref_pool(np.moveaxis(x, 1, -1), (3,) * n, (2,) * n, "SAME", (1,) * n, "AVG")
+    assert_matches(np.moveaxis(cf, 1, -1), expected, dtype=np.float64)
+
+
+@pytest.mark.parametrize("kind", ["MAX", "AVG"])
+def test_last_axis_strategies_give_the_same_bits(monkeypatch, kind):
+    # both ways add the same values in the same order
+    from numconv.algorithms import reduce
+    x = RNG.standard_normal((3, 13, 17, 6)).astype(np.float32)
+    results = []
+    for choice in (False, True):
+        monkeypatch.setattr(reduce, "_subsample_wins", lambda *a, c=choice: c)
+        results.append(numconv.pool(x, [3, 3], kind, 2, "SAME"))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("shape, window, strides, wins", [
+    ((8, 112, 112, 64), 2, 2, True),     # the issue's cases: 256-byte channel vectors
+    ((8, 112, 112, 64), 3, 3, False),    # stride 3: the strided taps' loops are long enough
+    ((8, 28, 28, 256), 2, 2, False),
+    ((1, 400, 600, 1), 2, 2, False),     # one channel: one long strided loop
+    ((8, 224, 224, 3), 3, 2, True),
+    ((8, 224, 224, 8), 5, 4, True),      # small channel vectors: any stride
+    ((8, 112, 112, 16), 5, 4, False),
+])
+def test_subsample_choice(shape, window, strides, wins):
+    from numconv.algorithms.reduce import _subsample_wins
+    from numconv.padding import resolve
+    d = resolve(shape[1:3], (window,) * 2, (strides,) * 2, (1, 1), "SAME").dims[1]
+    assert _subsample_wins(d, shape[-1], np.dtype(np.float32)) is wins
+    assert not _subsample_wins(d, shape[-1], np.dtype(np.float16))
+
+
+def test_nan_ignoring_max_against_reference():
+    # nan_policy="ignore": max(lowest finite, non-NaN taps); padding never wins
+    x = rand(2, 7, 9, 3)
+    x[x > 1.0] = np.nan
+    x[0, :3, :3, 0] = np.nan                       # a window of only NaN
+    got = numconv.max_pool2d(x, 3, 2, "SAME", nan_policy="ignore")
+    expected = ref_pool(np.where(np.isnan(x), -np.inf, x), (3, 3), (2, 2), "SAME", (1, 1),
+                        "MAX")
+    np.testing.assert_array_equal(got, np.maximum(expected, np.finfo(x.dtype).min))
+    assert got[0, 0, 0, 0] == np.finfo(x.dtype).min
+
+
+def test_concurrent_calls():
+    # calls from several threads share the worker pool, not their scratch buffers
+    import concurrent.futures
+    shapes = [(2, 9, 12, 3), (1, 5, 7, 2), (3, 12, 6, 4)]
+    xs = [rand(*s) for s in shapes]
+    expected = [ref_pool(x, (3, 3), (2, 2), "SAME", (1, 1), "AVG") for x in xs]
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda x: numconv.avg_pool2d(x, 3, 2, "SAME"), xs * 3))
+    for g, e in zip(got, expected * 3):
+        assert_matches(g, e)
+
+
+@pytest.mark.parametrize("spatial, window, strides", [((300,), 3, 2), ((40, 60), 3, 2),
+                                                      ((3, 20, 40), 2, 3)])
+def test_last_axis_strategies_in_small_blocks(strategy, spatial, window, strides):
+    # a 1 KiB workspace: blocks of one row (in 1-D, of a few positions of the axis
+    # that is subsampled); the bits do not depend on the blocks
+    x = rand(2, *spatial, 3)
+    n = len(spatial)
+    args = ([window] * n, "AVG", strides, "SAME")
+    whole = numconv.pool(x, *args)
+    with numconv.workspace_limit(1024):
+        got = numconv.pool(x, *args)
+    np.testing.assert_array_equal(got, whole)
+    assert_matches(got, ref_pool(x, (window,) * n, (strides,) * n, "SAME", (1,) * n, "AVG"))
+
+
+@pytest.mark.parametrize("kind", ["MAX", "AVG"])
+def test_input_without_elements_and_explicit_pads(kind):
+    # W = 0 but padded to 2: every window holds padding only (-inf / NaN)
+    x = rand(1, 3, 0, 2)
+    got = numconv.pool(x, [1, 1], kind, 1, [(0, 0), (1, 1)])
+    assert_matches(got, ref_pool(x, (1, 1), (1, 1), [(0, 0), (1, 1)], (1, 1), kind),
+                   exact=True, dtype=np.float64)

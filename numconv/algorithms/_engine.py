@@ -191,10 +191,13 @@ def run_blocks(blocks: Sequence[Block], work: Callable[[int, Block], None], work
                 work(index, block)
 
     context = _single_threaded_blas() if blas else contextlib.nullcontext()
-    with context:
-        futures = [_pool(workers).submit(worker, i) for i in range(workers)]
-        for future in futures:
-            future.result()
+    with context:   # the calling thread is worker 0: one thread hand-off fewer
+        futures = [_pool(workers - 1).submit(worker, i) for i in range(1, workers)]
+        try:
+            worker(0)
+        finally:
+            for future in futures:
+                future.result()
 
 
 def all_finite(*arrays: np.ndarray) -> bool:

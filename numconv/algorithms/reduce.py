@@ -1,25 +1,36 @@
 """Window reductions for pooling: separable, tap-wise whole-array ufuncs, no padded copy.
 
 ``out[n, o..., c] = REDUCE over taps t of padded[n, o*stride + t*dilation ..., c]``
-(max or sum), optionally divided by a per-position divisor.  Max and sum over a box
-window are separable, so the window is reduced one spatial axis at a time, the
-first axis first: along the first axis a tap is a slice of whole rows (one long
-contiguous inner loop per row), and only the last axis has inner loops as short as
-the channels.  The output is computed block by block (cache-sized bands of output
-rows, on the worker threads) with each step's result in a per-worker scratch
-buffer; within a step each tap is one ``np.maximum`` / ``np.add`` with ``out=``.
-Padding is never materialised: a tap's slice is clipped to the positions whose
-input index lies inside the input, which is the same as reading the fill value
-(``-inf`` / 0) there.  A step starts from a tap that covers all of its positions
-when there is one; otherwise it is filled with ``fill`` first (positions whose
-window holds only padding keep it).  Sums add the taps of each axis in order, so
-they associate as ``sum_j (sum_i x[i, j])`` rather than in flat window order:
-equal up to rounding.
+(max, NaN-skipping max or sum), optionally divided by a per-position divisor.  Max
+and sum over a box window are separable, so the window is reduced one spatial axis
+at a time, the first axis first: along the first axis a tap is a slice of whole rows
+(one long contiguous inner loop per row).  The output is computed block by block
+(whole images, or bands of output rows, on the worker threads) with each step's
+result in a scratch buffer; within a step each tap is one ``np.maximum`` /
+``np.fmax`` / ``np.add`` with ``out=``.  Padding is never materialised: a tap's
+slice is clipped to the positions whose input index lies inside the input, which is
+the same as reading the fill value (``-inf`` / NaN / 0) there.  A step starts from a
+tap that covers all of its positions when there is one; otherwise it is filled with
+``fill`` first (positions whose window holds only padding keep it).
+
+The last axis is the one with short inner loops: with a stride, a tap's slice jumps
+over whole channel vectors, so NumPy runs one inner loop of only ``C`` elements per
+output position (tens of nanoseconds each).  When :func:`_subsample_wins` says so (a
+few channels, small strides) the last axis is instead reduced with stride 1 -- each
+tap is then one contiguous slice of whole rows, the window sliding by ``C`` elements
+along the flattened ``W*C`` row -- and every ``stride``-th result is copied out in
+one strided copy.  Both ways combine the same values in the same order.
+
+Sums add the taps of each axis in window order, the first axis first, so they
+associate as ``sum_j (sum_i x[i, j])`` (2-D; likewise nested in 3-D) rather than in
+flat window order: equal up to rounding, and the same bits whatever the blocks, the
+workspace bound, the thread count or the last axis's strategy.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,9 +41,21 @@ from ._engine import Block, Scratch, num_workers, plan, run_blocks
 
 __all__ = ["reduce_windows"]
 
-#: Scratch bytes per pooling block: large enough that the few ufunc calls per tap and
-#: axis are amortised, small enough to stay in the L2/L3 cache.
-POOL_BLOCK_BYTES = 2 << 20
+#: Budget of one pooling block as ``plan`` counts it (two input rows per output row,
+#: about its step buffers; with NumPy's iterator buffers).  Whole images of the
+#: issue's cases (3.2 MB) beat bands of rows: a block costs ~10 ufunc calls and some
+#: Python whatever its size, and the steps after the first (which streams the input)
+#: run about as fast from the L3 cache as from L2.
+POOL_BLOCK_BYTES = 4 << 20
+
+#: Work (element-taps times itemsize) from which a call runs on the worker threads:
+#: handing blocks to threads and back costs 0.1-0.3 ms on the shared development
+#: machine (thread wake-ups, GIL hand-overs), which halved the speed of pools of
+#: inputs up to ~1 MB (a 3x3/2 average pool of 0.07 MB: 0.15 ms on one thread,
+#: 0.32 ms on two).
+PARALLEL_BYTES = 4 << 20
+
+Ops = tuple[tuple[Any, ...], list[tuple[tuple[slice, ...], tuple[slice, ...]]]]
 
 
 def _tap_region(d: DimGeometry, tap: int, start: int, stop: int
@@ -53,44 +76,103 @@ def _tap_region(d: DimGeometry, tap: int, start: int, stop: int
             lo == start and hi == stop)
 
 
-def _reduce_axis(src: np.ndarray, dst: np.ndarray, axis: int, d: DimGeometry, start: int,
-                 kind: str, fill: Any, dtype: np.dtype) -> None:
-    """``dst`` = the 1-D window reduction of ``src`` along ``axis`` (outputs from ``start``)."""
-    ufunc = np.maximum if kind == "MAX" else np.add
+def _axis_ops(d: DimGeometry, axis: int, start: int, stop: int, kind: str) -> Ops:
+    """The ufunc calls reducing ``axis`` for outputs ``[start, stop)``, as index tuples.
+
+    Returns ``(init, rest)``: ``init`` is ``("pair", a, b)`` (``dst = src[a] op
+    src[b]``), ``("copy", a)`` or ``("fill",)``; then ``dst[o] op= src[i]`` for each
+    ``(o, i)`` in ``rest``.
+    """
     lead = (slice(None),) * axis
-    regions = [r for r in (_tap_region(d, t, start, start + dst.shape[axis])
-                           for t in range(d.window)) if r is not None]
+    regions = [r for r in (_tap_region(d, t, start, stop) for t in range(d.window))
+               if r is not None]
     full = [i for i, r in enumerate(regions) if r[2]]
     if kind == "SUM" and full and full[0] != 0:  # sums keep the window order
         full = []
-    rest = regions
+    init: tuple[Any, ...]
     if not full:
-        dst[...] = fill
+        init, rest = ("fill",), regions
     elif len(full) >= 2 and full[:2] == [0, 1]:
-        ufunc(src[lead + (regions[0][1],)], src[lead + (regions[1][1],)], out=dst, dtype=dtype)
-        rest = regions[2:]
+        init, rest = ("pair", lead + (regions[0][1],), lead + (regions[1][1],)), regions[2:]
     else:
-        np.copyto(dst, src[lead + (regions[full[0]][1],)])
+        init = ("copy", lead + (regions[full[0]][1],))
         rest = regions[:full[0]] + regions[full[0] + 1:]
-    for out_slice, in_slice, _ in rest:
-        target = dst[lead + (out_slice,)]
-        ufunc(target, src[lead + (in_slice,)], out=target, dtype=dtype)
+    return init, [(lead + (o,), lead + (i,)) for o, i, _ in rest]
+
+
+def _apply(ops: Ops, src: np.ndarray, dst: np.ndarray, ufunc: np.ufunc, fill: Any,
+           dtype: np.dtype) -> None:
+    init, rest = ops
+    if init[0] == "pair":
+        ufunc(src[init[1]], src[init[2]], out=dst, dtype=dtype)
+    elif init[0] == "copy":
+        np.copyto(dst, src[init[1]])
+    else:
+        dst[...] = fill
+    for o, i in rest:
+        target = dst[o]
+        ufunc(target, src[i], out=target, dtype=dtype)
+
+
+def _subsample_wins(d: DimGeometry, channels: int, dtype: np.dtype) -> bool:
+    """Whether the last axis is faster reduced with stride 1, then subsampled.
+
+    Measured in whole pooling calls (inputs of 3-25 MB, windows 2 to 5, strides 2 to
+    4) on the 2-core AVX-512 development machine, whose timings vary by +-15% from
+    run to run: subsampling wins by 1.2-2.6x when a position's channels span at most
+    32 bytes, by 1.1-1.4x on the issue's cases (256 bytes, stride 2), and is even or
+    loses by up to 20% in between at strides 3 and 4 or beyond 256 bytes, where the
+    strided taps' inner loops are long and the stride-1 reduction does ``stride``
+    times more.  One channel is left out (NumPy then runs the strided taps as one
+    long loop), and so is float16, whose ufunc loops are scalar (~1 ns an element).
+    """
+    if channels == 1 or dtype == np.float16 or d.stride == 1 or d.window == 1 \
+            or d.out_size < 2 or (d.out_size - 1) * d.stride + 1 > d.in_size:
+        return False  # the last test: big explicit pads would need more scratch
+    line = channels * dtype.itemsize
+    return line <= 32 or line <= 256 and d.stride == 2
+
+
+def _budget(batch: int, rows: int, per_row: int, cap: int, workers: int) -> int:
+    """A ``plan`` budget that splits the work into equal blocks of at most ``cap`` bytes.
+
+    Whole images when one fits, else bands of rows; at least a block a worker, and
+    two when each still holds a quarter of :data:`POOL_BLOCK_BYTES`, so that a worker
+    that starts late (the machine is shared) is made up for by the others.
+
+    >>> _budget(8, 56, 57344, 4 << 20, 2) // 57344    # 8 images: a block each
+    56
+    >>> _budget(1, 56, 57344, 4 << 20, 2) // 57344    # 1 image: a band of rows each
+    28
+    """
+    per_row = max(per_row, 1)  # an input without elements (explicit pads only)
+    image = rows * per_row
+    blocks = workers
+    if workers > 1 and batch * image >= 2 * workers * (POOL_BLOCK_BYTES // 4):
+        blocks = 2 * workers
+    if batch >= blocks and image <= cap:
+        count = max(-(-batch // (cap // image)), blocks)
+        return -(-batch // count) * image
+    bands = max(-(-rows // max(cap // per_row, 1)), -(-blocks // batch))
+    return -(-rows // bands) * per_row
 
 
 def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fill: Any,
                    divisor: np.ndarray | None = None) -> np.ndarray:
-    """Max (``kind="MAX"``) or sum (``"SUM"``) over every window of channels-last ``x``.
+    """Max (``kind="MAX"``), NaN-skipping max (``"FMAX"``) or sum (``"SUM"``) over windows.
 
     Parameters
     ----------
     x : ndarray, shape ``(N, *spatial, C)``
+        Channels last.
     geometry : Geometry
         Resolved window geometry; its pads are read as ``fill``.
-    kind : {"MAX", "SUM"}
+    kind : {"MAX", "FMAX", "SUM"}
     dtype : dtype
         Accumulation and result dtype (the sum runs in it: no float16 rounding).
     fill : scalar
-        The value of the padding (``-inf`` / the minimum for max, 0 for sums).
+        The value of the padding (``-inf`` / the minimum for max, NaN for ``"FMAX"``,
+        0 for sums).
     divisor : ndarray, optional
         Broadcastable to ``out_spatial`` (or a scalar): the sums are divided by it.
 
@@ -110,49 +192,95 @@ def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fil
     """
     dtype = np.dtype(dtype)
     dims = geometry.dims
+    last = len(dims) - 1
     out_shape = geometry.out_shape
     batch, channels = x.shape[0], x.shape[-1]
     out = np.empty((batch, *out_shape, channels), dtype=dtype)
-    in_line = math.prod(x.shape[2:]) * dtype.itemsize
-    workers = num_workers()
+    ufunc = {"MAX": np.maximum, "FMAX": np.fmax, "SUM": np.add}[kind]
+    # per axis: None (nothing to do), 1 (tap-wise) or the stride of a stride-1
+    # reduction that is subsampled (last axis); ``geo`` holds the geometry reduced
+    steps: list[int | None] = []
+    geo: list[DimGeometry] = []
+    for k, d in enumerate(dims):
+        if d.window == 1 and d.stride == 1 and not (d.pad_before or d.pad_after):
+            steps.append(None)
+        elif k == last and _subsample_wins(d, channels, dtype) and (
+                any(steps) or x.dtype == dtype and x.strides[-1] == dtype.itemsize):
+            # (read from the input itself, the channels must be contiguous and need
+            # no cast: NCW input has long loops along W anyway, casts are slow)
+            steps.append(d.stride)
+            d = replace(d, stride=1, out_size=(d.out_size - 1) * d.stride + 1)
+        else:
+            steps.append(1)
+        geo.append(d)
+    ops_cache: dict[tuple[int, int, int], Ops] = {}
+
+    def ops_for(k: int, start: int, stop: int) -> Ops:
+        ops = ops_cache.get((k, start, stop))
+        if ops is None:  # the first axis's depend on the block; blocks repeat per image
+            s = steps[k] or 1
+            ops = _axis_ops(geo[k], k + 1, start * s, (stop - 1) * s + 1, kind)
+            ops_cache[(k, start, stop)] = ops
+        return ops
+
+    # element-taps of all steps (each tap is one pass over its step's output)
+    size, taps = x.size, 0
+    for step, d, g in zip(steps, dims, geo):
+        if step is not None:
+            size = size // max(d.in_size, 1) * g.out_size
+            taps += d.window * size
+    workers = num_workers() if taps * dtype.itemsize >= PARALLEL_BYTES else 1
     limit = get_workspace_limit()
     spare = limit
-    wide = False
     if divisor is not None:
         divisor = np.asarray(divisor, dtype=dtype)
         wide_bytes = divisor.size * channels * dtype.itemsize
-        if divisor.ndim and len(out_shape) > 1 and wide_bytes <= limit // 8:
+        if divisor.ndim and wide_bytes <= limit // 8:
             # repeated along the channels, the divisor has the output's memory layout:
             # the division runs in long inner loops instead of one per position
-            divisor = np.repeat(divisor, channels, axis=-1)
-            spare, wide = limit - wide_bytes, True
+            divisor = np.repeat(divisor[..., None], channels, axis=-1)
+            spare = limit - wide_bytes
         elif divisor.ndim:
             divisor = divisor[..., None]
-    blocks = plan(batch, out_shape, lambda images, rows: 2 * images * rows * in_line, workers,
-                  cache_bytes=min(POOL_BLOCK_BYTES, spare // workers))
+    # a block's step buffers: at most two input rows per output row (a 1-D stride-1
+    # buffer: ``stride`` positions per output); NumPy's iterator allocates buffers
+    # for a ufunc over strided operands (bufsize elements per operand) besides
+    in_line = math.prod(x.shape[2:]) * dtype.itemsize
+    per_row = max(2, steps[0] or 1) * in_line if last == 0 else 2 * in_line
+    iterator = 3 * np.getbufsize() * max(dtype.itemsize, x.dtype.itemsize)
+    cap = max(min(POOL_BLOCK_BYTES, spare // workers) - iterator, 1)
+    blocks = plan(batch, out_shape, lambda images, rows: images * rows * per_row, workers,
+                  cache_bytes=_budget(batch, out_shape[0], per_row, cap, workers))
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
         bs, rs = block
         target = out[block]
         current = x[bs]
-        for k, d in enumerate(dims):
-            start, stop = (rs.start, rs.stop) if k == 0 else (0, d.out_size)
-            last = k == len(dims) - 1
-            if d.window == 1 and d.stride == 1 and not (d.pad_before or d.pad_after):
-                current = current[(slice(None),) * (k + 1) + (slice(start, stop),)]
-                if last:
+        holder = ""  # the scratch buffer holding ``current``, if any
+        for k, s in enumerate(steps):
+            start, stop = (rs.start, rs.stop) if k == 0 else (0, dims[k].out_size)
+            lead = (slice(None),) * (k + 1)
+            if s is None:
+                current = current[lead + (slice(start, stop),)]
+                if k == last:
                     np.copyto(target, current)
                 continue
-            shape = (*current.shape[:k + 1], stop - start, *current.shape[k + 2:])
-            dst = target if last else scratch.get(worker, f"step{k % 2}", shape, dtype)
-            _reduce_axis(current, dst, k + 1, d, start, kind, fill, dtype)
+            if k == last and s == 1:
+                dst = target
+            else:
+                holder = "step1" if holder == "step0" else "step0"
+                shape = (*current.shape[:k + 1], (stop - 1 - start) * s + 1,
+                         *current.shape[k + 2:])
+                dst = scratch.get(worker, holder, shape, dtype)
+            _apply(ops_for(k, start, stop), current, dst, ufunc, fill, dtype)
             current = dst
+            if s > 1:  # the stride-1 reduction of the last axis: subsample it
+                np.copyto(target, dst[lead + (slice(None, None, s),)])
         if divisor is not None:
             factor = divisor[rs] if divisor.ndim else divisor
-            flat = target.reshape(*target.shape[:-2], -1) if wide else target
             with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: a window of padding
-                np.divide(flat, factor, out=flat)
+                np.divide(target, factor, out=target)
 
     run_blocks(blocks, work, workers)
     return out
