@@ -39,7 +39,7 @@ import numpy as np
 
 from .algorithms import ALGORITHMS, choose
 from .algorithms._engine import (Block, Scratch, can_limit_blas, num_workers, plan, run_blocks,
-                                 slab, slab_shape, slab_view, tap_slice)
+                                 single_threaded_blas, slab, slab_shape, slab_view, tap_slice)
 from .algorithms.gemm import filter_matrix
 from .config import get_workspace_limit, workspace_limit
 from .padding import DimGeometry, Geometry, resolve
@@ -311,11 +311,14 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
         np.matmul(patches.reshape(groups, m, k).transpose(0, 2, 1),
                   gb.reshape(m, groups, cout_g).transpose(1, 0, 2), out=result)
 
-    for start in range(0, len(blocks), WAVE):
-        wave[:] = blocks[start:start + WAVE]
-        run_blocks(wave, work, workers, blas=not depthwise)
-        if len(blocks) > 1:
-            for j in range(len(wave)):
-                np.add(dw, slots[j], out=dw)
+    # BLAS on one thread whatever the workers: a multi-threaded BLAS may split the long
+    # summed dimension of these GEMMs, and the bits would follow the thread count
+    with single_threaded_blas():
+        for start in range(0, len(blocks), WAVE):
+            wave[:] = blocks[start:start + WAVE]
+            run_blocks(wave, work, workers, blas=not depthwise)
+            if len(blocks) > 1:
+                for j in range(len(wave)):
+                    np.add(dw, slots[j], out=dw)
     dw = dw.reshape(groups, *geometry.window, cin_g, cout_g)
     return np.moveaxis(dw, 0, -2).reshape(*geometry.window, cin_g, cout)

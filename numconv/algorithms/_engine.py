@@ -41,7 +41,7 @@ from ..padding import Geometry
 
 __all__ = ["Block", "all_finite", "profiling", "add_time", "clock", "num_workers", "plan",
            "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps", "Scratch",
-           "can_limit_blas"]
+           "can_limit_blas", "single_threaded_blas"]
 
 Block = tuple[slice, slice]
 
@@ -138,7 +138,8 @@ def can_limit_blas() -> bool:
 
 
 @contextlib.contextmanager
-def _single_threaded_blas() -> Iterator[None]:
+def single_threaded_blas() -> Iterator[None]:
+    """BLAS limited to one thread meanwhile (reference-counted; a no-op without threadpoolctl)."""
     controller = _blas_controller()
     if controller is None:
         yield
@@ -190,7 +191,7 @@ def run_blocks(blocks: Sequence[Block], work: Callable[[int, Block], None], work
                     return
                 work(index, block)
 
-    context = _single_threaded_blas() if blas else contextlib.nullcontext()
+    context = single_threaded_blas() if blas else contextlib.nullcontext()
     with context:   # the calling thread is worker 0: one thread hand-off fewer
         futures = [_pool(workers - 1).submit(worker, i) for i in range(1, workers)]
         try:
