@@ -90,10 +90,14 @@ def time_interleaved(runners: dict[str, Runner], budget: float, slow: tuple[str,
 
     Every runner is first run once (warm-up, and the estimate of its cost).  A runner
     whose warm-up took more than ``budget`` (a third of it for those in ``slow``) is
-    not repeated: its warm-up is its only sample.  The others run ``rounds`` times in rotating order,
-    each sample timing enough calls to last about 5 ms, after a ``settle`` pause:
-    TensorFlow's and OpenMP's worker threads spin for a while after an op, and on a
-    2-core machine they would slow whichever runner comes next.
+    not repeated: its warm-up is its only sample.  The others run ``rounds`` times in
+    rotating order, each sample timing enough calls to last about 5 ms, after a
+    ``settle`` pause and one untimed call of the same runner.  That call matters:
+    worker threads spin for a while after an op (OpenBLAS's for about 0.1 s, TF's and
+    OpenMP's less), and on a 2-core machine they slow whichever library runs next --
+    measured, TF's vgg convolution takes 18 ms instead of 9.5 ms right after a
+    2-thread ``np.matmul``.  So every timed call follows a call of its own library, as
+    when an op is called repeatedly, never another library's.
     """
     first: dict[str, float] = {}
     results: dict[str, dict[str, Any]] = {}
@@ -120,6 +124,7 @@ def time_interleaved(runners: dict[str, Runner], budget: float, slow: tuple[str,
         for name in order[r % len(order):] + order[:r % len(order)]:
             run, n = runners[name], loops[name]
             time.sleep(settle)   # let the previous runner's spinning worker threads sleep
+            run()                # absorbs what is left of them; untimed
             start = time.perf_counter()
             for _ in range(n):
                 run()
