@@ -84,7 +84,8 @@ def machine() -> dict[str, Any]:
 
 def time_interleaved(runners: dict[str, Runner], budget: float, slow: tuple[str, ...] = (),
                      min_rounds: int = 3, max_rounds: int = 30,
-                     on_progress: Callable[[str], None] | None = None, settle: float = 0.005
+                     on_progress: Callable[[str], None] | None = None, settle: float = 0.005,
+                     spinning: tuple[str, ...] = (), quiet: float = 0.3
                      ) -> dict[str, dict[str, Any]]:
     """Best and median seconds per call of every runner, measured in interleaved rounds.
 
@@ -97,7 +98,9 @@ def time_interleaved(runners: dict[str, Runner], budget: float, slow: tuple[str,
     OpenMP's less), and on a 2-core machine they slow whichever library runs next --
     measured, TF's vgg convolution takes 18 ms instead of 9.5 ms right after a
     2-thread ``np.matmul``.  So every timed call follows a call of its own library, as
-    when an op is called repeatedly, never another library's.
+    when an op is called repeatedly, never another library's.  Runners in
+    ``spinning`` (NumPy's multi-threaded OpenBLAS, whose threads spin for about 0.1 s,
+    longer than one call) are followed by a ``quiet`` pause instead.
     """
     first: dict[str, float] = {}
     results: dict[str, dict[str, Any]] = {}
@@ -107,6 +110,8 @@ def time_interleaved(runners: dict[str, Runner], budget: float, slow: tuple[str,
         start = time.perf_counter()
         run()
         first[name] = time.perf_counter() - start
+        if name in spinning:
+            time.sleep(quiet)
     repeat = {n: t for n, t in first.items() if t <= (budget / 3 if n in slow else budget)}
     for name in runners:
         if name not in repeat:
@@ -129,6 +134,8 @@ def time_interleaved(runners: dict[str, Runner], budget: float, slow: tuple[str,
             for _ in range(n):
                 run()
             samples[name].append((time.perf_counter() - start) / n)
+            if name in spinning:
+                time.sleep(quiet)
     for name, values in samples.items():
         results[name] = {"best": min(values), "median": statistics.median(values),
                          "samples": len(values)}

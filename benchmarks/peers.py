@@ -31,6 +31,8 @@ PEER_NAMES = ("tf", "torch", "numpy-ml", "scipy", "onnx", "gemm")
 GEMM_FLOOR_BYTES = 1 << 30
 #: peers whose single run can take seconds: timed once (not repeated) and skipped by --quick
 SLOW_PEERS = ("numpy-ml", "onnx")
+#: peers that run NumPy GEMMs on OpenBLAS's own threads, which then spin for ~0.1 s
+OPENBLAS_PEERS = ("numpy-ml", "onnx", "gemm")
 
 
 class Unavailable(Exception):

@@ -90,7 +90,7 @@ def run_case(case: Any, wanted: list[str], quick: bool, budget: float, progress:
         return record
     record["times"] = M.time_interleaved(
         prepared.runners, budget, slow=P.SLOW_PEERS, max_rounds=5 if quick else 30,
-        on_progress=lambda what: progress.step(case.name, what))
+        on_progress=lambda what: progress.step(case.name, what), spinning=P.OPENBLAS_PEERS)
     progress.step(case.name, "extra memory (tracemalloc)")
     extra, nbytes = M.extra_memory(prepared.runners["numconv"])
     record["memory"] = {"extra": extra, "result": nbytes}
