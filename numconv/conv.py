@@ -9,6 +9,7 @@ every data_format; padding is zeros.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,11 @@ from . import _args
 from .algorithms import ALGORITHMS, choose, requirement
 from .config import get_workspace_limit, workspace_limit
 from .layout import Layout
-from .padding import resolve
+from .padding import Geometry, resolve
 from .windows import applied
 
-__all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "result_dtypes"]
+__all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "result_dtypes",
+           "ConvSpec", "conv_spec"]
 
 
 def result_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
@@ -42,17 +44,42 @@ def result_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
     return result, result
 
 
-def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
-              data_format: Any, dilations: Any, bias: Any, algorithm: str, n: int | None,
-              depthwise: bool = False, stride_arg: str = "strides") -> np.ndarray:
-    x = _args.array(fn, "input", input)
-    w = _args.array(fn, "filter" if depthwise else "filters", filters)
+@dataclass(frozen=True)
+class ConvSpec:
+    """A convolution call's arguments, validated and in canonical form."""
+
+    layout: Layout
+    filters: np.ndarray               # as given (depthwise: ``(*window, C, multiplier)``)
+    w: np.ndarray                     # grouped HWIO: ``(*window, C / groups, C_out)``
+    groups: int
+    bias: np.ndarray | None
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    geometry: Geometry
+    algorithm: str
+    acc: np.dtype                     # accumulation dtype
+    result: np.dtype
+
+
+def conv_spec(fn: str, x: Any, filters: Any, strides: Any, padding: Any, data_format: Any,
+              dilations: Any, bias: Any, algorithm: Any, n: int | None,
+              depthwise: bool = False, stride_arg: str = "strides") -> ConvSpec:
+    """Validate a convolution call against ``x`` (an array, or anything with ``shape``,
+    ``ndim`` and ``dtype``).  The memory check and whether an explicit algorithm fits
+    the window are the caller's (a dask array may be larger than memory).
+
+    >>> spec = conv_spec("conv2d", np.zeros((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), 2,
+    ...                  "SAME", None, None, None, "auto", 2)
+    >>> spec.groups, spec.geometry.out_shape
+    (1, (3, 3))
+    """
+    warg = "filter" if depthwise else "filters"
+    w = filters = _args.array(fn, warg, filters)
     if n is None:  # tf.nn.convolution: the rank comes from the filters (or data_format)
         n = _args.spatial_rank(fn, "filters", w, 2) if data_format is None else None
     layout: Layout = _args.data_format(fn, data_format, n)
     n = layout.n_spatial
     _args.check_input_rank(fn, "input", x, layout)
-    warg = "filter" if depthwise else "filters"
     _args.filters(fn, warg, w, n)
     stride = _args.int_tuple(fn, stride_arg, 1 if strides is None else strides, n,
                              layout=layout)
@@ -71,10 +98,23 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
 
     geometry = resolve(layout.spatial_shape(x.shape), w.shape[:n], stride, dilation, pad)
     acc, result = result_dtypes(x.dtype, w.dtype, *(() if b is None else (b.dtype,)))
+    return ConvSpec(layout, filters, w, groups, b, stride, dilation, geometry, algo, acc,
+                    result)
+
+
+def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
+              data_format: Any, dilations: Any, bias: Any, algorithm: str, n: int | None,
+              depthwise: bool = False, stride_arg: str = "strides") -> np.ndarray:
+    x = _args.array(fn, "input", input)
+    spec = conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias, algorithm,
+                     n, depthwise, stride_arg)
+    layout, w, b, geometry = spec.layout, spec.w, spec.bias, spec.geometry
+    groups, algo, acc, result = spec.groups, spec.algorithm, spec.acc, spec.result
+    warg = "filter" if depthwise else "filters"
     _args.window_memory(fn, f"input, {warg}, {stride_arg}, padding and dilations", x.shape[0],
-                        channels, geometry, x.dtype.itemsize, w.shape[-1], acc.itemsize,
-                        (int(np.prod(w.shape[:-1])) * groups + (w.shape[-1] if groups > 1 else 0))
-                        * acc.itemsize)
+                        x.shape[layout.channel_axis], geometry, x.dtype.itemsize, w.shape[-1],
+                        acc.itemsize, (int(np.prod(w.shape[:-1])) * groups
+                                       + (w.shape[-1] if groups > 1 else 0)) * acc.itemsize)
     if algo != "auto":
         _args.algorithm_fits(fn, algo, requirement(algo, geometry), geometry.window)
     if x.shape[0] == 0 or w.shape[-1] == 0 or 0 in geometry.out_shape:  # empty: no algorithm

@@ -13,6 +13,7 @@ declared padding), ``ceil_mode`` and ``divisor_override``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
-           "avg_divisor", "lowest"]
+           "avg_divisor", "lowest", "PoolSpec", "pool_spec"]
 
 
 def lowest(dtype: np.dtype) -> Any:
@@ -82,11 +83,31 @@ def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
     return layout.from_canonical(out.astype(result, copy=False))
 
 
-def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, padding: Any,
-          data_format: Any, dilations: Any, count_include_pad: Any = False,
-          ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
-          window_arg: str = "ksize", nan_policy: Any = "propagate") -> np.ndarray:
-    x = _args.array(fn, "input", input)
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pooling call's arguments, validated and in canonical form."""
+
+    layout: Layout
+    kind: str                         # "MAX" or "AVG"
+    window: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    geometry: Geometry
+    count_include_pad: bool
+    divisor_override: int | None
+    nan_policy: str
+
+
+def pool_spec(fn: str, x: Any, window: Any, pooling_type: Any, strides: Any, padding: Any,
+              data_format: Any, dilations: Any, count_include_pad: Any = False,
+              ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
+              window_arg: str = "ksize", nan_policy: Any = "propagate") -> PoolSpec:
+    """Validate a pooling call against ``x`` (an array, or anything with ``shape``/``ndim``).
+
+    >>> spec = pool_spec("pool", np.zeros((1, 5, 1)), [2], "AVG", [2], "SAME", None, None)
+    >>> spec.kind, spec.geometry.out_shape
+    ('AVG', (3,))
+    """
     if n is None and data_format is None:
         n = _args.spatial_rank(fn, "input", x, 2)
     layout = _args.data_format(fn, data_format, n)
@@ -104,6 +125,17 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
                                                                     divisor_override)
     nan = _args.nan_policy(fn, nan_policy, kind)
     geometry = resolve(layout.spatial_shape(x.shape), k, s, d, pad_spec, ceil_mode=ceil)
+    return PoolSpec(layout, kind, k, s, d, geometry, include, override, nan)
+
+
+def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, padding: Any,
+          data_format: Any, dilations: Any, count_include_pad: Any = False,
+          ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
+          window_arg: str = "ksize", nan_policy: Any = "propagate") -> np.ndarray:
+    x = _args.array(fn, "input", input)
+    spec = pool_spec(fn, x, window, pooling_type, strides, padding, data_format, dilations,
+                     count_include_pad, ceil_mode, divisor_override, n, window_arg, nan_policy)
+    layout, kind, geometry = spec.layout, spec.kind, spec.geometry
     channels = x.shape[layout.channel_axis]
     result = x.dtype if kind == "MAX" else (
         np.dtype(np.float16) if x.dtype == np.float16 else x.dtype if x.dtype.kind == "f"
@@ -113,9 +145,9 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
     if x.shape[0] == 0 or channels == 0 or 0 in geometry.out_shape:  # empty: no tap loop
         return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], channels), result)
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
-    if nan == "ignore" and x.dtype.kind == "f":
+    if spec.nan_policy == "ignore" and x.dtype.kind == "f":
         return _max_ignore_nan(x, layout, geometry)
-    return _reduce(x, layout, geometry, kind, include, override)
+    return _reduce(x, layout, geometry, kind, spec.count_include_pad, spec.divisor_override)
 
 
 def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.ndarray:

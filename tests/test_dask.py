@@ -22,6 +22,7 @@ import numconv.config
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 ncd = pytest.importorskip("numconv.dask")
+from numconv.dask._plan import plan_axis  # noqa: E402
 from numconv.padding import resolve  # noqa: E402
 
 EDGE = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], float)[:, :, None, None]
@@ -87,13 +88,13 @@ def _check(name, x, chunks, args, kwargs, scheduler="threads", quiet=True):
 
 def test_plan_axis_hand_checked():
     # SAME 224, window 7, stride 2: out 112, pads (2, 3); halo (2, 7 - 2 - 2) = (2, 3)
-    p = ncd.plan_axis(resolve((224,), (7,), (2,), (1,), "SAME").dims[0], (56,) * 4)
+    p = plan_axis(resolve((224,), (7,), (2,), (1,), "SAME").dims[0], (56,) * 4)
     assert p.chunks == (56,) * 4 and p.out_chunks == (28,) * 4 and p.halo == (2, 3)
     assert p.pads == ((2, 0), (0, 0), (0, 0), (0, 3))
     assert p.stops == (59, 61, 61, 58)       # own 56 + right 3, + left 2; last: left 2 + 56
     # VALID 10, window 3 dilated 3 (spans 7): windows start at 0..3, the blocks at 4 and
     # 8 hold none
-    p = ncd.plan_axis(resolve((10,), (3,), (1,), (3,), "VALID").dims[0], (4, 4, 2))
+    p = plan_axis(resolve((10,), (3,), (1,), (3,), "VALID").dims[0], (4, 4, 2))
     assert p.chunks == (10,) and p.out_chunks == (4,) and p.pads == ((0, 0),)
 
 

@@ -77,9 +77,7 @@ import numpy as np
 from .. import _args, activations, conv, pooling
 from ..algorithms import choose
 from ..layout import Layout
-from ..padding import resolve
 from ._graph import RechunkWarning, windowed
-from ._plan import plan_axis  # noqa: F401 - documented in the module notes, tested
 
 try:
     import dask.array as da
@@ -111,34 +109,25 @@ def _probe(x: Any, layout: Layout) -> np.ndarray:
 
 def _conv(fn: str, eager: Callable, input: Any, filters: Any, strides: Any, padding: Any,
           data_format: Any, dilations: Any, bias: Any, algorithm: str, n: int | None,
-          depthwise: bool = False) -> da.Array:
+          depthwise: bool = False, stride_arg: str = "strides") -> da.Array:
     x = _input(fn, "input", input)
+    spec = conv.conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias,
+                          algorithm, n, depthwise, stride_arg)
+    probe = eager(_probe(x, spec.layout), spec.filters, strides, padding, data_format,
+                  dilations, bias=bias, algorithm=algorithm)   # the rest of the checks
     warg = "filter" if depthwise else "filters"
-    w = _args.array(fn, warg, filters)
-    if n is None:
-        n = _args.spatial_rank(fn, "filters", w, 2) if data_format is None else None
-    layout = _args.data_format(fn, data_format, n)
-    _args.check_input_rank(fn, "input", x, layout)
-    n = layout.n_spatial
-    probe = eager(_probe(x, layout), w, strides, padding, data_format, dilations, bias=bias,
-                  algorithm=algorithm)
-    stride = _args.int_tuple(fn, "strides", 1 if strides is None else strides, n, layout=layout)
-    dilation = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
-                               layout=layout)
-    geometry = resolve(layout.spatial_shape(x.shape), w.shape[:n], stride, dilation,
-                       _args.padding(fn, padding, n, layout))
-    extras = {warg: w} if bias is None else {warg: w, "bias": _args.array(fn, "bias", bias)}
-    if algorithm.strip().lower() == "auto":   # choose once, for the whole array, as in memory
-        grouped = w.reshape(*w.shape[:n], 1, -1) if depthwise else w
-        channels = x.shape[layout.channel_axis]
-        acc = conv.result_dtypes(*(np.asarray(v).dtype for v in extras.values()), x.dtype)[0]
-        algorithm = choose((x.shape[0], *layout.spatial_shape(x.shape), channels), grouped.shape,
-                           geometry, channels // grouped.shape[-2], acc)
+    extras = {warg: spec.filters} if spec.bias is None else {warg: spec.filters,
+                                                             "bias": spec.bias}
+    algorithm = spec.algorithm
+    if algorithm == "auto":   # choose once, for the whole array, as in memory
+        algorithm = choose((x.shape[0], *spec.layout.spatial_shape(x.shape),
+                            x.shape[spec.layout.channel_axis]), spec.w.shape, spec.geometry,
+                           spec.groups, spec.acc)
     op = conv.depthwise_conv2d if depthwise else conv.convolution
-    kwargs = dict(strides=stride, data_format=layout.name, dilations=dilation,
-                  algorithm=algorithm)
-    return windowed(fn, x, layout, geometry, op, kwargs, extras, probe.dtype,
-                     out_channels=probe.shape[layout.channel_axis])
+    kwargs = dict(strides=spec.strides, data_format=spec.layout.name,
+                  dilations=spec.dilations, algorithm=algorithm)
+    return windowed(fn, x, spec.layout, spec.geometry, op, kwargs, extras, probe.dtype,
+                    out_channels=probe.shape[spec.layout.channel_axis])
 
 
 def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "VALID",
@@ -174,7 +163,7 @@ def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
            algorithm: str = "auto") -> da.Array:
     """Lazy :func:`numconv.conv1d`; see :func:`convolution`."""
     return _conv("conv1d", conv.conv1d, input, filters, stride, padding, data_format,
-                 dilations, bias, algorithm, 1)
+                 dilations, bias, algorithm, 1, stride_arg="stride")
 
 
 def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
@@ -244,32 +233,21 @@ def _pool(fn: str, eager: Callable, input: Any, window: Any, kind: str, strides:
           padding: Any, data_format: Any, dilations: Any, n: int | None, window_arg: str,
           **options: Any) -> da.Array:
     x = _input(fn, "input", input)
-    if n is None and data_format is None:
-        n = _args.spatial_rank(fn, "input", x, 2)
-    layout = _args.data_format(fn, data_format, n)
-    _args.check_input_rank(fn, "input", x, layout)
-    n = layout.n_spatial
+    spec = pooling.pool_spec(fn, x, window, kind, strides, padding, data_format, dilations,
+                             n=n, window_arg=window_arg, **options)
     positional = (window, kind) if window_arg == "window_shape" else (window,)
-    probe = eager(_probe(x, layout), *positional, strides, padding, data_format,
-                  dilations=dilations, **options)
-    kind = _args.choice(fn, "pooling_type", kind, ("MAX", "AVG"))
-    k = _args.int_tuple(fn, window_arg, window, n, layout=layout)
-    s = _args.int_tuple(fn, "strides", 1 if strides is None else strides, n, layout=layout)
-    d = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
-                        layout=layout)
-    pad = _args.padding(fn, padding, n, layout)
-    geometry = resolve(layout.spatial_shape(x.shape), k, s, d, pad,
-                       ceil_mode=bool(options.get("ceil_mode", False)))
-    include = bool(options.get("count_include_pad", False))
-    kwargs = dict(window_shape=k, pooling_type=kind, strides=s, data_format=layout.name,
-                  dilations=d)
-    if kind == "AVG":
-        kwargs.update(count_include_pad=include,
-                      divisor_override=options.get("divisor_override"))
+    probe = eager(_probe(x, spec.layout), *positional, strides, padding, data_format,
+                  dilations=dilations, **options)   # the result dtype
+    kwargs = dict(window_shape=spec.window, pooling_type=spec.kind, strides=spec.strides,
+                  data_format=spec.layout.name, dilations=spec.dilations)
+    if spec.kind == "AVG":
+        kwargs.update(count_include_pad=spec.count_include_pad,
+                      divisor_override=spec.divisor_override)
     else:
-        kwargs.update(nan_policy=options.get("nan_policy", "propagate"))
-    return windowed(fn, x, layout, geometry, pooling.pool, kwargs, {}, probe.dtype,
-                     count_include_pad=include and options.get("divisor_override") is None)
+        kwargs.update(nan_policy=spec.nan_policy)
+    return windowed(fn, x, spec.layout, spec.geometry, pooling.pool, kwargs, {}, probe.dtype,
+                     count_include_pad=spec.count_include_pad
+                     and spec.divisor_override is None)
 
 
 def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
