@@ -41,26 +41,21 @@ zeros; numconv: zeros).
 
 from __future__ import annotations
 
-import json
 import math
 import pathlib
 from typing import Any
 
 import numpy as np
 
+from ._common import FIRST, LAST, GoldenFile, first, pad_tag, tag
+
 F32, F64 = "float32", "float64"
-LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
-FIRST = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
 
 
-class Group:
+class Group(GoldenFile):
     """Cases of one golden file."""
 
-    def __init__(self, name: str, seed: int):
-        self.name = name
-        self.rng = np.random.default_rng(seed)
-        self.cases: list[dict] = []
-        self.arrays: dict[str, np.ndarray] = {}
+    prefix = "grad"
 
     def normal(self, shape: tuple[int, ...], dtype: str, ties: bool = False) -> np.ndarray:
         if ties:
@@ -69,8 +64,7 @@ class Group:
 
     def add(self, id: str, fn: str, kwargs: dict, arrays: dict, outputs: dict, tf_expr: str,
             *, exact: bool = False, terms: int = 1) -> None:
-        i = len(self.cases)
-        assert all(c["id"] != id for c in self.cases), id
+        i = self._next(id)
         for name, a in arrays.items():
             self.arrays[f"case{i}_{name}"] = np.ascontiguousarray(a)
         for name, a in outputs.items():
@@ -79,17 +73,6 @@ class Group:
                            "outputs": list(outputs), "tf": tf_expr, "exact": exact,
                            "terms": terms})
 
-    def save(self, out_dir: pathlib.Path, tf_version: str) -> pathlib.Path:
-        path = out_dir / f"grad_{self.name}.npz"
-        np.savez_compressed(path, tf_version=np.array(tf_version),
-                            cases=np.array(json.dumps(self.cases)), **self.arrays)
-        return path
-
-
-def first(a: Any) -> np.ndarray:
-    """Channels-last -> channels-first."""
-    return np.ascontiguousarray(np.moveaxis(np.asarray(a), -1, 1))
-
 
 def lay(a: Any, last: bool) -> np.ndarray:
     return np.asarray(a) if last else first(a)
@@ -97,14 +80,6 @@ def lay(a: Any, last: bool) -> np.ndarray:
 
 def shape_in(shape: tuple[int, ...], last: bool) -> list[int]:
     return list(shape) if last else [shape[0], shape[-1], *shape[1:-1]]
-
-
-def tag(values: Any) -> str:
-    return "x".join(map(str, values)) if isinstance(values, (tuple, list)) else str(values)
-
-
-def pad_tag(padding: Any) -> str:
-    return padding if isinstance(padding, str) else "P" + "_".join(f"{b}{a}" for b, a in padding)
 
 
 def tape(tf, fn, sources: list, g_seed: Group) -> tuple[np.ndarray, np.ndarray, list]:

@@ -40,26 +40,21 @@ channels-first goldens transpose around channels-last calls.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import pathlib
 from typing import Any
 
 import numpy as np
 
+from ._common import FIRST, LAST, GoldenFile, first, pad_tag, tag
+
 F16, F32, F64 = "float16", "float32", "float64"
-LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
-FIRST = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
 
 
-class Group:
+class Group(GoldenFile):
     """Cases of one golden file."""
 
-    def __init__(self, name: str, seed: int):
-        self.name = name
-        self.rng = np.random.default_rng(seed)
-        self.cases: list[dict] = []
-        self.arrays: dict[str, np.ndarray] = {}
+    prefix = "ops"
 
     def normal(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
         return self.rng.standard_normal(shape).astype(dtype)
@@ -67,8 +62,7 @@ class Group:
     def add(self, id: str, fn: str, args: dict[str, np.ndarray], kwargs: dict, output: Any,
             tf_call: str, *, exact: bool = False, terms: int = 1, dtype: str | None = None,
             array_kwargs: dict[str, np.ndarray] | None = None) -> None:
-        i = len(self.cases)
-        assert all(c["id"] != id for c in self.cases), id
+        i = self._next(id)
         out = np.asarray(output)
         for name, a in {**args, **(array_kwargs or {}), "output": out}.items():
             self.arrays[f"case{i}_{name}"] = np.ascontiguousarray(a)
@@ -76,19 +70,8 @@ class Group:
                            "array_kwargs": list(array_kwargs or {}), "tf": tf_call,
                            "dtype": dtype or out.dtype.name, "exact": exact, "terms": terms})
 
-    def save(self, out_dir: pathlib.Path, tf_version: str) -> pathlib.Path:
-        path = out_dir / f"ops_{self.name}.npz"
-        np.savez_compressed(path, tf_version=np.array(tf_version),
-                            cases=np.array(json.dumps(self.cases)), **self.arrays)
-        return path
-
 
 # --------------------------------------------------------------------------- helpers
-
-def first(a: np.ndarray) -> np.ndarray:
-    """Channels-last -> channels-first."""
-    return np.ascontiguousarray(np.moveaxis(np.asarray(a), -1, 1))
-
 
 def full(values: tuple, n: int, last: bool, fill: Any) -> list:
     """Per-spatial values in TF's N+2 form for a layout."""
@@ -96,14 +79,6 @@ def full(values: tuple, n: int, last: bool, fill: Any) -> list:
     for axis, v in zip(range(1, n + 1) if last else range(2, n + 2), values):
         out[axis] = v
     return out
-
-
-def tag(values: tuple) -> str:
-    return "x".join(map(str, values))
-
-
-def pad_tag(padding: Any) -> str:
-    return padding if isinstance(padding, str) else "P" + "_".join(f"{b}{a}" for b, a in padding)
 
 
 def pad_kwarg(padding: Any, n: int, last: bool, form: str) -> Any:
