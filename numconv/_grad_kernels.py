@@ -43,8 +43,9 @@ from .algorithms._engine import (Block, Scratch, can_limit_blas, num_workers, pl
 from .algorithms.gemm import filter_matrix
 from .config import get_workspace_limit, workspace_limit
 from .padding import DimGeometry, Geometry, resolve
+from .windows import tap_region
 
-__all__ = ["tap_region", "window_rows", "blocks_under", "input_grad", "filter_grad", "GATHER",
+__all__ = ["window_rows", "blocks_under", "input_grad", "filter_grad", "GATHER",
            "WAVE", "UFUNC_BUFFERS"]
 
 #: Forward algorithms ``dL/dx`` may gather with (all of them).
@@ -68,29 +69,6 @@ def blocks_under(batch: int, shape: tuple[int, ...], nbytes: Any, workers: int,
     budget = get_workspace_limit() - reserve - workers * UFUNC_BUFFERS
     with workspace_limit(max(budget, 1024)):
         return plan(batch, shape, nbytes, workers, cache_bytes=cache_bytes)
-
-
-def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int,
-               hi: int) -> tuple[slice, slice] | None:
-    """Outputs ``o`` in ``[start, stop)`` whose tap ``tap`` reads an input index in ``[lo, hi)``.
-
-    Returns ``(out_slice, in_slice)``: the outputs relative to ``start`` and the
-    input indices ``o*stride + tap*dilation - pad_before`` they read, relative to
-    ``lo`` (a strided slice); None if there are none.
-
-    >>> from numconv.padding import resolve_dim
-    >>> d = resolve_dim(5, 3, 2, padding="SAME")                 # pads (1, 1), out 3
-    >>> tap_region(d, 0, 0, 3, 0, 5)                            # reads -1, 1, 3
-    (slice(1, 3, None), slice(1, 4, 2))
-    """
-    offset = tap * d.dilation - d.pad_before
-    first = max(start, -((offset - lo) // d.stride))
-    end = min(stop, -((offset - hi) // d.stride))
-    if end <= first:
-        return None
-    p = first * d.stride + offset - lo
-    return slice(first - start, end - start), slice(p, p + (end - first - 1) * d.stride + 1,
-                                                    d.stride)
 
 
 def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:

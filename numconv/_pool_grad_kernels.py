@@ -4,7 +4,7 @@ Work runs in cache-sized blocks on the worker threads
 (:func:`numconv.algorithms._engine.plan`), whose scratch together stays under the
 workspace bound (:func:`numconv.get_workspace_limit`) whatever the batch size.  A
 tap is a whole-block ufunc with ``out=`` on a basic slice, clipped to the outputs
-whose input index lies inside the input (:func:`numconv._grad_kernels.tap_region`),
+whose input index lies inside the input (:func:`numconv.windows.tap_region`),
 which is the same as reading padding that never wins a maximum and adds nothing.
 
 * :func:`argmax_taps`: per block of output rows, the maximum of each window, then
@@ -25,10 +25,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ._grad_kernels import blocks_under, tap_region, window_rows
-from .config import get_workspace_limit
+from ._grad_kernels import blocks_under, window_rows
 from .algorithms._engine import Block, Scratch, num_workers, run_blocks
+from .config import get_workspace_limit
 from .padding import DimGeometry, Geometry
+from .windows import tap_region
 
 __all__ = ["argmax_taps", "max_grad", "avg_grad"]
 

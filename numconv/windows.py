@@ -20,9 +20,9 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import _args
 from .config import get_workspace_limit
-from .padding import Geometry, resolve
+from .padding import DimGeometry, Geometry, resolve
 
-__all__ = ["pad", "window_view", "tap_views", "applied", "chunk_plan", "im2col",
+__all__ = ["pad", "window_view", "tap_views", "tap_region", "applied", "chunk_plan", "im2col",
            "scatter_windows",
            "crop", "col2im"]
 
@@ -44,6 +44,32 @@ def pad(x: np.ndarray, geometry: Geometry, value: Any = 0) -> np.ndarray:
                                    zip(x.shape[1:-1], geometry.pads)) + (slice(None),)
     out[inner] = x
     return out
+
+
+def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int = 0,
+               hi: int | None = None) -> tuple[slice, slice] | None:
+    """Outputs ``o`` in ``[start, stop)`` whose tap ``tap`` reads an input index in ``[lo, hi)``.
+
+    Returns ``(out_slice, in_slice)``: the outputs relative to ``start`` and the
+    input indices ``o*stride + tap*dilation - pad_before`` they read, relative to
+    ``lo`` (a strided slice); None if there are none.  ``[lo, hi)`` defaults to the
+    whole input: the taps that read padding are clipped off, which is how pooling and
+    the gradients avoid a padded copy.
+
+    >>> from numconv.padding import resolve_dim
+    >>> d = resolve_dim(5, 3, 2, padding="SAME")                 # pads (1, 1), out 3
+    >>> tap_region(d, 0, 0, 3, 0, 5)                            # reads -1, 1, 3
+    (slice(1, 3, None), slice(1, 4, 2))
+    """
+    hi = d.in_size if hi is None else hi
+    offset = tap * d.dilation - d.pad_before
+    first = max(start, -((offset - lo) // d.stride))
+    end = min(stop, -((offset - hi) // d.stride))
+    if end <= first:
+        return None
+    p = first * d.stride + offset - lo
+    return slice(first - start, end - start), slice(p, p + (end - first - 1) * d.stride + 1,
+                                                    d.stride)
 
 
 def applied(geometry: Geometry) -> Geometry:

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..config import get_workspace_limit
 from ..padding import DimGeometry, Geometry
+from ..windows import tap_region
 from ._engine import Block, Scratch, num_workers, plan, run_blocks
 
 __all__ = ["reduce_windows"]
@@ -65,15 +66,11 @@ def _tap_region(d: DimGeometry, tap: int, start: int, stop: int
     ``out_slice`` selects, relative to ``start``, the outputs in ``[start, stop)``
     whose input index lies inside the input; ``in_slice`` the matching strided input.
     """
-    offset = tap * d.dilation - d.pad_before              # input index of output 0
-    lo = max(start, -(offset // d.stride) if offset < 0 else 0)
-    hi = min(stop, (d.in_size - 1 - offset) // d.stride + 1 if d.in_size > offset else 0)
-    if hi <= lo:
+    region = tap_region(d, tap, start, stop)
+    if region is None:
         return None
-    first = lo * d.stride + offset
-    return (slice(lo - start, hi - start),
-            slice(first, first + (hi - lo - 1) * d.stride + 1, d.stride),
-            lo == start and hi == stop)
+    out_slice, in_slice = region
+    return out_slice, in_slice, out_slice.start == 0 and out_slice.stop == stop - start
 
 
 def _axis_ops(d: DimGeometry, axis: int, start: int, stop: int, kind: str) -> Ops:
