@@ -20,7 +20,7 @@ import errno
 import math
 import os
 import tempfile
-from typing import Any, Union
+from typing import Any, Sequence, Union
 
 PaddingToken = Union[str, int, tuple[int, int]]
 
@@ -75,6 +75,20 @@ def padding_token(text: str) -> PaddingToken:
         return parts[0], parts[1]
     raise argparse.ArgumentTypeError(
         f"must be SAME, VALID, a pad p or a pair before,after (such as 2,3), got {text!r}")
+
+
+def padding_spec(tokens: Sequence[PaddingToken], n: int | None) -> Any:
+    """The padding spec the library takes, from the ``--padding`` tokens of ``n`` dims.
+
+    >>> padding_spec(["SAME"], 2), padding_spec([1], 2), padding_spec([(0, 1), 2], 2)
+    ('SAME', [(1, 1), (1, 1)], [(0, 1), (2, 2)])
+    """
+    if len(tokens) == 1 and isinstance(tokens[0], str):
+        return tokens[0]
+    if any(isinstance(t, str) for t in tokens):
+        raise ValueError(f"--padding: SAME or VALID must be given alone, got {list(tokens)}")
+    pairs = [t if isinstance(t, tuple) else (t, t) for t in tokens]
+    return pairs * (n or 1) if len(pairs) == 1 else pairs
 
 
 def output_dir(path: Any) -> None:

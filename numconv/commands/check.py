@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import padding_token, sizes
+from ._common import padding_spec, padding_token, sizes
 
 EXAMPLES = """examples:
   numconv check conv2d --input 8x56x56x64 --filters 3x3x64x64 --strides 2 --padding SAME \\
@@ -80,15 +80,6 @@ def _op(text: str) -> str:
     return key
 
 
-def _padding(tokens: list, n: int | None) -> Any:
-    if len(tokens) == 1 and isinstance(tokens[0], str):
-        return tokens[0]
-    if any(isinstance(t, str) for t in tokens):
-        raise ValueError(f"--padding: SAME or VALID must be given alone, got {list(tokens)}")
-    pairs = [t if isinstance(t, tuple) else (t, t) for t in tokens]
-    return pairs * (n or 1) if len(pairs) == 1 else pairs
-
-
 def config_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~numconv.crosscheck.OpConfig` the arguments describe."""
     from ..crosscheck import OPS, OpConfig
@@ -100,7 +91,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
                   threshold=args.threshold, alpha=args.alpha)
     else:
         kw.update(strides=args.strides, dilations=args.dilations,
-                  padding=_padding(args.padding, n), data_format=args.data_format)
+                  padding=padding_spec(args.padding, n), data_format=args.data_format)
         if OPS[op][0] in ("conv", "depthwise"):
             kw.update(filter_shape=args.filters, bias=args.bias)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Sequence
 
-from ._common import PaddingToken, padding_token, sizes
+from ._common import padding_spec, padding_token, sizes
 
 EXAMPLES = """examples:
   numconv explain --input 224 --window 7 --stride 2 --padding SAME
@@ -42,21 +42,11 @@ def _flat(groups: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
     return tuple(v for group in groups for v in group)
 
 
-def _padding(tokens: Sequence[PaddingToken], n: int) -> Any:
-    """The padding spec :func:`numconv.explain` takes, from the command-line tokens."""
-    if len(tokens) == 1 and isinstance(tokens[0], str):
-        return tokens[0]
-    if any(isinstance(t, str) for t in tokens):
-        raise ValueError(f"--padding: SAME or VALID must be given alone, got {list(tokens)}")
-    pairs = [t if isinstance(t, tuple) else (t, t) for t in tokens]
-    return pairs * n if len(pairs) == 1 else pairs
-
-
 def run(args: argparse.Namespace) -> int:
     """Print :func:`numconv.explain` for the parsed arguments."""
     from ..padding import explain
     shape = _flat(args.input)
     print(explain(shape, _flat(args.window), _flat(args.stride),
-                  _padding(args.padding, len(shape)), _flat(args.dilation),
+                  padding_spec(args.padding, len(shape)), _flat(args.dilation),
                   ceil_mode=args.ceil_mode))
     return 0
