@@ -21,8 +21,7 @@ from .layout import Layout
 from .padding import Geometry, resolve
 from .windows import applied
 
-__all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "result_dtypes",
-           "ConvSpec", "conv_spec"]
+__all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "result_dtypes"]
 
 
 def result_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:

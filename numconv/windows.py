@@ -22,7 +22,7 @@ from . import _args
 from .config import get_workspace_limit
 from .padding import DimGeometry, Geometry, resolve
 
-__all__ = ["pad", "window_view", "tap_views", "tap_region", "applied", "chunk_plan", "im2col",
+__all__ = ["pad", "window_view", "tap_views", "applied", "chunk_plan", "im2col",
            "scatter_windows",
            "crop", "col2im"]
 
