@@ -9,20 +9,19 @@ the blocks' plan leaves room for (its ``reserve``).  As in the forward algorithm
 the bands of an image follow its shape only and every GEMM covers one image, so
 ``dL/dx`` of an image has the same bits alone or in a batch, on any thread count.
 
-* ``dL/dx`` with stride 1 (in every dim with more than one output), a result in the
-  accumulation dtype and channels-last: the gradient is a forward convolution of
-  ``g`` with the filters flipped and transposed, ``dx[i] = sum_t g[i + pad_before -
-  t*d] @ w[t].T``, padded ``eff - 1 - pad_before`` before and ``in - out +
-  pad_before`` after (``eff - 1 - pad_after`` for stride 1); it runs on the forward
-  algorithm ``auto`` picks (:func:`numconv.algorithms.choose`) if that is one of
-  :data:`GATHER`.
-* ``dL/dx`` otherwise (strides, pads wider than the window, depthwise, float16,
-  channels-first): the scatter-add ``dx[o*s + t*d - pad_before] += g[o] @ w[t].T``,
-  blocked by rows of ``dx`` (first spatial dim).  For each first-dim tap row ``t0``
-  the rows of ``g`` that land in the block are multiplied by ``w[t0]`` in one GEMM
-  (depthwise: one broadcast multiply per tap) and added tap by tap into the block,
-  each tap clipped to the input: every element of ``dx`` is written by one block
-  only and sums its taps in window order.
+* ``dL/dx`` with stride 1 (in every dim with more than one output): the gradient is
+  a forward convolution of ``g`` with the filters flipped and transposed,
+  ``dx[i] = sum_t g[i + pad_before - t*d] @ w[t].T``, padded ``eff - 1 - pad_before``
+  before and ``in - out + pad_before`` after (``eff - 1 - pad_after`` for stride 1);
+  it runs on the forward algorithm ``auto`` picks (:func:`numconv.algorithms.choose`)
+  if that is one of :data:`GATHER`, in any result layout and dtype.
+* ``dL/dx`` otherwise (strides, pads wider than the window): the scatter-add
+  ``dx[o*s + t*d - pad_before] += g[o] @ w[t].T``, blocked by rows of ``dx`` (first
+  spatial dim).  For each first-dim tap row ``t0`` the rows of ``g`` that land in the
+  block are multiplied by ``w[t0]`` in one GEMM per image (depthwise: one broadcast
+  multiply per tap) and added tap by tap into the block, each tap clipped to the
+  input: every element of ``dx`` is written by one block only and sums its taps in
+  window order.
 * ``dL/dw``: the patch matrix of a block (its padded input rows copied to a slab)
   transposed, times the block of ``g`` (depthwise: per tap, one sum of products per
   channel with ``np.einsum`` on a C-contiguous slab, no patch matrix); the partial
@@ -116,17 +115,31 @@ def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
 
     ``out`` is the zero-filled result, channels-last (a view of the caller's layout,
     of the result dtype), or None: then a gather may return a new channels-last array
-    in ``dtype`` (only allowed when that is the result's dtype and layout).
+    in ``dtype`` (only allowed when that is the result's dtype and layout).  With
+    ``out`` a gather runs a few images at a time and is copied into it (an image's
+    bits do not depend on its batch), so every layout gets the same bits.
     """
     dtype = np.dtype(dtype)
-    back = _gather_geometry(geometry) if out is None else None
+    back = _gather_geometry(geometry)
     if back is not None:
         wf_shape = (*geometry.window, w.shape[-1] // groups, groups * w.shape[-2])
         name = choose(g.shape, wf_shape, back, groups, dtype)
         if name in GATHER:
             wf = _flipped(w, groups, dtype)
-            with workspace_limit(max(get_workspace_limit() - wf.nbytes, 1024)):
-                return ALGORITHMS[name](g, wf, back, groups, dtype)
+            gather = ALGORITHMS[name]
+            limit = max(get_workspace_limit() - wf.nbytes, 1024)
+            if out is None:
+                with workspace_limit(limit):
+                    return gather(g, wf, back, groups, dtype)
+            # the images' results and the gather's scratch share the bound
+            per_image = math.prod(out.shape[1:]) * dtype.itemsize
+            chunk = max(1, min(g.shape[0], limit // 2 // max(per_image, 1)))
+            with workspace_limit(max(limit // 2, 1024)):
+                for start in range(0, g.shape[0], chunk):
+                    part = gather(g[start:start + chunk], wf, back, groups, dtype)
+                    np.copyto(out[start:start + chunk], part, casting="unsafe")
+                    del part                  # before the next chunk allocates its own
+            return out
     if out is None:
         shape = (g.shape[0], *(d.in_size for d in geometry.dims), groups * w.shape[-2])
         out = np.zeros(shape, dtype)

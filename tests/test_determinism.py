@@ -356,3 +356,69 @@ def test_an_image_gives_its_bits_alone(name, dtype):
             for i in range(batch):
                 alone = fn(*(a[i:i + 1] if b else a for a, b in zip(arrays, batched)))
                 assert bits(alone) == bits(whole[i:i + 1]), (bound, i)
+
+
+@pytest.mark.parametrize("name", ["conv2d im2col (2, 1) VALID", "conv2d SAME 16->24",
+                                  "conv2d 1x1", "conv2d_backprop_filter",
+                                  "conv2d_backprop_input stride 2"])
+def test_without_threadpoolctl_threads_do_not_change_bits(name, monkeypatch):
+    """Without threadpoolctl, blocks that call BLAS run serially: any thread count."""
+    from numconv.algorithms import _engine
+    monkeypatch.setitem(_engine._BLAS_STATE, "controller", False)
+    assert not _engine.can_limit_blas()
+    fn, arrays = CASES[name][0], _arrays(name, np.dtype("float32"))
+    monkeypatch.setenv("NUMCONV_NUM_THREADS", "1")
+    ref = bits(fn(*arrays))
+    for threads in ("2", "4"):
+        monkeypatch.setenv("NUMCONV_NUM_THREADS", threads)
+        assert bits(fn(*arrays)) == ref, threads
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_blas_threads_set_outside_do_not_change_bits(name):
+    """numconv runs its GEMMs on one BLAS thread whatever the caller's BLAS setting."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    fn, arrays = CASES[name][0], _arrays(name, np.dtype("float64"))
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        ref = bits(fn(*arrays))
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert bits(fn(*arrays)) == ref
+
+
+def _cf(a):
+    """Channels-last -> channels-first (a copy of the same values)."""
+    return np.ascontiguousarray(np.moveaxis(a, -1, 1))
+
+
+#: name -> (function of (arrays, data_format), channels-last arrays, which arrays to
+#: transpose, whether the result is transposed back)
+FORMATS = {
+    "conv2d": (lambda x, w, f: numconv.conv2d(x, w, 1, "SAME", f, dilations=2), (XS, WS),
+               (True, False), True),
+    "conv2d_backprop_input stride 1": (
+        lambda w, g, f: conv_grad.conv2d_backprop_input(
+            (2, 23, 19, 16) if f == "NHWC" else (2, 16, 23, 19), w, g, 1, "SAME", f),
+        (WS, GS1), (False, True), True),
+    "conv2d_backprop_input stride 2": (
+        lambda w, g, f: conv_grad.conv2d_backprop_input(
+            (2, 23, 19, 16) if f == "NHWC" else (2, 16, 23, 19), w, g, 2, "SAME", f),
+        (WS, GS2), (False, True), True),
+    "conv2d_backprop_filter": (
+        lambda x, g, f: conv_grad.conv2d_backprop_filter(x, (3, 3, 16, 24), g, 1, "SAME", f),
+        (XS, GS1), (True, True), False),
+    "bias_add_grad": (lambda g, f: conv_grad.bias_add_grad(g, f), (GS1,), (True,), False),
+    "avg_pool2d": (lambda x, f: numconv.avg_pool2d(x, 3, 2, "SAME", f), (XP,), (True,), True),
+    "global_avg_pool": (lambda x, f: numconv.global_avg_pool(x, f), (XP,), (True,), False),
+    "avg_pool_grad": (lambda g, f: pooling_grad.avg_pool_grad(
+        (2, 21, 18, 6) if f == "NHWC" else (2, 6, 21, 18), g, 3, 2, "SAME", f),
+        (wide(2, 11, 9, 6),), (True,), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_channels_first_gives_the_same_bits(name, dtype):
+    fn, arrays, moved, back = FORMATS[name]
+    arrays = [np.asarray(a, dtype) for a in arrays]
+    last = fn(*arrays, "NHWC")
+    first = fn(*(_cf(a) if m else a for a, m in zip(arrays, moved)), "NCHW")
+    assert bits(np.moveaxis(first, 1, -1) if back else first) == bits(last)
