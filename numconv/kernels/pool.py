@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..padding import DimGeometry, Geometry
+from ..geometry import DimGeometry, Geometry
 from ..windows import tap_region
-from ._engine import Block, Scratch, num_workers, plan, run_blocks
+from ..engine import Block, Scratch, num_workers, plan, run_blocks
 
 __all__ = ["reduce_windows"]
 
@@ -179,7 +179,7 @@ def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fil
 
     Examples
     --------
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((5,), (2,), (2,), (1,), "SAME")
     >>> x = np.array([1., 5., 2., 4., 3.]).reshape(1, 5, 1)
     >>> reduce_windows(x, g, "MAX", x.dtype, -np.inf)[0, :, 0]
