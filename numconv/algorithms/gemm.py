@@ -1,7 +1,7 @@
 """im2col + GEMM: the reference convolution algorithm.
 
-For each block of output positions (:func:`~numconv.algorithms._engine.plan`), the
-block's padded input rows are copied into a slab (:func:`~._engine.slab`, skipped
+For each block of output positions (:func:`~numconv.engine.plan`), the
+block's padded input rows are copied into a slab (:func:`~numconv.engine.slab`, skipped
 when there is no padding), its windows are copied into a reused, contiguous patch
 buffer of shape ``(positions, prod(window) * in_channels/groups)`` (one
 ``np.copyto`` from the strided window view: the window's last axis and the channels
@@ -18,9 +18,9 @@ Each image of a block is its own GEMM (a stacked ``np.matmul`` over the block's
 images), whose rows are the image's band of output positions: BLAS sums in an order
 that depends on the GEMM's shape, so a block's bits then depend on the image's shape
 only, never on the batch or on how images are grouped (see
-:mod:`~numconv.algorithms._engine`).  Blocks are cache-sized (about 4 MiB of scratch)
+:mod:`~numconv.engine`).  Blocks are cache-sized (about 4 MiB of scratch)
 and together stay under the workspace bound, whatever the batch size.  Phases reported by
-:func:`~numconv.algorithms._engine.profiling`: ``pad``, ``patches``, ``gemm``,
+:func:`~numconv.engine.profiling`: ``pad``, ``patches``, ``gemm``,
 ``epilogue``.
 """
 
@@ -30,9 +30,9 @@ import math
 
 import numpy as np
 
-from ..padding import Geometry
-from ._engine import (Block, Scratch, add_time, clock, num_workers, plan, run_blocks, slab,
+from ..engine import (Block, Scratch, add_time, clock, num_workers, plan, run_blocks, slab,
                       slab_shape, slab_view)
+from ..geometry import Geometry
 
 __all__ = ["filter_matrix", "im2col_gemm"]
 
@@ -63,7 +63,7 @@ def im2col_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                 dtype: np.dtype) -> np.ndarray:
     """Convolve channels-last ``x`` with ``w`` (``(*window, cin_g, cout)``); result in ``dtype``.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((4,), (2,), (1,), (1,), "VALID")
     >>> x = np.arange(4.0).reshape(1, 4, 1)
     >>> im2col_gemm(x, np.ones((2, 1, 1)), g, 1, np.dtype(float))[0, :, 0]

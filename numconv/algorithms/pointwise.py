@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 
-from ..padding import Geometry
-from ._engine import Block, Scratch, add_time, clock, num_workers, plan, run_blocks
+from ..engine import Block, Scratch, add_time, clock, num_workers, plan, run_blocks
+from ..geometry import Geometry
 from .shift import shift_accumulate
 
 __all__ = ["pointwise_gemm", "supports"]
@@ -31,7 +31,7 @@ def pointwise_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int
                    dtype: np.dtype) -> np.ndarray:
     """1x1 convolution as one GEMM over flattened positions (see the module docstring).
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((3,), (1,), (1,), (1,), "VALID")
     >>> x = np.arange(6.0).reshape(1, 3, 2)
     >>> pointwise_gemm(x, np.array([[[1.], [10.]]]), g, 1, np.dtype(float))[0, :, 0]

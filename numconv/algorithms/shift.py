@@ -26,7 +26,7 @@ Per tap, by filter shape:
 
 The elementwise modes compute every output with the same multiplies and adds in tap
 order whatever the block, so their blocks may follow the worker count; the GEMM mode
-plans its bands from the image's shape only (:func:`~._engine.plan`).
+plans its bands from the image's shape only (:func:`~numconv.engine.plan`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ import math
 
 import numpy as np
 
-from ..padding import Geometry
-from ._engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, clock, flat_slab,
+from ..engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, clock, flat_slab,
                       num_workers, plan, run_blocks, slab, slab_rows, slab_shape, tap_slice,
                       taps)
+from ..geometry import Geometry
 
 __all__ = ["shift_accumulate"]
 
@@ -66,7 +66,7 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
                      dtype: np.dtype) -> np.ndarray:
     """Convolve by accumulating one product per window tap; see the module docstring.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((4,), (2,), (1,), (1,), "VALID")
     >>> x = np.arange(4.0).reshape(1, 4, 1)
     >>> shift_accumulate(x, np.array([[[1.]], [[10.]]]), g, 1, np.dtype(float))[0, :, 0]

@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 
-from ..padding import Geometry
-from ._engine import (Block, Scratch, add_time, all_finite, clock, num_workers, plan,
+from ..engine import (Block, Scratch, add_time, all_finite, clock, num_workers, plan,
                       run_blocks, single_threaded_blas, slab, slab_shape)
+from ..geometry import Geometry
 from .gemm import im2col_gemm
 
 __all__ = ["winograd_f2x2_3x3", "supports"]
@@ -72,7 +72,7 @@ def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
                       dtype: np.dtype) -> np.ndarray:
     """Winograd convolution (see the module docstring); grouped filters run im2col.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((4, 4), (3, 3), (1, 1), (1, 1), "SAME")
     >>> out = winograd_f2x2_3x3(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), g, 1,
     ...                         np.dtype(float))

@@ -1,6 +1,6 @@
 """Kernels of the convolution gradients: block by block, no padded copy of anything.
 
-All work runs in blocks (:func:`numconv.algorithms._engine.plan`) whose scratch,
+All work runs in blocks (:func:`numconv.engine.plan`) whose scratch,
 over all worker threads, stays under the workspace bound
 (:func:`numconv.get_workspace_limit`) whatever the batch size.  Beyond that scratch
 and the returned array, a call keeps only filter-sized arrays (the filters cast and
@@ -35,17 +35,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import numpy as np
 
-from .algorithms import ALGORITHMS, choose
-from .algorithms._engine import (Block, Scratch, num_workers, plan, run_blocks,
-                                 single_threaded_blas, slab, slab_shape, slab_view, tap_slice)
-from .algorithms.gemm import filter_matrix
-from .config import get_workspace_limit, workspace_limit
-from .padding import DimGeometry, Geometry, resolve
-from .windows import tap_region
+from ..algorithms import ALGORITHMS, choose
+from ..algorithms.gemm import filter_matrix
+from ..config import get_workspace_limit, workspace_limit
+from ..engine import (Block, Scratch, num_workers, plan, run_blocks, single_threaded_blas, slab,
+                      slab_shape, slab_view, tap_slice)
+from ..geometry import DimGeometry, Geometry, resolve
+from ..windows import tap_region
 
 __all__ = ["window_rows", "input_grad", "filter_grad", "GATHER", "WAVE"]
 
@@ -61,7 +60,7 @@ WAVE = 2
 def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
     """``[lo, hi)``: the windows (outputs) of dim ``d`` whose span meets input ``[a, b)``.
 
-    >>> from numconv.padding import resolve_dim
+    >>> from numconv.geometry import resolve_dim
     >>> window_rows(resolve_dim(8, 3, 2, padding="VALID"), 4, 6)   # windows 1, 2
     (1, 3)
     """
