@@ -133,7 +133,8 @@ def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
             # the images' results and the gather's scratch share the bound
             per_image = math.prod(out.shape[1:]) * dtype.itemsize
             chunk = max(1, min(g.shape[0], limit // 2 // max(per_image, 1)))
-            with workspace_limit(max(limit // 2, 1024)):
+            # (IEEE results silently: a float16 result may overflow, see nonfinite.md)
+            with workspace_limit(max(limit // 2, 1024)), np.errstate(over="ignore"):
                 for start in range(0, g.shape[0], chunk):
                     part = gather(g[start:start + chunk], wf, back, groups, dtype)
                     np.copyto(out[start:start + chunk], part, casting="unsafe")
