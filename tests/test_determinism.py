@@ -250,6 +250,8 @@ CASES = {
     "conv2d grouped": (lambda x, w: numconv.conv2d(x, w, 1, "SAME"), (XG, WG), (True, False)),
     "depthwise_conv2d": (lambda x, w: numconv.depthwise_conv2d(x, w, 1, "SAME"),
                          (XG, wide(3, 3, 8, 2)), (True, False)),
+    "depthwise_conv2d multiplier 1": (lambda x, w: numconv.depthwise_conv2d(x, w, 1, "SAME"),
+                                      (XG, wide(3, 3, 8, 1)), (True, False)),
     "conv2d_backprop_input stride 1": (
         lambda w, g: conv_grad.conv2d_backprop_input((len(g), 23, 19, 16), w, g, 1, "SAME"),
         (WS, GS1), (False, True)),
