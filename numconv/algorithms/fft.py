@@ -111,10 +111,12 @@ def fft_conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
             yf = xf[..., 0, None] * wf[:, 0]
             for c in range(1, cin_g):
                 yf += xf[..., c, None] * wf[:, c]                      # (b, P, g, cout_g)
-        else:  # frequencies x groups as a stack of small GEMMs
-            with single_threaded_blas():     # BLAS's bits follow its thread count
-                yf = np.matmul(xf.transpose(1, 2, 0, 3), wf.transpose(0, 2, 1, 3))
-            yf = yf.transpose(2, 0, 1, 3)                               # (b, P, g, cout_g)
+        else:  # frequencies x groups x images as a stack of one-row GEMMs (an image's
+            # bits then do not depend on the batch), on one BLAS thread
+            with single_threaded_blas():
+                yf = np.matmul(xf.transpose(1, 2, 0, 3)[..., None, :],
+                               wf.transpose(0, 2, 1, 3)[:, :, None])   # (P, g, b, 1, cout_g)
+            yf = yf[..., 0, :].transpose(2, 0, 1, 3)                    # (b, P, g, cout_g)
         start = add_time("product", start)
         yf = yf.reshape(images, *xf_shape(fft_sizes), cout)
         y = sfft.irfftn(yf, s=fft_sizes, axes=axes, workers=threads)
