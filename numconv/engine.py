@@ -50,7 +50,7 @@ from .geometry import Geometry
 
 __all__ = ["Block", "Plan", "all_finite", "profiling", "add_time", "clock", "num_workers",
            "plan", "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps",
-           "Scratch", "can_limit_blas", "single_threaded_blas", "UFUNC_BUFFERS"]
+           "Scratch", "can_limit_blas", "single_threaded_blas"]
 
 Block = tuple[slice, slice]
 
