@@ -182,14 +182,23 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
     offsets = [tap[0] * dims[0].dilation * inner
                + sum(t * d.dilation * p for t, d, p in zip(tap[1:], dims[1:], pitches))
                for tap in taps(geometry)]
-    # weights along a padded row: a scalar for one channel, else the filters tiled
-    weights = w[:, 0] if channels == 1 else np.tile(w, (1, math.prod(trailing)))
+    # weights along a padded row: a scalar for one channel
+    weights = w[:, 0]
+    # channels > 1: the outputs' windows, the last dim merged with the channels
+    valid = (*out_shape[1:-1], out_shape[-1] * channels) if trailing else (channels,)
+    valid_axes = list(range(2 + len(dims), 2 + len(dims) + len(valid)))
+    window_axes = list(range(2, 2 + len(dims)))
+    window_strides = (dims[0].dilation * inner * dtype.itemsize,
+                      *(d.dilation * p * dtype.itemsize for d, p in zip(dims[1:], pitches)))
+    valid_strides = (*(p * dtype.itemsize for p in pitches[:-1]), dtype.itemsize)
+    weights_row = np.tile(w, (1, valid[-1] // channels)).reshape(*geometry.window, valid[-1])
     crop = (slice(None), slice(None)) + tuple(slice(0, o) for o in out_shape[1:])
     direct = not trailing                   # 1-D: the padded grid is the output itself
     itemsize = dtype.itemsize
 
     def nbytes(images: int, rows: int) -> int:
-        sums = images * rows * inner * (1 if direct else 2)
+        # (sum and product buffers for one channel; more write the output directly)
+        sums = 0 if channels > 1 else images * rows * inner * (1 if direct else 2)
         return (sums + math.prod(slab_shape(x.shape, geometry, images, rows)) + inner) * itemsize
 
     blocks, workers = plan(batch, out_shape, nbytes, num_workers(),
@@ -204,6 +213,17 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
         shape = (images, rows, inner)
         strides = (slab_rows(geometry, rows) * inner * itemsize,
                    dims[0].stride * inner * itemsize, itemsize)
+        if channels > 1:
+            # all taps in one einsum over the windows of the block's outputs, as
+            # (images, rows, *window, *out trailing, last * C): each output sums its
+            # products in tap order, in one pass whose inner loop runs along the row
+            view = np.ndarray((images, rows, *geometry.window, *valid), dtype, xf, 0,
+                              (*strides[:2], *window_strides, *valid_strides))
+            np.einsum(view, [0, 1, *window_axes, *valid_axes], weights_row,
+                      [*window_axes, valid_axes[-1]], [0, 1, *valid_axes],
+                      out=out[block].reshape(images, rows, *valid))
+            add_time("taps", start)
+            return
         acc = out[block].reshape(shape) if direct else scratch.get(worker, "sum", shape, dtype)
         tmp = scratch.get(worker, "product", shape, dtype)
         for t, offset in enumerate(offsets):
