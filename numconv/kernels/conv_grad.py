@@ -37,6 +37,7 @@ import itertools
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..algorithms import ALGORITHMS, choose
 from ..algorithms.gemm import filter_matrix
@@ -248,6 +249,8 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
     # (counted for depthwise whatever the layout: the blocks, so the sums, follow nbytes)
     copy_in = geometry.padded or x.dtype != dtype or depthwise
     tap_list = list(itertools.product(*(range(t) for t in geometry.window)))
+    dims = geometry.dims
+    flat = depthwise and cout_g == 1 and all(d.stride == 1 for d in dims[1:])
 
     def nbytes(images: int, rows: int) -> int:
         positions = images * rows * line
@@ -277,6 +280,27 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
             buf = scratch.get(worker, "g", gb.shape, dtype)
             np.copyto(buf, gb, casting="unsafe")
             gb = buf
+        if flat:         # dw[t, c] = sum over positions of x_t[..., c] * g[..., c]
+            # one einsum over the windows, the last dim merged with the channels (one
+            # pass per tap along whole rows), then the sum over that dim's positions
+            rows = block[1].stop - block[1].start
+            valid = (*geometry.out_shape[1:-1], geometry.out_shape[-1] * channels) \
+                if n > 1 else (channels,)
+            st = xs.strides
+            windows = as_strided(xs, (xs.shape[0], rows, *geometry.window, *valid),
+                                 (st[0], st[1] * dims[0].stride,
+                                  *(st[1 + k] * d.dilation for k, d in enumerate(dims)),
+                                  *st[2:n], st[-1]), writeable=False)
+            window_axes = list(range(2, 2 + n))
+            valid_axes = list(range(2 + n, 2 + n + len(valid)))
+            sums = scratch.get(worker, "taps", (*geometry.window, *valid), dtype)
+            np.einsum(windows, [0, 1, *window_axes, *valid_axes],
+                      gb.reshape(*gb.shape[:2], *valid), [0, 1, *valid_axes],
+                      [*window_axes, *valid_axes], out=sums)
+            per_tap = scratch.get(worker, "per_tap", (taps, channels), dtype)
+            np.add.reduce(sums.reshape(taps, -1, channels), axis=1, out=per_tap)
+            result[:, :, 0] = per_tap.T
+            return
         if depthwise:    # dw[t, c, j] = sum over positions of x_t[..., c] * g[..., c, j]
             # (into a contiguous (C,) or (C, multiplier) result: einsum's loops over a
             # strided output with a unit last axis ran 6x slower)
