@@ -28,6 +28,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..config import get_default_precision, get_workspace_limit
 from ..padding import Geometry
 from . import pointwise, winograd
 from ._engine import profiling
@@ -37,7 +38,7 @@ from .pointwise import pointwise_gemm
 from .shift import shift_accumulate
 from .winograd import winograd_f2x2_3x3
 
-__all__ = ["ALGORITHMS", "Algorithm", "choose", "requirement", "profiling"]
+__all__ = ["ALGORITHMS", "EXACT", "Algorithm", "choose", "requirement", "profiling"]
 
 Algorithm = Callable[[np.ndarray, np.ndarray, Geometry, int, np.dtype], np.ndarray]
 
@@ -49,6 +50,10 @@ ALGORITHMS: dict[str, Algorithm] = {
     "fft": fft_conv,
     "winograd": winograd_f2x2_3x3,
 }
+
+#: the direct sums: each output a plain sum of products (per-element error bound), the
+#: only algorithms ``auto`` picks with ``precision="exact"``
+EXACT = ("im2col", "shift", "pointwise")
 
 
 def requirement(name: str, geometry: Geometry) -> str | None:
@@ -66,43 +71,44 @@ def requirement(name: str, geometry: Geometry) -> str | None:
 
 
 def choose(x_shape: tuple[int, ...], w_shape: tuple[int, ...], geometry: Geometry,
-           groups: int, dtype: np.dtype | None = None) -> str:
+           groups: int, dtype: np.dtype | None = None, precision: str | None = None) -> str:
     """The algorithm ``algorithm="auto"`` runs for this shape.
 
-    Rules from single-core CPU-time measurements on the benchmark cases
-    (``python -m benchmarks``):
+    ``precision`` is ``"exact"`` (only the direct sums :data:`EXACT`, per-element error
+    bound) or ``"fast"`` (Winograd and FFT too, normwise bound); None means
+    :func:`numconv.get_default_precision`.  Rules from single-core CPU-time
+    measurements on the benchmark cases (``python -m benchmarks``):
 
     * a window of ones: ``pointwise`` (no patch copy at all);
-    * a large window (at least 81 taps) with stride 1, few channels
+    * ``"fast"`` only: a large window (at least 81 taps) with stride 1, few channels
       (``C_in/groups * C_out/groups <= 64``) and a floating dtype: ``fft``;
     * one input and one output channel per group (depthwise, or a single-channel
       image and filter), or a single output from up to 4 input channels: ``shift``
       (each tap is one whole-array multiply-add; building patches would cost more);
     * when even one output row of patches would not fit the workspace bound:
       ``shift`` (no patch matrix);
-    * a 2-D 3x3 window with stride 1 and dilation 1, floating dtype, ungrouped, with
-      at least 64 x 64 channels: ``winograd`` (the GEMMs dominate; it does 16
-      multiplies per 4 outputs instead of 36; float32 errors measured against a
-      float64 reference are as small as im2col's);
+    * ``"fast"`` only: a 2-D 3x3 window with stride 1 and dilation 1, floating dtype,
+      ungrouped, with at least 64 x 64 channels: ``winograd`` (the GEMMs dominate; it
+      does 16 multiplies per 4 outputs instead of 36);
     * otherwise ``im2col``.
 
     >>> from numconv.padding import resolve
     >>> g = resolve((56, 56), (3, 3), (1, 1), (1, 1), "SAME")
     >>> choose((8, 56, 56, 64), (3, 3, 64, 64), g, 1)
+    'im2col'
+    >>> choose((8, 56, 56, 64), (3, 3, 64, 64), g, 1, precision="fast")
     'winograd'
     >>> choose((8, 56, 56, 64), (3, 3, 1, 64), g, 64)
     'shift'
-    >>> choose((8, 56, 56, 32), (3, 3, 32, 64), g, 1)
-    'im2col'
     """
-    from ..config import get_workspace_limit
+    fast = (precision or get_default_precision()) == "fast"
     cin_g, cout = w_shape[-2], w_shape[-1]
     cout_g = cout // groups
     taps = math.prod(geometry.window)
     floating = dtype is None or np.dtype(dtype).kind == "f"
     if taps == 1:
         return "pointwise"
-    if (floating and taps >= 81 and all(s == 1 for s in geometry.strides)
+    if (fast and floating and taps >= 81 and all(s == 1 for s in geometry.strides)
             and cin_g * cout_g <= 64):
         return "fft"
     if (cin_g == 1 and cout_g == 1) or (groups == 1 and cin_g <= 4 and cout_g == 1):
@@ -111,7 +117,8 @@ def choose(x_shape: tuple[int, ...], w_shape: tuple[int, ...], geometry: Geometr
     line = math.prod(geometry.out_shape[1:])
     if line * taps * cin_g * groups * 8 > limit:    # one row of patches (8-byte items)
         return "shift"
-    if (floating and groups == 1 and winograd.supports(geometry) and cin_g * cout >= 64 * 64
+    if (fast and floating and groups == 1 and winograd.supports(geometry)
+            and cin_g * cout >= 64 * 64
             and line * 16 * (cin_g + cout) * 8 <= limit):   # one row of tiles
         return "winograd"
     return "im2col"
