@@ -972,6 +972,17 @@ def config_specs():
     return specs
 
 
+FLOATS = ["float16", "float32", "float64"]
+
+
+def conv_error_call(size, window, channels, padding, dtype):
+    """A valid conv_error call: numconv's own result, measured."""
+    x = rand((1, size, size + 1, channels), dtype, 4)
+    w = rand((window, window, channels, 2), dtype, 5)
+    return {"result": numconv.conv2d(x, w, padding=padding), "input": x, "filters": w,
+            "padding": padding}
+
+
 def crosscheck_specs():
     from numconv import crosscheck as cc
     from numconv.layers import Conv2D, LayerReport, MaxPool2D, Sequential
@@ -1006,6 +1017,12 @@ def crosscheck_specs():
             lambda x: {"result": x, "truth": x.astype(np.float64)}),
             {"result": array_bad(), "truth": array_bad(),
              "bound": st.one_of(number_bad, array_bad())}, typed(cc.ErrorStats)),
+        "conv_error": Spec(cc.conv_error, st.builds(
+            conv_error_call, st.integers(1, 6), st.integers(1, 3), st.integers(1, 3),
+            st.sampled_from(["SAME", "VALID", 1]), st.sampled_from(FLOATS)),
+            {"result": array_bad(), "input": array_bad(), "filters": array_bad(),
+             "strides": int_seq, "padding": padding_bad, "data_format": format_bad,
+             "dilations": int_seq, "bias": array_bad(2)}, typed(cc.ConvError)),
         "translate": Spec(cc.translate, st.fixed_dictionaries(
             {"config": configs, "framework": st.sampled_from(names)}),
             {"config": junk, "framework": choice_bad(names)}, typed(cc.Translation)),
