@@ -6,19 +6,58 @@ Every algorithm has the signature ``algo(x, w, geometry, groups, dtype) -> out``
 :class:`~numconv.padding.Geometry` (zero padding), and ``out`` a new array of shape
 ``(N, *out_spatial, C_out)`` in the accumulation ``dtype``.
 
-========== ===============================================================
-name       algorithm
-========== ===============================================================
-im2col     patch matrix per cache-sized block + one GEMM (the reference)
-shift      one multiply-add per window tap, no patch matrix
-pointwise  direct GEMM for 1x1 windows (no copy when stride 1, unpadded)
-fft        ``scipy.fft`` overlap-save per block, for large windows
-winograd   F(2x2, 3x3) for 2-D 3x3 stride-1 filters
-========== ===============================================================
+========== =============================================================== ===========
+name       algorithm                                                       error bound
+========== =============================================================== ===========
+im2col     patch matrix per cache-sized block + one GEMM (the reference)   per element
+shift      one multiply-add per window tap, no patch matrix                per element
+pointwise  direct GEMM for 1x1 windows (no copy when stride 1, unpadded)   per element
+fft        ``scipy.fft`` overlap-save per block, for large windows         normwise
+winograd   F(2x2, 3x3) for 2-D 3x3 stride-1 filters                        normwise
+========== =============================================================== ===========
 
 All of them build their scratch block by block under the workspace bound
-(:func:`numconv.workspace_limit`), and all give the same result up to rounding
-(integer inputs: exactly; ``fft`` and ``winograd`` fall back to im2col for them).
+(:func:`numconv.workspace_limit`); integer inputs are exact (``fft`` and ``winograd``
+run im2col for them).  Float results differ by rounding, bounded in two ways.
+
+**Per element: the direct sums** (:data:`EXACT`, the only algorithms ``auto`` picks
+with ``precision="exact"``, the default).  Each output is ``b + sum_k x_k w_k`` over
+the ``K = prod(window) * C/groups`` products of its window: im2col's GEMM, shift's
+tap-by-tap accumulation and pointwise's GEMM add them in different orders (blocked,
+with or without FMA), but each product and each addition rounds once, so whatever the
+order (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 3.1,
+with the bias as one more term)::
+
+    |got - truth| <= gamma_K * (|x| conv |w| + |b|),   gamma_K = K u / (1 - K u)
+
+per output, ``truth`` the exact result of the given (already rounded) inputs, ``u``
+the accumulation dtype's unit roundoff (float32 ``2**-24``, float64 ``2**-53``) and
+``K`` counting the bias: ``c = K / (1 - K u)`` (at most ``1.01 K`` while ``K u <=
+0.01``) in ``|got - truth| <= c u (|x| conv |w|)``.  float16 is accumulated in float32
+and rounded once at the end: ``(u16 + (1 + u16) gamma_K(u32)) * (|x| conv |w|)``,
+``u16 = 2**-11``, plus ``2**-25`` where the result underflows to a subnormal.  The
+gradients are sums of the same kind: ``dL/dx`` with ``K = prod(window) * C_out/groups``
+and scale ``|g| conv^T |w|`` (the stride-1 gather runs a direct sum too),
+``dL/dw`` with ``K = N * prod(out_spatial)`` and scale ``|x|^T conv |g|``.  Measured
+on the benchmark cases with data of magnitudes 1e-6..1e6, the largest ``|got -
+truth| / (u |x| conv |w|)`` is 4.4 (shift) to 14.3 (im2col, pointwise), against 18-23
+for TensorFlow's and PyTorch's oneDNN kernels.
+
+**Normwise: the transforms.**  Winograd and FFT mix a whole tile or block in their
+transforms, so an output's error follows the largest values of its tile or block, not
+of its own window: a small output beside large ones can lose every digit (1e9 ``u``
+above its ``|x| conv |w|`` on wide-range data).  Their bound holds for the output as a
+whole, in the infinity norm (``W`` the convolution as a matrix)::
+
+    max |got - truth| <= 4 u max|x| max_co sum|w[..., co]|   (= 4 u ||x|| ||W||)
+
+``4`` covers the largest constant measured over 2-D grids of shapes (1 to 256
+channels, 3x3 to 31x31 windows, SAME and VALID, float32 and float64, Gaussian and
+1e-6..1e6 data; also 1-D, 3-D, grouped, dilated for FFT): 1.03 for Winograd, 1.4 for
+FFT; tests/test_exactness.py checks it on a seeded grid.  They run when named
+(``algorithm="winograd"``) or, through ``auto``, with ``precision="fast"``
+(:func:`numconv.default_precision`).  :func:`numconv.crosscheck.conv_error` measures
+any result on both scales.
 """
 
 from __future__ import annotations
