@@ -80,10 +80,10 @@ def windows(x, window, strides, padding, dilations):
     return np.stack(taps, axis=-2)
 
 
-def split_filters(w):
-    """``(*window, cin_g, cout)`` -> ``(taps, cin_g, groups? unknown)``: left to callers."""
-    n = w.ndim - 2
-    return w.reshape(math.prod(w.shape[:n]), *w.shape[n:]).astype(LD)
+def split_filters(w, groups):
+    """``(*window, cin_g, cout)`` -> ``(taps, cin_g, groups, cout_g)`` in longdouble."""
+    taps, (cin_g, cout) = math.prod(w.shape[:-2]), w.shape[-2:]
+    return w.astype(LD).reshape(taps, cin_g, groups, cout // groups)
 
 
 def ref_forward(x, w, strides, padding, dilations, bias=None):
@@ -95,7 +95,7 @@ def ref_forward(x, w, strides, padding, dilations, bias=None):
     def conv(xv, wv, bv):
         win = windows(xv, w.shape[:n], strides, padding, dilations)
         win = win.reshape(*win.shape[:-1], groups, cin_g)
-        wt = split_filters(wv).reshape(-1, cin_g, groups, cout // groups)
+        wt = split_filters(wv, groups)
         out = np.einsum("...tgc,tcgj->...gj", win, wt).reshape(*win.shape[:-3], cout)
         return out if bv is None else out + bv.astype(LD)
 
@@ -111,7 +111,7 @@ def ref_input_grad(x_shape, w, g, strides, padding, dilations):
 
     def grad(gv, wv):
         dxp, inner = _padded_zeros(x_shape, dims, LD)
-        wt = split_filters(wv).reshape(-1, cin_g, groups, cout // groups)
+        wt = split_filters(wv, groups)
         gs = gv.astype(LD).reshape(*gv.shape[:-1], groups, cout // groups)
         for i, tap in enumerate(itertools.product(*map(range, w.shape[:n]))):
             part = np.einsum("...gj,cgj->...gc", gs, wt[i]).reshape(*gs.shape[:-2], -1)
