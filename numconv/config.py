@@ -173,7 +173,7 @@ def default_precision(precision: str) -> Iterator[str]:
     --------
     >>> import numpy as np, numconv
     >>> from numconv.algorithms import choose
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((56, 56), (3, 3), (1, 1), (1, 1), "SAME")
     >>> with default_precision("fast"):
     ...     get_default_precision(), choose((8, 56, 56, 64), (3, 3, 64, 64), g, 1)

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import numconv
 from numconv.algorithms import EXACT, choose, requirement
 from numconv.crosscheck import conv_error
-from numconv.padding import resolve
+from numconv.geometry import resolve
 from reference import ref_dim
 
 LD = np.dtype(np.longdouble)
