@@ -9,7 +9,8 @@ convention).  Which arguments those are is listed per op in :data:`GRADIENTS`
 Each op's rule calls the public backward function beside its forward op
 (:mod:`numconv.conv_grad`, :mod:`numconv.pooling_grad`, :mod:`numconv.activations`),
 so the chain rule is written out by the caller, one op at a time, as micrograd's
-``_backward`` closures do it by hand.
+``_backward`` closures do it by hand.  A pullback computes with the forward call's
+``precision`` (its argument, else the default precision when the forward ran).
 """
 
 from __future__ import annotations

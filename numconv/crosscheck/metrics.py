@@ -193,8 +193,9 @@ class ConvError:
     Attributes
     ----------
     per_element : float
-        ``max |got - truth| / (|x| conv |w| + |b|)`` over the outputs (an output whose
-        magnitude sum is 0 counts 0 if exact, inf otherwise).  A direct sum of ``K``
+        ``max |got - truth| / (|x| conv |w| + |b|)`` over the outputs (an exact output
+        counts 0, NaN and inf included; an inexact one whose magnitude sum is 0, or a
+        NaN where the truth is not, counts inf).  A direct sum of ``K``
         products keeps it under ``gamma_K``, about ``K u``.
     normwise : float
         ``max |got - truth| / (max|x| * max_co sum|w[..., co]| + max|b|)``: the error
@@ -264,10 +265,13 @@ def conv_error(result: Any, input: Any, filters: Any, strides: Any = None,
                       "must describe a convolution", exc)
     magnitude = conv(np.abs(x), np.abs(w), None if b is None else np.abs(b))
     _args.same_shape(fn, "result", r, "the convolution's output", truth)
-    diff = np.abs(r.astype(exact) - truth)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(magnitude > 0, diff / magnitude, np.where(diff == 0, 0.0, np.inf))
-    per_element = float(np.nanmax(ratio, initial=0.0))
+    got = r.astype(exact)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = np.abs(got - truth)                    # equal infinities and NaNs: 0
+        diff = np.where((got == truth) | (np.isnan(got) & np.isnan(truth)), 0, diff)
+        ratio = np.where(diff == 0, 0, diff / magnitude)
+    diff, ratio = (np.where(np.isnan(a), np.inf, a) for a in (diff, ratio))
+    per_element = float(ratio.max(initial=0))
     scale = (np.abs(x).max(initial=0) * np.abs(w).reshape(-1, w.shape[-1]).sum(0).max(initial=0)
              + (0 if b is None else np.abs(b).max(initial=0)))
     worst = float(diff.max(initial=0))

@@ -199,7 +199,7 @@ def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
 def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "VALID",
                      data_format: str | None = None, dilations: Any = None, *,
                      bias: Any = None, algorithm: str = "auto",
-                precision: str | None = None) -> da.Array:
+                     precision: str | None = None) -> da.Array:
     """Lazy :func:`numconv.depthwise_conv2d`; see :func:`convolution`."""
     return _conv("depthwise_conv2d", conv.depthwise_conv2d, input, filter, strides, padding,
                  data_format, dilations, bias, algorithm, precision, 2, depthwise=True)
