@@ -59,7 +59,8 @@ def _dims(spatial, window, strides, padding, dilations):
 
 
 def _tap_slices(dims, tap, strides, dilations):
-    return tuple(slice(t * d, t * d + (out - 1) * s + 1, s)
+    """The padded input read by one tap for every output (``out`` of them per dim)."""
+    return tuple(slice(t * d, t * d + max(out - 1, 0) * s + (out > 0), s)
                  for (out, *_), t, s, d in zip(dims, tap, strides, dilations))
 
 
@@ -204,6 +205,28 @@ def test_forward_per_element(name, algo, dtype):
                               algorithm=algo)
     truth, magnitude = ref_forward(x, w, strides, padding, dilations, b)
     k = math.prod(ws[:-1]) + (b is not None)
+    assert_within(got, truth, magnitude, k, acc_of(dtype), np.dtype(dtype))
+
+
+@settings(max_examples=60)
+@given(n=st.integers(1, 3), data=st.data(), groups=st.sampled_from([1, 2]),
+       cin_g=st.integers(1, 5), cout_g=st.integers(1, 5), seed=st.integers(0, 2**16),
+       pads=st.sampled_from(["SAME", "VALID"]), bias=st.booleans(),
+       dtype=st.sampled_from(FLOATS))
+def test_auto_per_element_any_geometry(n, data, groups, cin_g, cout_g, seed, pads, bias,
+                                       dtype):
+    """algorithm="auto", any rank, window, stride, dilation, grouping: per element."""
+    window = data.draw(st.tuples(*[st.integers(1, 4)] * n), label="window")
+    strides = data.draw(st.tuples(*[st.integers(1, 3)] * n), label="strides")
+    dilations = data.draw(st.tuples(*[st.integers(1, 2)] * n), label="dilations")
+    spatial = data.draw(st.tuples(*[st.integers(1, 9 if n < 3 else 5)] * n), label="size")
+    rng = np.random.default_rng(seed)
+    x = wide(rng, (2, *spatial, groups * cin_g), dtype)
+    w = wide(rng, (*window, cin_g, groups * cout_g), dtype)
+    b = wide(rng, (groups * cout_g,), dtype) if bias else None
+    got = numconv.convolution(x, w, strides, pads, dilations=dilations, bias=b)
+    truth, magnitude = ref_forward(x, w, strides, pads, dilations, b)
+    k = math.prod(window) * cin_g + bias
     assert_within(got, truth, magnitude, k, acc_of(dtype), np.dtype(dtype))
 
 
