@@ -50,8 +50,8 @@ from .config import get_workspace_limit
 from .geometry import Geometry
 
 __all__ = ["Block", "Plan", "all_finite", "profiling", "add_time", "clock", "num_workers",
-           "plan", "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps",
-           "Scratch", "can_limit_blas", "single_threaded_blas"]
+           "plan", "run_blocks", "slab", "flat_slab", "slab_view", "row_windows", "tap_slice",
+           "taps", "Scratch", "can_limit_blas", "single_threaded_blas"]
 
 Block = tuple[slice, slice]
 
@@ -445,6 +445,32 @@ def slab_view(xs: np.ndarray, geometry: Geometry, rows: int) -> np.ndarray:
     shape = (xs.shape[0], rows, *geometry.out_shape[1:], *geometry.window, xs.shape[-1])
     strides = (xs.strides[0], *(st * d.stride for st, d in zip(sp, dims)),
                *(st * d.dilation for st, d in zip(sp, dims)), xs.strides[-1])
+    return as_strided(xs, shape=shape, strides=strides, writeable=False)
+
+
+def row_windows(xs: np.ndarray, geometry: Geometry, rows: int) -> np.ndarray:
+    """Windows of a slab, taps before positions, the last dim merged with the channels.
+
+    Shape ``(images, rows, *window, *out_spatial[1:-1], out_spatial[-1] * C)`` (1-D:
+    ``(images, rows, *window, C)``), read-only; needs stride 1 along every dim but the
+    first and a slab whose last two axes are contiguous.  Its inner axis runs along a
+    whole output row, so one ``np.einsum`` over it sums each output's products in tap
+    order with long inner loops (the window's strides are multiples of ``C``).
+
+    >>> from numconv.geometry import resolve
+    >>> g = resolve((3, 3), (2, 2), (1, 1), (1, 1), "VALID")
+    >>> xs = np.arange(18.0).reshape(1, 3, 3, 2)
+    >>> row_windows(xs, g, 2)[0, 1, 0, 1]       # row 1, tap (0, 1): x[1, 1:3, :]
+    array([ 8.,  9., 10., 11.])
+    """
+    dims = geometry.dims
+    assert all(d.stride == 1 for d in dims[1:])
+    out = geometry.out_shape
+    st = xs.strides
+    merged = (*out[1:-1], out[-1] * xs.shape[-1]) if len(dims) > 1 else (xs.shape[-1],)
+    shape = (xs.shape[0], rows, *geometry.window, *merged)
+    strides = (st[0], st[1] * dims[0].stride,
+               *(s * d.dilation for s, d in zip(st[1:-1], dims)), *st[2:-2], st[-1])
     return as_strided(xs, shape=shape, strides=strides, writeable=False)
 
 

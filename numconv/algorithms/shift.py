@@ -12,10 +12,15 @@ Per tap, by filter shape:
 * one output per input channel (depthwise with multiplier 1, or a single-channel
   image and filter) and stride 1 along every spatial dim but the first: the *flat*
   path.  The block's padded slab is one contiguous buffer; on it a tap is a constant
-  offset, so each tap's multiply and add run over whole padded rows of
-  ``padded_width * C`` values (the filters tiled along them; a scalar for one
-  channel), computing a few junk columns past the output's width that are cropped
-  once at the end.  Long inner loops instead of one per output position;
+  offset, so the inner loops run along whole rows instead of one per output
+  position.  With several channels, one ``np.einsum`` over the windows
+  ``(images, rows, *window, *out_trailing, out_last * C)`` (the last dim merged with
+  the channels, the filters tiled along it) sums each output's products in tap
+  order in one pass, written into the output.  With one channel (where a window
+  stride would equal the inner stride and einsum's loops would be short) each tap's
+  multiply by a scalar and add run over whole padded rows of ``padded_width``
+  values, computing a few junk columns past the output's width that are cropped
+  once at the end;
 * other depthwise-like filters (``in_channels/groups == 1``):
   ``tap[..., g, None] * w[t, 0, g, :]``, one broadcast multiply over all channels;
 * few input channels and one output (``groups == 1``, ``C <= 4``, ``C_out == 1``): one
@@ -36,8 +41,8 @@ import math
 import numpy as np
 
 from ..engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, clock, flat_slab,
-                      num_workers, plan, run_blocks, slab, slab_rows, slab_shape, tap_slice,
-                      taps)
+                      num_workers, plan, row_windows, run_blocks, slab, slab_rows, slab_shape,
+                      tap_slice, taps)
 from ..geometry import Geometry
 
 __all__ = ["shift_accumulate"]
@@ -167,10 +172,13 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
     """The flat path: one output per channel, stride 1 along all but the first dim.
 
     ``w`` is ``(taps, C)``.  In a block's contiguous padded slab, tap ``t`` of every
-    output position is at a fixed element offset, so the block's output is computed
-    on the padded grid of the trailing dims as ``(images, rows, inner)`` arrays (one
-    run of ``inner = prod(padded trailing) * C`` elements per output row), and the
-    positions beyond the output's trailing sizes are cropped at the end.
+    output position is at a fixed element offset (``inner = prod(padded trailing) * C``
+    elements per input row).  Several channels: one einsum over a view of the slab's
+    windows, into the output.  One channel: the block's output is computed on the
+    padded grid of the trailing dims as ``(images, rows, inner)`` arrays, a multiply
+    and an add per tap, and the positions beyond the output's trailing sizes are
+    cropped at the end.  Either way each output sums its products in tap order,
+    whatever the block.
     """
     dims = geometry.dims
     batch, channels = x.shape[0], x.shape[-1]
@@ -182,16 +190,12 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
     offsets = [tap[0] * dims[0].dilation * inner
                + sum(t * d.dilation * p for t, d, p in zip(tap[1:], dims[1:], pitches))
                for tap in taps(geometry)]
-    # weights along a padded row: a scalar for one channel
+    # weights along a padded row: a scalar for one channel; along an output row
+    # (the filters tiled, (*window, out_last * C)) for several
     weights = w[:, 0]
-    # channels > 1: the outputs' windows, the last dim merged with the channels
-    valid = (*out_shape[1:-1], out_shape[-1] * channels) if trailing else (channels,)
-    valid_axes = list(range(2 + len(dims), 2 + len(dims) + len(valid)))
-    window_axes = list(range(2, 2 + len(dims)))
-    window_strides = (dims[0].dilation * inner * dtype.itemsize,
-                      *(d.dilation * p * dtype.itemsize for d, p in zip(dims[1:], pitches)))
-    valid_strides = (*(p * dtype.itemsize for p in pitches[:-1]), dtype.itemsize)
-    weights_row = np.tile(w, (1, valid[-1] // channels)).reshape(*geometry.window, valid[-1])
+    row = out_shape[-1] * channels if dims[1:] else channels
+    weights_row = np.tile(w, (1, row // channels)).reshape(*geometry.window, row)
+    tap_axes = list(range(2, 2 + len(dims)))
     crop = (slice(None), slice(None)) + tuple(slice(0, o) for o in out_shape[1:])
     direct = not trailing                   # 1-D: the padded grid is the output itself
     itemsize = dtype.itemsize
@@ -213,15 +217,13 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
         shape = (images, rows, inner)
         strides = (slab_rows(geometry, rows) * inner * itemsize,
                    dims[0].stride * inner * itemsize, itemsize)
-        if channels > 1:
-            # all taps in one einsum over the windows of the block's outputs, as
-            # (images, rows, *window, *out trailing, last * C): each output sums its
-            # products in tap order, in one pass whose inner loop runs along the row
-            view = np.ndarray((images, rows, *geometry.window, *valid), dtype, xf, 0,
-                              (*strides[:2], *window_strides, *valid_strides))
-            np.einsum(view, [0, 1, *window_axes, *valid_axes], weights_row,
-                      [*window_axes, valid_axes[-1]], [0, 1, *valid_axes],
-                      out=out[block].reshape(images, rows, *valid))
+        if channels > 1:   # all taps in one einsum, into the output
+            padded = slab_shape(x.shape, geometry, images, rows)
+            windows = row_windows(xf[:math.prod(padded)].reshape(padded), geometry, rows)
+            positions = list(range(2 + len(dims), windows.ndim))
+            np.einsum(windows, [0, 1, *tap_axes, *positions], weights_row,
+                      [*tap_axes, positions[-1]], [0, 1, *positions],
+                      out=out[block].reshape(*windows.shape[:2], *windows.shape[2 + len(dims):]))
             add_time("taps", start)
             return
         acc = out[block].reshape(shape) if direct else scratch.get(worker, "sum", shape, dtype)

@@ -25,8 +25,11 @@ the bands of an image follow its shape only and every GEMM covers one image, so
   input: every element of ``dx`` is written by one block only and sums its taps in
   window order.
 * ``dL/dw``: the patch matrix of a block (its padded input rows copied to a slab)
-  transposed, times the block of ``g`` (depthwise: per tap, one sum of products per
-  channel with ``np.einsum`` on a C-contiguous slab, no patch matrix); the partial
+  transposed, times the block of ``g`` (depthwise, no patch matrix: with multiplier 1
+  and stride 1 along the trailing dims, one ``np.einsum`` over the block's windows
+  with the last dim merged with the channels, then a sum over that dim's positions;
+  else per tap, one sum of products per channel with ``np.einsum``; both on a
+  C-contiguous slab); the partial
   products of :data:`WAVE` blocks run on the worker threads and are added in block
   order.  The blocks are planned for :data:`WAVE` workers whatever the thread count,
   so the sum does not depend on it (it is a sum over the batch: a sub-batch is
@@ -39,13 +42,12 @@ import itertools
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..algorithms import ALGORITHMS, choose
 from ..algorithms.gemm import filter_matrix
 from ..config import get_workspace_limit, workspace_limit
-from ..engine import (Block, Scratch, num_workers, plan, run_blocks, single_threaded_blas, slab,
-                      slab_shape, slab_view, tap_slice)
+from ..engine import (Block, Scratch, num_workers, plan, row_windows, run_blocks,
+                      single_threaded_blas, slab, slab_shape, slab_view, tap_slice)
 from ..geometry import DimGeometry, Geometry, resolve
 from ..windows import tap_region
 
@@ -286,20 +288,13 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
         if flat:         # dw[t, c] = sum over positions of x_t[..., c] * g[..., c]
             # one einsum over the windows, the last dim merged with the channels (one
             # pass per tap along whole rows), then the sum over that dim's positions
-            rows = block[1].stop - block[1].start
-            valid = (*geometry.out_shape[1:-1], geometry.out_shape[-1] * channels) \
-                if n > 1 else (channels,)
-            st = xs.strides
-            windows = as_strided(xs, (xs.shape[0], rows, *geometry.window, *valid),
-                                 (st[0], st[1] * dims[0].stride,
-                                  *(st[1 + k] * d.dilation for k, d in enumerate(dims)),
-                                  *st[2:n], st[-1]), writeable=False)
-            window_axes = list(range(2, 2 + n))
-            valid_axes = list(range(2 + n, 2 + n + len(valid)))
-            sums = scratch.get(worker, "taps", (*geometry.window, *valid), dtype)
-            np.einsum(windows, [0, 1, *window_axes, *valid_axes],
-                      gb.reshape(*gb.shape[:2], *valid), [0, 1, *valid_axes],
-                      [*window_axes, *valid_axes], out=sums)
+            windows = row_windows(xs, geometry, block[1].stop - block[1].start)
+            taps_ax = list(range(2, 2 + n))
+            positions = list(range(2 + n, windows.ndim))
+            sums = scratch.get(worker, "taps", windows.shape[2:], dtype)
+            np.einsum(windows, [0, 1, *taps_ax, *positions],
+                      gb.reshape(windows.shape[:2] + windows.shape[2 + n:]), [0, 1, *positions],
+                      [*taps_ax, *positions], out=sums)
             per_tap = scratch.get(worker, "per_tap", (taps, channels), dtype)
             np.add.reduce(sums.reshape(taps, -1, channels), axis=1, out=per_tap)
             result[:, :, 0] = per_tap.T

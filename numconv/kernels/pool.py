@@ -125,8 +125,9 @@ def _subsample_wins(d: DimGeometry, channels: int, dtype: np.dtype) -> bool:
     times more.  Windows no wider than the stride (2x2/2) are left out from 256
     bytes: the stride-1 pass then computes ``stride`` times the outputs with nothing
     shared between windows (measured on the benchmark's 2x2/2 max pool, 2 MiB blocks:
-    2.74 ms subsampled, 2.21 ms strided).  One channel is left out (NumPy then runs the strided taps as one
-    long loop), and so is float16, whose ufunc loops are scalar (~1 ns an element).
+    2.74 ms subsampled, 2.21 ms strided).  One channel is left out (NumPy then runs
+    the strided taps as one long loop), and so is float16, whose ufunc loops are
+    scalar (~1 ns an element).
     """
     if channels == 1 or dtype == np.float16 or d.stride == 1 or d.window == 1 \
             or d.out_size < 2 or (d.out_size - 1) * d.stride + 1 > d.in_size:
