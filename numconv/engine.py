@@ -22,6 +22,10 @@ Padding is applied per block: :func:`slab` copies the input rows one block reads
 into a scratch buffer with its border filled, so no padded copy of the whole input
 is ever made (the padded input of a large batch alone could exceed the bound).
 
+Scratch buffers (:class:`Scratch`) outlive their call when no view of them does:
+up to :data:`SPARE_BYTES`, never more than the workspace bound, are kept for the
+next call, which then does not page-fault fresh memory in.
+
 Blocks may run on a small thread pool (NumPy copies, ufuncs and BLAS release the
 GIL), as many at once as the workspace bound affords.  The number of workers is
 ``NUMCONV_NUM_THREADS`` if set, else the usable cores (at most 8).

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import numconv
+from numconv import engine
 from conftest import GOLDEN, assert_matches, golden_cases
 from numconv.algorithms import ALGORITHMS, choose, profiling, requirement
 from numconv.geometry import resolve
@@ -392,3 +393,24 @@ def test_flat_shift_path(spatial, window, strides, dilations, padding, channels,
     exact = numconv.convolution(xi, wi, strides, padding, dilations=dilations,
                                 algorithm="shift")
     np.testing.assert_array_equal(exact, loop_conv(xi, wi, strides, padding, dilations))
+
+
+def test_scratch_kept_between_calls_only_without_live_views():
+    """A scratch buffer outlives its call only when no view of it does, and within the bound."""
+    first = engine.Scratch(1)
+    held = first.get(0, "a", (4096,), np.float32)
+    held[...] = 7.0
+    del first                                # a view is alive: the buffer is not kept
+    second = engine.Scratch(1)
+    again = second.get(0, "a", (4096,), np.float32)
+    again[...] = 0.0
+    assert not np.shares_memory(held, again) and (held == 7.0).all()
+    with numconv.workspace_limit(1 << 20):
+        big = engine.Scratch(1)
+        big.get(0, "b", (1 << 20,), np.float32)   # 4 MiB: more than the bound
+        del again, second, big
+        assert sum(b.nbytes for b in engine._SPARE) <= 1 << 20
+    kept = list(engine._SPARE)
+    assert kept                              # the small buffer without views was kept
+    reused = engine.Scratch(1).get(0, "c", (kept[-1].nbytes // 4,), np.float32)
+    assert any(np.shares_memory(reused, b) for b in kept)
