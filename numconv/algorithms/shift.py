@@ -16,7 +16,9 @@ Per tap, by filter shape:
   position.  With several channels, one ``np.einsum`` over the windows
   ``(images, rows, *window, *out_trailing, out_last * C)`` (the last dim merged with
   the channels, the filters tiled along it) sums each output's products in tap
-  order in one pass, written into the output.  With one channel (where a window
+  order in one pass, written into the output; in 2-D (input in the accumulation dtype,
+  channels contiguous) the outputs whose windows lie inside the input read it in place
+  and only the frame around them reads zero-padded copies.  With one channel (where a window
   stride would equal the inner stride and einsum's loops would be short) each tap's
   multiply by a scalar and add run over whole padded rows of ``padded_width``
   values, computing a few junk columns past the output's width that are cropped
@@ -39,11 +41,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, clock, flat_slab,
                       num_workers, plan, row_windows, run_blocks, slab, slab_rows, slab_shape,
                       tap_slice, taps)
-from ..geometry import Geometry
+from ..geometry import DimGeometry, Geometry
 
 __all__ = ["shift_accumulate"]
 
@@ -174,7 +177,7 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
     ``w`` is ``(taps, C)``.  In a block's contiguous padded slab, tap ``t`` of every
     output position is at a fixed element offset (``inner = prod(padded trailing) * C``
     elements per input row).  Several channels: one einsum over a view of the slab's
-    windows, into the output.  One channel: the block's output is computed on the
+    windows, into the output (2-D: :func:`_flat_boxes`, without the slab).  One channel: the block's output is computed on the
     padded grid of the trailing dims as ``(images, rows, inner)`` arrays, a multiply
     and an add per tap, and the positions beyond the output's trailing sizes are
     cropped at the end.  Either way each output sums its products in tap order,
@@ -182,6 +185,9 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
     """
     dims = geometry.dims
     batch, channels = x.shape[0], x.shape[-1]
+    if (len(dims) == 2 and channels > 1 and x.dtype == dtype
+            and x.strides[-2:] == (channels * dtype.itemsize, dtype.itemsize)):
+        return _flat_boxes(x, w, geometry, dtype)
     out_shape = geometry.out_shape
     out = np.empty((batch, *out_shape, channels), dtype=dtype)
     trailing = tuple(d.padded_size for d in dims[1:])
@@ -238,6 +244,94 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
                 np.add(acc, tmp, out=acc)
         if not direct:
             np.copyto(out[block], acc.reshape(images, rows, *trailing, channels)[crop])
+        add_time("taps", start)
+
+    run_blocks(blocks, work, workers)
+    return out
+
+
+
+def _inside(d: DimGeometry) -> tuple[int, int]:
+    """``[lo, hi)``: the outputs along ``d`` whose windows lie inside the input."""
+    lo = min(-(-d.pad_before // d.stride), d.out_size)
+    last = (d.in_size + d.pad_before - d.effective_window) // d.stride
+    return lo, max(lo, min(d.out_size, last + 1))
+
+
+def _flat_boxes(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
+    """The flat path in 2-D with several channels, reading the input in place.
+
+    ``w`` is ``(taps, C)``.  The outputs whose windows lie inside the input (the
+    interior) are computed by one einsum per block over windows of ``x`` itself; the
+    frame around them (rows and columns whose windows meet the padding) from small
+    zero-padded copies of the input they read.  Every output sums its products in tap
+    order along a row of merged columns and channels, as on a padded slab, without a
+    copy of the interior.
+    """
+    d0, d1 = geometry.dims
+    batch, channels = x.shape[0], x.shape[-1]
+    out_rows, out_cols = geometry.out_shape
+    out = np.empty((batch, out_rows, out_cols, channels), dtype=dtype)
+    (r_lo, r_hi), (c_lo, c_hi) = _inside(d0), _inside(d1)
+    kh, kw = geometry.window
+    itemsize = dtype.itemsize
+    tiled: dict[int, np.ndarray] = {}
+
+    def compute(src: np.ndarray, target: np.ndarray) -> None:
+        """``target`` ``(images, rows, cols, C)`` from ``src``, whose ``[:, 0, 0]`` is the
+        input (padding included) under the first window of ``target``."""
+        images, rows, cols = target.shape[:3]
+        if rows == 0 or cols == 0:
+            return
+        if cols not in tiled:
+            tiled[cols] = np.tile(w, (1, cols)).reshape(kh, kw, cols * channels)
+        st, ts = src.strides, target.strides
+        windows = as_strided(src, (images, rows, kh, kw, cols * channels),
+                             (st[0], st[1] * d0.stride, st[1] * d0.dilation,
+                              st[2] * d1.dilation, itemsize), writeable=False)
+        np.einsum(windows, [0, 1, 2, 3, 4], tiled[cols], [2, 3, 4], [0, 1, 4],
+                  out=as_strided(target, (images, rows, cols * channels), ts[:2] + (itemsize,)))
+
+    def padded(bs: slice, rows: range, cols: range, buffer: np.ndarray) -> np.ndarray:
+        """The zero-padded input under output rows ``rows`` and columns ``cols``."""
+        top, left = rows.start * d0.stride - d0.pad_before, cols.start - d1.pad_before
+        height = (len(rows) - 1) * d0.stride + d0.effective_window
+        width = len(cols) - 1 + d1.effective_window
+        src = buffer[:x[bs].shape[0] * height * width * channels].reshape(
+            x[bs].shape[0], height, width, channels)
+        src[...] = 0
+        r0, r1 = max(top, 0), min(top + height, d0.in_size)
+        c0, c1 = max(left, 0), min(left + width, d1.in_size)
+        if r1 > r0 and c1 > c0:
+            src[:, r0 - top:r1 - top, c0 - left:c1 - left] = x[bs, r0:r1, c0:c1]
+        return src
+
+    def nbytes(images: int, rows: int) -> int:
+        # the frame's copies: at most the padded input rows of the block
+        return images * slab_rows(geometry, rows) * d1.padded_size * channels * itemsize
+
+    blocks, workers = plan(batch, (out_rows, out_cols), nbytes, num_workers(),
+                           cache_bytes=FLAT_BLOCK_BYTES, split_rows=True)
+    scratch = Scratch(workers)
+
+    def work(worker: int, block: Block) -> None:
+        start = clock()
+        bs, rs = block
+        images = x[bs].shape[0]
+        buffer = scratch.get(worker, "frame", (nbytes(images, rs.stop - rs.start) // itemsize,),
+                             dtype)
+        inner = range(max(rs.start, r_lo), max(min(rs.stop, r_hi), max(rs.start, r_lo)))
+        everything = range(out_cols)
+        for rows in (range(rs.start, inner.start), range(inner.stop, rs.stop)):
+            if len(rows):          # frame rows: the whole width from a padded copy
+                compute(padded(bs, rows, everything, buffer), out[bs, rows.start:rows.stop])
+        if len(inner):
+            target = out[bs, inner.start:inner.stop]
+            for cols in (range(0, c_lo), range(c_hi, out_cols)):
+                if len(cols):      # frame columns of the interior rows
+                    compute(padded(bs, inner, cols, buffer), target[:, :, cols.start:cols.stop])
+            top, left = inner.start * d0.stride - d0.pad_before, c_lo - d1.pad_before
+            compute(x[bs, top:, left:], target[:, :, c_lo:c_hi])
         add_time("taps", start)
 
     run_blocks(blocks, work, workers)
