@@ -4,7 +4,7 @@ All work runs in blocks (:func:`numconv.engine.plan`) whose scratch,
 over all worker threads, stays under the workspace bound
 (:func:`numconv.get_workspace_limit`) whatever the batch size.  Beyond that scratch
 and the returned array, a call keeps only filter-sized arrays (the filters cast and
-transposed; for ``dL/dw`` the accumulator and :data:`WAVE` partial products), which
+transposed; for ``dL/dw`` the accumulator and the partial products), which
 the blocks' plan leaves room for (its ``reserve``).  As in the forward algorithms,
 the bands of an image follow its shape only and every GEMM covers one image, so
 ``dL/dx`` of an image has the same bits alone or in a batch, on any thread count.
@@ -30,8 +30,8 @@ the bands of an image follow its shape only and every GEMM covers one image, so
   with the last dim merged with the channels, then a sum over that dim's positions;
   else per tap, one sum of products per channel with ``np.einsum``; both on a
   C-contiguous slab); the partial
-  products of :data:`WAVE` blocks run on the worker threads and are added in block
-  order.  The blocks are planned for :data:`WAVE` workers whatever the thread count,
+  products of up to :data:`PARTIALS` blocks run on the worker threads at once and are
+  added in block order.  The blocks are planned for :data:`WAVE` workers whatever the thread count,
   so the sum does not depend on it (it is a sum over the batch: a sub-batch is
   another sum).
 """
@@ -60,6 +60,12 @@ GATHER = ("im2col", "winograd", "pointwise", "fft", "shift")
 #: threads) and then added in order: a constant, so the result is the same for any
 #: thread count.
 WAVE = 2
+
+#: Most blocks of ``dL/dw`` whose partial products are computed in one hand-off to the
+#: worker threads (each a filter-sized buffer, within a quarter of the workspace
+#: bound) before they are added in block order: fewer waits for the slowest thread
+#: than one hand-off per :data:`WAVE` blocks, and the same sum.
+PARTIALS = 64
 
 
 
@@ -264,17 +270,20 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
             total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
         return total
 
-    # the accumulator and WAVE partial products are filter-sized, outside the blocks;
-    # the blocks are planned for WAVE workers (a constant), used by up to WAVE threads
+    # the accumulator and the partial products (up to a quarter of the bound, at least
+    # WAVE) are filter-sized, outside the blocks; the blocks are planned for WAVE
+    # workers (a constant), used by up to that many threads
+    partials = max(WAVE, min(PARTIALS, get_workspace_limit() // 4 // max(dw.nbytes, 1)))
     blocks, affordable = plan(batch, geometry.out_shape, nbytes, WAVE,
-                              reserve=(WAVE + 1) * dw.nbytes)
+                              reserve=(partials + 1) * dw.nbytes)
     workers = min(num_workers(), affordable)
     scratch = Scratch(workers)
-    slots = [dw] if len(blocks) == 1 else [np.empty_like(dw) for _ in range(WAVE)]
-    wave: list[Block] = []
+    slots = [dw] if len(blocks) <= 1 else [np.empty_like(dw)
+                                           for _ in range(min(partials, len(blocks)))]
+    group: list[Block] = []
 
     def work(worker: int, block: Block) -> None:
-        result = slots[wave.index(block)]
+        result = slots[group.index(block)]
         # (einsum's summation order follows the operands' strides: a C-ordered slab)
         cast = x.dtype != dtype or (depthwise and not x.flags.c_contiguous)
         xs = slab(x, geometry, block, 0, scratch, worker, dtype if cast else None)
@@ -327,11 +336,11 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
     # BLAS on one thread whatever the workers: a multi-threaded BLAS may split the long
     # summed dimension of these GEMMs, and the bits would follow the thread count
     with single_threaded_blas():
-        for start in range(0, len(blocks), WAVE):
-            wave[:] = blocks[start:start + WAVE]
-            run_blocks(wave, work, workers, blas=not depthwise)
+        for start in range(0, len(blocks), len(slots)):
+            group[:] = blocks[start:start + len(slots)]
+            run_blocks(group, work, workers, blas=not depthwise)
             if len(blocks) > 1:
-                for j in range(len(wave)):
+                for j in range(len(group)):
                     np.add(dw, slots[j], out=dw)
     dw = dw.reshape(groups, *geometry.window, cin_g, cout_g)
     return np.moveaxis(dw, 0, -2).reshape(*geometry.window, cin_g, cout)
