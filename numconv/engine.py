@@ -55,7 +55,7 @@ from .geometry import Geometry
 
 __all__ = ["Block", "Plan", "all_finite", "profiling", "add_time", "clock", "num_workers",
            "plan", "run_blocks", "slab", "flat_slab", "slab_view", "row_windows", "tap_slice",
-           "taps", "Scratch", "can_limit_blas", "single_threaded_blas"]
+           "taps", "Scratch", "drop_kept_scratch", "can_limit_blas", "single_threaded_blas"]
 
 Block = tuple[slice, slice]
 
@@ -341,6 +341,12 @@ def _keep(buffers: list[np.ndarray]) -> None:
             if total + buf.nbytes <= cap:
                 _SPARE.append(buf)
                 total += buf.nbytes
+
+
+def drop_kept_scratch() -> None:
+    """Free the scratch buffers kept between calls (a memory measurement starts clean)."""
+    with _SPARE_LOCK:
+        _SPARE.clear()
 
 
 class Scratch:
