@@ -40,7 +40,7 @@ from .config import get_workspace_limit
 from .geometry import Geometry
 
 __all__ = ["Block", "all_finite", "profiling", "add_time", "clock", "num_workers", "plan",
-           "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps", "Scratch",
+           "block_shape", "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps", "Scratch",
            "can_limit_blas", "single_threaded_blas"]
 
 Block = tuple[slice, slice]
@@ -225,15 +225,36 @@ def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int
     defaults to :data:`CACHE_BLOCK_BYTES`).  Blocks are whole images when one fits,
     else bands of rows of one image; there are at least ``workers`` blocks when the
     output has enough rows.  A block holds at least one row, so the bound is
-    ``max(limit, workers * block_bytes(1, 1))``.
+    ``max(limit, workers * block_bytes(1, 1))``.  :func:`block_shape` gives the size
+    and number of the blocks without listing them.
 
     >>> plan(4, (10, 10), lambda n, r: n * r * 80, cache_bytes=1600)
     [(slice(0, 2, None), slice(0, 10, None)), (slice(2, 4, None), slice(0, 10, None))]
     >>> plan(1, (10, 10), lambda n, r: n * r * 80, cache_bytes=400)
     [(slice(0, 1, None), slice(0, 5, None)), (slice(0, 1, None), slice(5, 10, None))]
     """
-    if batch == 0 or math.prod(out_shape) == 0:
+    images, per_block, _ = block_shape(batch, out_shape, block_bytes, workers, cache_bytes)
+    if images == 0:
         return []
+    rows = out_shape[0]
+    if per_block == rows:
+        return [(slice(b, min(b + images, batch)), slice(0, rows))
+                for b in range(0, batch, images)]
+    return [(slice(b, b + 1), slice(r, min(r + per_block, rows)))
+            for b in range(batch) for r in range(0, rows, per_block)]
+
+
+def block_shape(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int], int],
+                workers: int = 1, cache_bytes: int | None = None) -> tuple[int, int, int]:
+    """``(images, rows, count)`` of :func:`plan`'s blocks: the largest block holds
+    ``images`` images (more than 1 only when whole images fit) of ``rows`` output rows;
+    ``(0, 0, 0)`` for an empty output.
+
+    >>> block_shape(1, (10**12, 10), lambda n, r: n * r * 80, cache_bytes=800)
+    (1, 10, 100000000000)
+    """
+    if batch == 0 or math.prod(out_shape) == 0:
+        return 0, 0, 0
     cache = CACHE_BLOCK_BYTES if cache_bytes is None else cache_bytes
     budget = min(get_workspace_limit() // workers, cache)
     rows = out_shape[0]
@@ -242,15 +263,13 @@ def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int
         images = max(1, min(batch, budget // image, -(-batch // workers)))
         while images > 1 and block_bytes(images, rows) > budget:
             images -= 1
-        return [(slice(b, min(b + images, batch)), slice(0, rows))
-                for b in range(0, batch, images)]
+        return images, rows, -(-batch // images)
     per_block = max(1, min(rows, budget // max(block_bytes(1, 1), 1)))
     if batch < workers:
         per_block = min(per_block, max(1, -(-rows * batch // workers)))
     while per_block > 1 and block_bytes(1, per_block) > budget:
         per_block -= 1
-    return [(slice(b, b + 1), slice(r, min(r + per_block, rows)))
-            for b in range(batch) for r in range(0, rows, per_block)]
+    return 1, per_block, batch * -(-rows // per_block)
 
 
 def slab_rows(geometry: Geometry, rows: int) -> int:

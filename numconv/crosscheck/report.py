@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import _args
+from .. import _args, budget
 from ._common import Translation, require
 from .config import OpConfig
 from .divergences import applicable
@@ -212,7 +212,7 @@ def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "ja
     frac = _args.number(fn, "nan_fraction", nan_fraction)
     if not 0 <= frac <= 1:
         _args.fail(fn, "nan_fraction", "must lie in [0, 1]", nan_fraction)
-    _args.memory(fn, "config's input, filter and output shapes", _footprint(config))
+    budget.charge(fn, "config's input, filter and output shapes", _footprint(config))
     names = frameworks(against, fn, "against")   # every check before importing a framework
     for name in names:
         require(name, fn)

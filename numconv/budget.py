@@ -1,0 +1,118 @@
+"""The budget: refuse a call before it allocates more than the memory limit.
+
+Each op charges what its kernel will allocate, from the same numbers the kernel uses:
+
+* its **result** (and any other array it returns or builds whole, such as a padded
+  gradient that is scattered onto and then cropped);
+* a **padded copy** of the input only when the kernel makes one: the public
+  :func:`numconv.im2col` does (it pads, then takes a window view); the convolution
+  algorithms and the pooling kernels never do -- each block copies the padded input
+  rows it reads into a slab (:func:`numconv.engine.slab`) or clips its taps to the
+  input (:func:`numconv.windows.tap_region`);
+* its **workspace**: the scratch of the blocks that :func:`numconv.engine.plan` cuts
+  the output into, for every worker that runs at once -- at most the workspace bound
+  (:func:`numconv.config.get_workspace_limit`), but never less than one output row
+  per worker (a block holds at least one row).
+
+The limits are :func:`numconv.config.get_memory_limit` and
+:func:`numconv.config.get_workspace_limit`; the messages are :mod:`numconv._args`'s.
+
+>>> import numconv as nc
+>>> with nc.memory_limit(2**20):                 # doctest: +ELLIPSIS
+...     charge("conv2d", "input", {"output": 2**21})
+Traceback (most recent call last):
+ValueError: conv2d: input must keep the memory this call needs under the limit of 1.0 MiB ..., got 2.0 MiB (output 2.0 MiB)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from . import _args
+from .config import get_memory_limit, get_workspace_limit
+from .engine import block_shape, num_workers, slab_shape
+from .geometry import Geometry
+
+__all__: list[str] = []
+
+
+def charge(fn: str, args: str, parts: dict[str, int]) -> int:
+    """Refuse the call if ``parts`` (name -> bytes) exceed the memory limit; return the total.
+
+    ``args`` names the arguments that decide those sizes, for the message.
+    """
+    _args.over_limit(fn, args, parts, get_memory_limit())
+    return sum(parts.values())
+
+
+def nominal(shape: tuple[int, ...], itemsize: int) -> int:
+    """Bytes of an array of ``shape``, zero dims counted as 1: an empty result of shape
+    ``(0, 10**9, 10**9)`` is refused too, as NumPy cannot even describe it."""
+    return math.prod(max(v, 1) for v in shape) * itemsize
+
+
+def workspace(batch: int, out_shape: tuple[int, ...],
+              block_bytes: Callable[[int, int], int], workers: int | None = None) -> int:
+    """Scratch bytes of the blocks :func:`numconv.engine.plan` cuts the output into, for
+    ``block_bytes(images, rows)`` bytes a block: the largest block times the workers
+    that run at once (at most the workspace bound, at least one row per worker).
+
+    >>> from numconv.config import workspace_limit
+    >>> with workspace_limit(4096):               # rows of 80 bytes: blocks of 51 rows
+    ...     workspace(1, (100, 10), lambda images, rows: images * rows * 80, workers=1)
+    4080
+    """
+    workers = num_workers() if workers is None else workers
+    images, rows, count = block_shape(batch, out_shape, block_bytes, workers,
+                                      cache_bytes=max(get_workspace_limit(), 1))
+    return block_bytes(images, rows) * min(workers, count) if count else 0
+
+
+def window(fn: str, args: str, batch: int, channels: int, geometry: Geometry,
+           in_itemsize: int, out_channels: int, out_itemsize: int, per_position: int = 0,
+           slab_itemsize: int = 0, per_row: int = 0, fixed: int = 0,
+           padded_copy: bool = False) -> int:
+    """:func:`charge` for a windowed op, returning the bytes charged.
+
+    Charges the result; the workspace of its blocks -- ``per_position`` bytes per
+    output position, ``per_row`` per output row (first spatial dim), and with
+    ``slab_itemsize`` the padded input rows each block copies
+    (:func:`numconv.engine.slab_shape`) -- plus ``fixed`` bytes of scratch that do not
+    depend on the blocks; and with ``padded_copy`` the whole padded input (a kernel
+    that pads before it starts).
+    """
+    out_shape = geometry.out_shape
+    parts = {"output": nominal((batch, *out_shape, out_channels), out_itemsize)}
+    if padded_copy and geometry.padded:
+        parts["padded input"] = nominal((batch, *(d.padded_size for d in geometry.dims),
+                                         channels), in_itemsize)
+    row = math.prod(out_shape[1:]) * per_position + per_row
+
+    def block_bytes(images: int, rows: int) -> int:
+        slab = math.prod(slab_shape((batch, channels), geometry, images, rows))
+        return images * (rows * row + slab * slab_itemsize)
+
+    if row or slab_itemsize or fixed:
+        parts["workspace"] = workspace(batch, out_shape, block_bytes) + fixed
+    return charge(fn, args, parts)
+
+
+def scatter(fn: str, args: str, geometry: Geometry, batch: int, channels: int,
+            itemsize: int, per_position: int = 0, extra: int = 0) -> int:
+    """:func:`charge` for a backward pass that scatters onto an input-sized array.
+
+    Counts that array over the padded extent (``batch * padded spatial * channels``
+    items of ``itemsize``; 0 when the kernel clips its taps to the input), the
+    workspace of ``per_position`` bytes per output position, and ``extra`` bytes
+    (results and masks of other shapes).  Returns the bytes charged.
+    """
+    out_shape = geometry.out_shape
+    padded = (batch, *(d.padded_size for d in geometry.dims), channels)
+    _args.numpy_sized(fn, args, padded, itemsize, "padded gradient")
+    _args.numpy_sized(fn, args, (batch, *out_shape, channels), itemsize, "output positions")
+    line = math.prod(out_shape[1:]) * per_position
+    parts = {"padded gradient": math.prod(padded) * itemsize, "other arrays": extra,
+             "workspace": workspace(batch, out_shape, lambda i, r: i * r * line)
+             if per_position else 0}
+    return charge(fn, args, parts)
