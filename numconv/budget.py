@@ -56,17 +56,17 @@ def workspace(batch: int, out_shape: tuple[int, ...],
               block_bytes: Callable[[int, int], int], workers: int | None = None) -> int:
     """Scratch bytes of the blocks :func:`numconv.engine.plan` cuts the output into, for
     ``block_bytes(images, rows)`` bytes a block: the largest block times the workers
-    that run at once (at most the workspace bound, at least one row per worker).
+    that run at once (at most the workspace bound, but at least one row).
 
     >>> from numconv.config import workspace_limit
-    >>> with workspace_limit(4096):               # rows of 80 bytes: blocks of 51 rows
-    ...     workspace(1, (100, 10), lambda images, rows: images * rows * 80, workers=1)
-    4080
+    >>> with workspace_limit(2**18):     # rows of 80 bytes: two equal bands of 500 rows
+    ...     workspace(1, (1000, 10), lambda images, rows: images * rows * 80, workers=2)
+    40000
     """
     workers = num_workers() if workers is None else workers
-    images, rows, count = block_shape(batch, out_shape, block_bytes, workers,
-                                      cache_bytes=max(get_workspace_limit(), 1))
-    return block_bytes(images, rows) * min(workers, count) if count else 0
+    images, rows, count, used = block_shape(batch, out_shape, block_bytes, workers,
+                                            cache_bytes=max(get_workspace_limit(), 1))
+    return block_bytes(images, rows) * used if count else 0
 
 
 def window(fn: str, args: str, batch: int, channels: int, geometry: Geometry,

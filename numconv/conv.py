@@ -23,12 +23,13 @@ __all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d"]
 
 
 def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
-              data_format: Any, dilations: Any, bias: Any, algorithm: str, n: int | None,
-              depthwise: bool = False, stride_arg: str = "strides") -> np.ndarray:
+              data_format: Any, dilations: Any, bias: Any, algorithm: str, precision: Any,
+              n: int | None, depthwise: bool = False, stride_arg: str = "strides"
+              ) -> np.ndarray:
     """spec -> budget -> algorithm -> the caller's layout and dtype."""
     x = spec.array(fn, "input", input)
     s = spec.conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias,
-                       algorithm, n, depthwise, stride_arg)
+                       algorithm, n, depthwise, stride_arg, precision)
     layout, w, geometry, groups, acc = s.layout, s.w, s.geometry, s.groups, s.acc
     warg = "filter" if depthwise else "filters"
     budget.window(fn, f"input, {warg}, {stride_arg}, padding and dilations", x.shape[0],
@@ -44,7 +45,7 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
     xc = layout.to_canonical(x)
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
     if algo == "auto":
-        algo = choose(xc.shape, w.shape, geometry, groups, acc)
+        algo = choose(xc.shape, w.shape, geometry, groups, acc, s.precision)
     return _run(ALGORITHMS[algo], xc, w, geometry, groups, acc, s.result, s.bias, layout)
 
 
@@ -82,7 +83,8 @@ def _run(algorithm: Any, xc: np.ndarray, w: np.ndarray, geometry: Any, groups: i
 
 def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "VALID",
                 data_format: str | None = None, dilations: Any = None, *,
-                bias: Any = None, algorithm: str = "auto") -> np.ndarray:
+                bias: Any = None, algorithm: str = "auto",
+                precision: str | None = None) -> np.ndarray:
     """N-d convolution (cross-correlation), TF's ``tf.nn.convolution``.
 
     Parameters
@@ -104,7 +106,15 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
     bias : array_like, shape ``(C_out,)``, optional
         Added to every output position.
     algorithm : str
-        ``"auto"`` or a name in :data:`numconv.algorithms.ALGORITHMS`.
+        ``"auto"`` or a name in :data:`numconv.algorithms.ALGORITHMS`.  An explicit
+        name always runs (``"winograd"`` and ``"fft"`` whatever ``precision``).
+    precision : {"exact", "fast"}, optional
+        What ``auto`` may pick.  ``"exact"``: only direct sums, every output within
+        ``gamma_K * (|x| conv |w|)`` of the exact result (``K`` products summed,
+        ``gamma_K = K u / (1 - K u)``); ``"fast"``: Winograd and FFT too where they
+        are faster, with a normwise bound only (:mod:`numconv.algorithms`).  None
+        (default): :func:`numconv.get_default_precision`, ``"exact"`` unless changed
+        with :func:`numconv.default_precision`.
 
     Returns
     -------
@@ -132,24 +142,24 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
            [42., 50.]])
     """
     return _convolve("convolution", input, filters, strides, padding, data_format, dilations,
-                     bias, algorithm, None)
+                     bias, algorithm, precision, None)
 
 
 def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
            data_format: str = "NWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> np.ndarray:
+           algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
     """1-D convolution, TF's ``tf.nn.conv1d``; see :func:`convolution`.
 
     >>> conv1d(np.array([[[1.], [2.], [3.]]]), np.array([[[1.]], [[-1.]]]))[0, :, 0]
     array([-1., -1.])
     """
     return _convolve("conv1d", input, filters, stride, padding, data_format, dilations, bias,
-                     algorithm, 1, stride_arg="stride")
+                     algorithm, precision, 1, stride_arg="stride")
 
 
 def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NHWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> np.ndarray:
+           algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
     """2-D convolution, TF's ``tf.nn.conv2d``; see :func:`convolution`.
 
     >>> x = np.zeros((1, 3, 3, 1)); x[0, 1, 1, 0] = 1
@@ -160,24 +170,25 @@ def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            [-1., -1., -1.]])
     """
     return _convolve("conv2d", input, filters, strides, padding, data_format, dilations, bias,
-                     algorithm, 2)
+                     algorithm, precision, 2)
 
 
 def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NDHWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> np.ndarray:
+           algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
     """3-D convolution, TF's ``tf.nn.conv3d``; see :func:`convolution`.
 
     >>> conv3d(np.ones((1, 2, 2, 2, 1)), np.ones((2, 2, 2, 1, 1))).ravel()
     array([8.])
     """
     return _convolve("conv3d", input, filters, strides, padding, data_format, dilations, bias,
-                     algorithm, 3)
+                     algorithm, precision, 3)
 
 
 def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "VALID",
                      data_format: str | None = None, dilations: Any = None, *,
-                     bias: Any = None, algorithm: str = "auto") -> np.ndarray:
+                     bias: Any = None, algorithm: str = "auto",
+                     precision: str | None = None) -> np.ndarray:
     """Depthwise 2-D convolution, TF's ``tf.nn.depthwise_conv2d``.
 
     Each input channel ``c`` is convolved with its own ``filter[:, :, c, m]`` for every
@@ -198,4 +209,4 @@ def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "
     array([ 4., 40.])
     """
     return _convolve("depthwise_conv2d", input, filter, strides, padding, data_format,
-                     dilations, bias, algorithm, 2, depthwise=True)
+                     dilations, bias, algorithm, precision, 2, depthwise=True)

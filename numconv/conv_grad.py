@@ -6,7 +6,8 @@ For ``out = conv(x, w)`` (:func:`numconv.convolution`) and an upstream gradient
 * ``dL/dx = conv_backprop_input(x.shape, w, g)``: ``dx[o*s + t*d] += g[o] @ w[t].T``,
   the adjoint of the forward's gather; entries that land on padding are dropped.
   With stride 1 it is a forward convolution of ``g`` with the flipped, transposed
-  filters (on the algorithm ``auto`` picks); otherwise a blocked scatter-add.
+  filters (on the algorithm ``auto`` picks for ``precision``); otherwise a blocked
+  scatter-add.
 * ``dL/dw = conv_backprop_filter(x, w.shape, g)``: the transposed patch matrix times
   ``g``, accumulated over blocks; ``dL/dbias = bias_add_grad(g)``.
 
@@ -28,6 +29,7 @@ import numpy as np
 
 from . import budget, spec
 from .kernels.conv_grad import filter_grad, input_grad
+from .kernels.pool import reduce_positions
 from .windows import applied
 
 __all__ = ["conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",
@@ -38,11 +40,12 @@ __all__ = ["conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input
 
 
 def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
-                    padding: Any, data_format: Any, dilations: Any, n: int | None,
-                    depthwise: bool = False, transpose: bool = False) -> np.ndarray:
+                    padding: Any, data_format: Any, dilations: Any, precision: Any,
+                    n: int | None, depthwise: bool = False, transpose: bool = False
+                    ) -> np.ndarray:
     """spec -> budget -> kernel, written into the caller's layout."""
     s, g = spec.conv_input_grad_spec(fn, input_sizes, filters, out_backprop, strides, padding,
-                                     data_format, dilations, n, depthwise, transpose)
+                                     data_format, dilations, n, depthwise, transpose, precision)
     layout, wt, geometry, shape, acc, result = s.layout, s.w, s.geometry, s.shape, s.acc, \
         s.result
     channels = shape[layout.channel_axis]
@@ -55,9 +58,9 @@ def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, 
         return np.zeros(shape, result)
     gc = layout.to_canonical(g)
     if acc == result and layout.channels_last:     # may gather into a new array
-        return input_grad(gc, wt, applied(geometry), s.groups, None, acc)
+        return input_grad(gc, wt, applied(geometry), s.groups, None, acc, s.precision)
     dx = np.zeros(shape, result)                   # written block by block, any layout
-    input_grad(gc, wt, applied(geometry), s.groups, layout.to_canonical(dx), acc)
+    input_grad(gc, wt, applied(geometry), s.groups, layout.to_canonical(dx), acc, s.precision)
     return dx
 
 
@@ -83,7 +86,8 @@ def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, 
 
 def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                         padding: Any, data_format: str | None = None,
-                        dilations: Any = None) -> np.ndarray:
+                        dilations: Any = None, *,
+                        precision: str | None = None) -> np.ndarray:
     """Gradient of :func:`numconv.convolution` with respect to its input (TF's argument order).
 
     ``dx[n, i..., c] = sum over (o, t) with o*s + t*d - pad_before = i of
@@ -104,6 +108,10 @@ def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strid
     strides, padding, dilations, data_format
         As for the forward :func:`numconv.convolution`; ``data_format=None`` is
         channels-last with the rank of ``filters``.
+    precision : {"exact", "fast"}, optional
+        As for :func:`numconv.convolution`: with stride 1 the gradient runs as a
+        forward convolution on the algorithm ``auto`` picks for this precision
+        (``"exact"``, the default: a direct sum, per-element bound).
 
     Returns
     -------
@@ -124,7 +132,7 @@ def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strid
            [1., 2., 1.]])
     """
     return _backprop_input("conv_backprop_input", input_sizes, filters, out_backprop, strides,
-                           padding, data_format, dilations, None)
+                           padding, data_format, dilations, precision, None)
 
 
 def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
@@ -165,10 +173,11 @@ def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strid
 
 def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NWC",
-                          dilations: Any = None) -> np.ndarray:
+                          dilations: Any = None, *,
+                          precision: str | None = None) -> np.ndarray:
     """:func:`conv_backprop_input` for 1-D (:func:`numconv.conv1d`)."""
     return _backprop_input("conv1d_backprop_input", input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, 1)
+                           strides, padding, data_format, dilations, precision, 1)
 
 
 def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
@@ -181,10 +190,11 @@ def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 
 def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NHWC",
-                          dilations: Any = None) -> np.ndarray:
+                          dilations: Any = None, *,
+                          precision: str | None = None) -> np.ndarray:
     """TF's ``tf.compat.v1.nn.conv2d_backprop_input``; see :func:`conv_backprop_input`."""
     return _backprop_input("conv2d_backprop_input", input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, 2)
+                           strides, padding, data_format, dilations, precision, 2)
 
 
 def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
@@ -197,10 +207,11 @@ def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 
 def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NDHWC",
-                          dilations: Any = None) -> np.ndarray:
+                          dilations: Any = None, *,
+                          precision: str | None = None) -> np.ndarray:
     """TF's ``conv3d_backprop_input_v2``; see :func:`conv_backprop_input`."""
     return _backprop_input("conv3d_backprop_input", input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, 3)
+                           strides, padding, data_format, dilations, precision, 3)
 
 
 def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
@@ -213,7 +224,8 @@ def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 
 def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop: Any,
                                     strides: Any, padding: Any, data_format: str = "NHWC",
-                                    dilations: Any = None) -> np.ndarray:
+                                    dilations: Any = None, *,
+                                    precision: str | None = None) -> np.ndarray:
     """Input gradient of :func:`numconv.depthwise_conv2d` (TF's name and argument order).
 
     ``filter`` has shape ``(kh, kw, C, M)``; output channel ``c * M + m`` sends its
@@ -225,8 +237,8 @@ def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop:
     array([1., 2.])
     """
     return _backprop_input("depthwise_conv2d_backprop_input", input_sizes, filter,
-                           out_backprop, strides, padding, data_format, dilations, 2,
-                           depthwise=True)
+                           out_backprop, strides, padding, data_format, dilations, precision,
+                           2, depthwise=True)
 
 
 def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any,
@@ -266,15 +278,15 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
     """
     fn = "bias_add_grad"
     g = spec.array(fn, "out_backprop", out_backprop)
-    axis = spec.bias_axis(fn, g, data_format)
+    g = np.moveaxis(g, spec.bias_axis(fn, g, data_format), -1)     # channels last: a view
     acc, result = spec.result_dtypes(g.dtype)
-    axes = tuple(a for a in range(g.ndim) if a != axis)
-    return g.sum(axis=axes, dtype=acc).astype(result, copy=False)
+    # per image in an order set by the shape (not the memory layout), then over images
+    return np.add.reduce(reduce_positions(g, "SUM", acc), axis=0).astype(result, copy=False)
 
 
 def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                    padding: Any = "SAME", data_format: str | None = None,
-                   dilations: Any = None) -> np.ndarray:
+                   dilations: Any = None, *, precision: str | None = None) -> np.ndarray:
     """Transposed convolution ("deconvolution"), TF's ``tf.nn.conv_transpose``.
 
     The gradient of :func:`numconv.convolution` with respect to its input, used as a
@@ -294,6 +306,8 @@ def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
         stride) == in``), so it must be given.
     strides, padding, data_format, dilations
         The forward convolution's.
+    precision : {"exact", "fast"}, optional
+        As for :func:`numconv.convolution` (stride 1 runs as a forward convolution).
 
     Returns
     -------
@@ -312,20 +326,22 @@ def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
     array([1., 1., 3., 2.])
     """
     return _backprop_input("conv_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, None, transpose=True)
+                           data_format, dilations, precision, None, transpose=True)
 
 
 def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NWC",
-                     dilations: Any = None) -> np.ndarray:
+                     dilations: Any = None, *,
+                     precision: str | None = None) -> np.ndarray:
     """1-D transposed convolution, TF's ``tf.nn.conv1d_transpose``; see :func:`conv_transpose`."""
     return _backprop_input("conv1d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, 1, transpose=True)
+                           data_format, dilations, precision, 1, transpose=True)
 
 
 def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NHWC",
-                     dilations: Any = None) -> np.ndarray:
+                     dilations: Any = None, *,
+                     precision: str | None = None) -> np.ndarray:
     """2-D transposed convolution, TF's ``tf.nn.conv2d_transpose``; see :func:`conv_transpose`.
 
     >>> y = np.ones((1, 2, 2, 1))
@@ -336,12 +352,13 @@ def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
            [1., 1., 1., 1.]])
     """
     return _backprop_input("conv2d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, 2, transpose=True)
+                           data_format, dilations, precision, 2, transpose=True)
 
 
 def conv3d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NDHWC",
-                     dilations: Any = None) -> np.ndarray:
+                     dilations: Any = None, *,
+                     precision: str | None = None) -> np.ndarray:
     """3-D transposed convolution, TF's ``tf.nn.conv3d_transpose``; see :func:`conv_transpose`."""
     return _backprop_input("conv3d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, 3, transpose=True)
+                           data_format, dilations, precision, 3, transpose=True)

@@ -13,13 +13,14 @@ declared padding), ``ceil_mode`` and ``divisor_override``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from . import budget, spec
 from .geometry import Geometry, resolve
-from .kernels.pool import fixed_bytes, reduce_windows, step_bytes
+from .kernels.pool import fixed_bytes, reduce_positions, reduce_windows, step_bytes
 from .layout import Layout
 from .windows import applied
 
@@ -252,12 +253,19 @@ def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:
     x = spec.array(fn, "input", input)
     layout, keep = spec.global_spec(fn, x, data_format, keepdims)
+    # one reduction per image in an order set by the shape (not by the memory layout)
+    xc = layout.to_canonical(x)
     if kind == "MAX":
-        return np.max(x, axis=layout.spatial_axes, keepdims=keep)
-    acc, result = spec.mean_dtypes(x.dtype)
-    with np.errstate(over="ignore", invalid="ignore"):  # IEEE results silently (nonfinite.md)
-        out = np.mean(x, axis=layout.spatial_axes, keepdims=keep, dtype=acc)
-    return out.astype(result, copy=False)
+        out = reduce_positions(xc, "MAX", x.dtype)
+    else:
+        acc, result = spec.mean_dtypes(x.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # IEEE results (nonfinite.md)
+            out = reduce_positions(xc, "SUM", acc)
+            out /= math.prod(xc.shape[1:-1])
+        out = out.astype(result, copy=False)
+    if keep:
+        out = out.reshape(layout.full_index((1,) * layout.n_spatial, *out.shape))
+    return out
 
 
 def global_max_pool(input: Any, data_format: str | None = None,

@@ -37,6 +37,7 @@ import numpy as np
 
 from . import _args
 from .algorithms import ALGORITHMS, requirement
+from .config import get_default_precision
 from .geometry import SAME_MODES, Geometry, Padding, resolve
 from .layout import Layout
 
@@ -169,6 +170,7 @@ class ConvSpec:
     filters: np.ndarray | None = None  # as given (depthwise: ``(*window, C, multiplier)``)
     bias: np.ndarray | None = None
     algorithm: str = "auto"
+    precision: str = "exact"          # "exact" or "fast" (None resolved by the context)
     shape: tuple[int, ...] = ()       # gradients: the shape of the result
 
     @property
@@ -189,7 +191,8 @@ def _depthwise(fn: str, arg: str, w_shape: tuple[int, ...], channels: int, n: in
 
 def conv_spec(fn: str, x: Any, filters: Any, strides: Any, padding: Any, data_format: Any,
               dilations: Any, bias: Any, algorithm: Any, n: int | None,
-              depthwise: bool = False, stride_arg: str = "strides") -> ConvSpec:
+              depthwise: bool = False, stride_arg: str = "strides",
+              precision: Any = None) -> ConvSpec:
     """Validate a convolution call against ``x`` (an array, or anything with ``shape``,
     ``ndim`` and ``dtype``, such as a dask array).
 
@@ -207,6 +210,7 @@ def conv_spec(fn: str, x: Any, filters: Any, strides: Any, padding: Any, data_fo
     s, d = ints(fn, stride_arg, strides, lay), ints(fn, "dilations", dilations, lay)
     pad = _args.padding(fn, padding, n, lay)
     algo = _args.choice(fn, "algorithm", algorithm, ("auto", *ALGORITHMS))
+    prec = _args.precision(fn, precision, get_default_precision())
     channels = x.shape[lay.channel_axis]
     if depthwise:  # (*window, C, multiplier) -> grouped filters (*window, 1, C*multiplier)
         _depthwise(fn, "filter", w.shape, channels, n, f"shape {w.shape}")
@@ -215,7 +219,7 @@ def conv_spec(fn: str, x: Any, filters: Any, strides: Any, padding: Any, data_fo
     b = _args.bias(fn, bias, w.shape[-1])
     geometry = resolve(lay.spatial_shape(x.shape), w.shape[:n], s, d, pad)
     acc, result = result_dtypes(x.dtype, w.dtype, *(() if b is None else (b.dtype,)))
-    return ConvSpec(lay, w, groups, geometry, acc, result, given, b, algo)
+    return ConvSpec(lay, w, groups, geometry, acc, result, given, b, algo, prec)
 
 
 def algorithm_fits(fn: str, s: ConvSpec) -> None:
@@ -227,8 +231,8 @@ def algorithm_fits(fn: str, s: ConvSpec) -> None:
 
 def conv_input_grad_spec(fn: str, input_sizes: Any, filters: Any, out_backprop: Any,
                          strides: Any, padding: Any, data_format: Any, dilations: Any,
-                         n: int | None, depthwise: bool = False,
-                         transpose: bool = False) -> tuple[ConvSpec, np.ndarray]:
+                         n: int | None, depthwise: bool = False, transpose: bool = False,
+                         precision: Any = None) -> tuple[ConvSpec, np.ndarray]:
     """The spec of a convolution's input gradient (or a transposed convolution) and the
     gradient array; ``spec.shape`` is the result's shape."""
     warg = "filter" if depthwise else "filters"
@@ -239,6 +243,7 @@ def conv_input_grad_spec(fn: str, input_sizes: Any, filters: Any, out_backprop: 
     n = lay.n_spatial
     s, d = ints(fn, "strides", strides, lay), ints(fn, "dilations", dilations, lay)
     pad = _args.padding(fn, padding, n, lay)
+    prec = _args.precision(fn, precision, get_default_precision())
     _args.filters(fn, warg, w, n)
     _args.check_input_rank(fn, garg, g, lay)
     # n-element sizes: batch from the gradient, channels from the filters (ungrouped);
@@ -259,7 +264,7 @@ def conv_input_grad_spec(fn: str, input_sizes: Any, filters: Any, out_backprop: 
         _args.transpose_output(fn, full, detail)
     _expect_grad(fn, garg, g, lay, geometry, full[0], w.shape[-1], f"{sarg} {full}")
     acc, result = result_dtypes(w.dtype, g.dtype)
-    return ConvSpec(lay, w, groups, geometry, acc, result, shape=full), g
+    return ConvSpec(lay, w, groups, geometry, acc, result, precision=prec, shape=full), g
 
 
 def conv_filter_grad_spec(fn: str, x: np.ndarray, filter_sizes: Any, out_backprop: Any,
