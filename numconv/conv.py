@@ -96,13 +96,16 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
         (grouped convolution when that is more than 1); ``C_out`` must divide by it.
     strides, dilations : int or sequence of int, optional
         Per spatial dim (also TF's ``N + 2`` form with 1 at batch and channels).
-        Default 1.  Any stride combines with any dilation.
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID, PyTorch's symmetric int, explicit pairs per spatial dim, or
-        TF's explicit ``[[0, 0], [t, b], [l, r], [0, 0]]``.  Zero padding.
+        ``None`` is 1, here and in every numconv function.  Any stride combines with
+        any dilation.
+    padding : "SAME", "VALID", "SAME_LOWER", "SAME_UPPER", int, or (before, after) pairs
+        TF's SAME/VALID (any case), ONNX's SAME_UPPER (= SAME) and SAME_LOWER (the odd
+        padding pixel before), PyTorch's symmetric int, explicit pairs per spatial dim,
+        or TF's explicit ``[[0, 0], [t, b], [l, r], [0, 0]]``.  Zero padding.
     data_format : str, optional
         ``NWC``, ``NHWC``, ``NDHWC`` (channels-last, default) or ``NCW``, ``NCHW``,
-        ``NCDHW``.
+        ``NCDHW``, any case; or Keras's ``"channels_last"``/``"channels_first"`` (the
+        rank then comes from the filters).
     bias : array_like, shape ``(C_out,)``, optional
         Added to every output position.
     algorithm : str

@@ -131,9 +131,13 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
         Window per spatial dim (its length sets the number of spatial dims).
     pooling_type : {"MAX", "AVG"}
     strides, dilations : int or sequence of int, optional
-        Default 1.  Unlike TF, dilation combines with SAME padding and with strides
+        Also TF's ``N + 2`` form.  ``None`` is 1 (``tf.nn.pool``'s default), here and in
+        every numconv function, the pool gradients included; Keras's pooling layers,
+        whose ``strides=None`` is the pool size, are :mod:`numconv.layers`.  Unlike TF, dilation combines with SAME padding and with strides
         (defined by the formula above).
-    padding : "SAME", "VALID", int or (before, after) pairs
+    padding : "SAME", "VALID", "SAME_LOWER", "SAME_UPPER", int or (before, after) pairs
+        Any case.  ONNX's SAME_UPPER is TF's SAME; SAME_LOWER puts the odd padding pixel
+        before (ONNX's ``auto_pad``).
     data_format : str, optional
         Channels-last by default.
     count_include_pad : bool
@@ -180,7 +184,8 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
 def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              ceil_mode: bool = False, nan_policy: str = "propagate") -> np.ndarray:
-    """N-d max pooling, TF's ``tf.nn.max_pool``; see :func:`pool`.
+    """N-d max pooling, TF's ``tf.nn.max_pool``; see :func:`pool`
+    (``strides=None`` is 1, ``data_format`` also Keras's names).
 
     >>> max_pool(np.arange(8.0).reshape(1, 8, 1), 3, 2, "VALID")[0, :, 0]
     array([2., 4., 6.])
@@ -193,7 +198,8 @@ def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              count_include_pad: bool = False, ceil_mode: bool = False,
              divisor_override: int | None = None) -> np.ndarray:
-    """N-d average pooling, TF's ``tf.nn.avg_pool``; see :func:`pool`.
+    """N-d average pooling, TF's ``tf.nn.avg_pool``; see :func:`pool`
+    (``strides=None`` is 1, ``data_format`` also Keras's names).
 
     >>> avg_pool(np.arange(4.0).reshape(1, 4, 1), 2, 2, "VALID")[0, :, 0]
     array([0.5, 2.5])
@@ -205,7 +211,8 @@ def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
 def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate") -> np.ndarray:
-    """1-D max pooling, TF's ``tf.nn.max_pool1d``; see :func:`pool`."""
+    """1-D max pooling, TF's ``tf.nn.max_pool1d``; see :func:`pool`
+    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("max_pool1d", input, ksize, "MAX", strides, padding, data_format, dilations,
                  ceil_mode=ceil_mode, n=1, nan_policy=nan_policy)
 
@@ -213,7 +220,8 @@ def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate") -> np.ndarray:
-    """2-D max pooling, TF's ``tf.nn.max_pool2d``; see :func:`pool`."""
+    """2-D max pooling, TF's ``tf.nn.max_pool2d``; see :func:`pool`
+    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("max_pool2d", input, ksize, "MAX", strides, padding, data_format, dilations,
                  ceil_mode=ceil_mode, n=2, nan_policy=nan_policy)
 
@@ -221,7 +229,8 @@ def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate") -> np.ndarray:
-    """3-D max pooling, TF's ``tf.nn.max_pool3d``; see :func:`pool`."""
+    """3-D max pooling, TF's ``tf.nn.max_pool3d``; see :func:`pool`
+    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("max_pool3d", input, ksize, "MAX", strides, padding, data_format, dilations,
                  ceil_mode=ceil_mode, n=3, nan_policy=nan_policy)
 
@@ -229,7 +238,8 @@ def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
-    """1-D average pooling, TF's ``tf.nn.avg_pool1d``; see :func:`pool`."""
+    """1-D average pooling, TF's ``tf.nn.avg_pool1d``; see :func:`pool`
+    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("avg_pool1d", input, ksize, "AVG", strides, padding, data_format, dilations,
                  count_include_pad, ceil_mode, divisor_override, n=1)
 
@@ -237,7 +247,8 @@ def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
-    """2-D average pooling, TF's ``tf.nn.avg_pool2d``; see :func:`pool`."""
+    """2-D average pooling, TF's ``tf.nn.avg_pool2d``; see :func:`pool`
+    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("avg_pool2d", input, ksize, "AVG", strides, padding, data_format, dilations,
                  count_include_pad, ceil_mode, divisor_override, n=2)
 
@@ -245,7 +256,8 @@ def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
-    """3-D average pooling, TF's ``tf.nn.avg_pool3d``; see :func:`pool`."""
+    """3-D average pooling, TF's ``tf.nn.avg_pool3d``; see :func:`pool`
+    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("avg_pool3d", input, ksize, "AVG", strides, padding, data_format, dilations,
                  count_include_pad, ceil_mode, divisor_override, n=3)
 

@@ -13,6 +13,7 @@ pooling reduces over the taps (:func:`tap_views`, one whole-array slice per tap)
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Iterator
 
 import numpy as np
@@ -102,8 +103,6 @@ def applied(geometry: Geometry) -> Geometry:
     >>> g.dims[0].out_size, applied(g).strides, applied(g).dilations
     (1, (5,), (1,))
     """
-    from dataclasses import replace
-
     def small(d: Any) -> Any:
         size = max(d.padded_size, 1)
         stride = d.stride if d.out_size > 1 else min(d.stride, size)
@@ -196,11 +195,12 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
     window_shape : int or sequence of int
         Window size per spatial dim.
     strides, dilations : int or sequence of int
-        Window stride and tap spacing per spatial dim.
-    padding : "SAME", "VALID", int or (before, after) pairs
+        Window stride and tap spacing per spatial dim (None is 1).
+    padding : "SAME", "VALID", "SAME_LOWER", "SAME_UPPER", int or (before, after) pairs
         Zero padding, as for :func:`numconv.convolution`.
     data_format : str, optional
-        ``NWC``/``NHWC``/``NDHWC`` (default) or ``NCW``/``NCHW``/``NCDHW``.
+        ``NWC``/``NHWC``/``NDHWC`` (default) or ``NCW``/``NCHW``/``NCDHW``; Keras's
+        ``"channels_last"``/``"channels_first"`` take the rank from the input.
 
     Returns
     -------

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+import numconv as nc
+
 from .. import _args
 from ..layout import Layout
 from ..geometry import Geometry, resolve
@@ -161,9 +163,8 @@ class OpConfig:
         set_(self, "threshold", _args.number(_FN, "threshold", self.threshold))
         set_(self, "alpha", _args.number(_FN, "alpha", self.alpha))
         if kind == "relu":
-            from ..activations import relu
-            relu(np.zeros(0), max_value=self.max_value, negative_slope=self.negative_slope,
-                 threshold=self.threshold)   # Keras's rules on the options, with their messages
+            nc.relu(np.zeros(0), max_value=self.max_value, negative_slope=self.negative_slope,
+                    threshold=self.threshold)   # Keras's rules on the options, with their messages
 
     # ------------------------------------------------------------------ properties
     @property
@@ -262,7 +263,6 @@ class OpConfig:
 
     def run_numconv(self, x: Any, w: Any = None, b: Any = None) -> np.ndarray:
         """numconv's result for this configuration (in the arrays' dtype)."""
-        import numconv as nc
         kind = self.kind
         if kind == "relu":
             return nc.relu(x, max_value=self.max_value, negative_slope=self.negative_slope,

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import _args, budget
+from ..pooling import avg_divisor
 from ._common import Translation, require
 from .config import OpConfig
 from .divergences import applicable
@@ -280,7 +281,6 @@ def _measure(d: Any, config: OpConfig, name: str, x: np.ndarray, w: Any, b: Any,
             parts = [f"{n} {what}" for n, what in ((int(np.isnan(x).sum()), "NaN"),
                                                      (int(np.isneginf(x).sum()), "-inf")) if n]
             if config.geometry is not None:
-                from ..pooling import avg_divisor
                 empty = int(np.sum(avg_divisor(config.geometry) == 0))
                 if empty:
                     parts.append(f"{empty} window position(s) with no input element")

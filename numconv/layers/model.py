@@ -9,6 +9,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .. import _args
+from .convert import keras_layers, torch_layers
 from .core import Conv2D, Dense, DepthwiseConv2D, Layer, ReLU
 from .pooling import AveragePooling2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
 
@@ -106,8 +107,8 @@ class Sequential:
         GlobalAveragePooling2D, Flatten, Dense (activation None, linear or relu),
         Activation('relu'/'linear'); InputLayer is skipped.
         """
-        from .convert import from_keras
-        return from_keras(model)
+        name, layers = keras_layers(model)
+        return cls(layers, name=name)
 
     @classmethod
     def from_torch(cls, module: Any) -> Sequential:
@@ -119,8 +120,8 @@ class Sequential:
         AdaptiveAvgPool2d(1).  Layers are channels-first; the Flatten keeps PyTorch's
         (C, H, W) order, so a following Linear takes the weights unchanged.
         """
-        from .convert import from_torch
-        return from_torch(module)
+        name, layers = torch_layers(module)
+        return cls(layers, name=name)
 
     def compare(self, other: Any, x: Any, dtype: Any = np.float32) -> Any:
         """Layer-by-layer comparison with a live Keras model, torch module or numconv model.

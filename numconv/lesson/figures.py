@@ -32,6 +32,8 @@ from matplotlib.patches import Rectangle
 from .. import _args, budget
 from ..pooling import pool
 from ..windows import im2col
+from .image import dot_pairs
+from .pipeline import feature_extraction
 
 __all__ = ["STYLE", "show_kernel", "show_stages", "show_extraction", "show_filter_detect",
            "show_pools", "show_translation_invariance", "show_im2col", "save_figure"]
@@ -211,7 +213,6 @@ def _stage_row(fn: str, args: str, arrays: list[tuple[str, np.ndarray]], gray: S
 
 
 def _extract(image: Any, kernel: Any, **settings: Any) -> list[tuple[str, np.ndarray]]:
-    from .pipeline import feature_extraction
     return list(feature_extraction(image, kernel, **settings).stages())
 
 
@@ -341,7 +342,6 @@ def show_translation_invariance(near: Any = None, far: Any = None, steps: int = 
         _args.fail(fn, "steps", "must be at most 30", steps)
     kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
     if near is None or far is None:
-        from .image import dot_pairs
         pairs = dot_pairs()
         near, far = pairs if near is None and far is None else (
             near if near is not None else pairs[0], far if far is not None else pairs[1])
