@@ -55,6 +55,14 @@ def gamma(k: int, dtype: Any) -> float:
     return k * u / (1 - k * u)
 
 
+class Model:
+    """Base of :class:`numconv.layers.Sequential`: lets the comparison module name the
+    type of numconv models without importing the module that defines them."""
+
+    layers: list[Layer]
+    name: str
+
+
 class Layer:
     """Base class: a name, weights created on the first call, ``get/set_weights``.
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import _args
 from .convert import keras_layers, torch_layers
-from .core import Conv2D, Dense, DepthwiseConv2D, Layer, ReLU
+from .compare import LayerReport, compare_layers
+from .core import Conv2D, Dense, DepthwiseConv2D, Layer, Model, ReLU
 from .pooling import AveragePooling2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
 
 __all__ = ["Sequential", "LAYERS"]
@@ -24,7 +25,7 @@ FORMAT = "numconv.layers.Sequential/1"
 _CONFIG_KEY = "__numconv_model__"
 
 
-class Sequential:
+class Sequential(Model):
     """Layers applied in order, like ``keras.Sequential``.
 
     Examples
@@ -123,12 +124,11 @@ class Sequential:
         name, layers = torch_layers(module)
         return cls(layers, name=name)
 
-    def compare(self, other: Any, x: Any, dtype: Any = np.float32) -> Any:
+    def compare(self, other: Any, x: Any, dtype: Any = np.float32) -> LayerReport:
         """Layer-by-layer comparison with a live Keras model, torch module or numconv model.
 
         See :func:`numconv.layers.compare_layers`.
         """
-        from .compare import compare_layers
         return compare_layers(self, other, x, dtype)
 
     # -- files ------------------------------------------------------------------
