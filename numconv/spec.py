@@ -173,14 +173,6 @@ class ConvSpec:
     precision: str = "exact"          # "exact" or "fast" (None resolved by the context)
     shape: tuple[int, ...] = ()       # gradients: the shape of the result
 
-    @property
-    def strides(self) -> tuple[int, ...]:
-        return self.geometry.strides
-
-    @property
-    def dilations(self) -> tuple[int, ...]:
-        return self.geometry.dilations
-
 
 def _depthwise(fn: str, arg: str, w_shape: tuple[int, ...], channels: int, n: int,
                shown: str) -> None:
@@ -332,18 +324,6 @@ class PoolSpec:
     divisor_override: int | None
     nan_policy: str
     shape: tuple[int, ...]            # the forward input's shape
-
-    @property
-    def window(self) -> tuple[int, ...]:
-        return self.geometry.window
-
-    @property
-    def strides(self) -> tuple[int, ...]:
-        return self.geometry.strides
-
-    @property
-    def dilations(self) -> tuple[int, ...]:
-        return self.geometry.dilations
 
 
 def pool_spec(fn: str, x: Any, window: Any, pooling_type: Any, strides: Any, padding: Any,

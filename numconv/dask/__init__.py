@@ -124,8 +124,8 @@ def _conv(fn: str, eager: Callable, input: Any, filters: Any, strides: Any, padd
                             x.shape[cs.layout.channel_axis]), cs.w.shape, cs.geometry,
                            cs.groups, cs.acc, cs.precision)
     op = conv.depthwise_conv2d if depthwise else conv.convolution
-    kwargs = dict(strides=cs.strides, data_format=cs.layout.name,
-                  dilations=cs.dilations, algorithm=algorithm)
+    kwargs = dict(strides=cs.geometry.strides, data_format=cs.layout.name,
+                  dilations=cs.geometry.dilations, algorithm=algorithm)
     return windowed(fn, x, cs.layout, cs.geometry, op, kwargs, extras, probe.dtype,
                     out_channels=probe.shape[cs.layout.channel_axis])
 
@@ -240,8 +240,9 @@ def _pool(fn: str, eager: Callable, input: Any, window: Any, kind: str, strides:
     positional = (window, kind) if window_arg == "window_shape" else (window,)
     probe = eager(_probe(x, ps.layout), *positional, strides, padding, data_format,
                   dilations=dilations, **options)   # the result dtype
-    kwargs = dict(window_shape=ps.window, pooling_type=ps.kind, strides=ps.strides,
-                  data_format=ps.layout.name, dilations=ps.dilations)
+    g = ps.geometry
+    kwargs = dict(window_shape=g.window, pooling_type=ps.kind, strides=g.strides,
+                  data_format=ps.layout.name, dilations=g.dilations)
     if ps.kind == "AVG":
         kwargs.update(count_include_pad=ps.count_include_pad,
                       divisor_override=ps.divisor_override)
