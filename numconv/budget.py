@@ -90,8 +90,11 @@ def window(fn: str, args: str, batch: int, channels: int, geometry: Geometry,
     row = math.prod(out_shape[1:]) * per_position + per_row
 
     def block_bytes(images: int, rows: int) -> int:
-        slab = math.prod(slab_shape((batch, channels), geometry, images, rows))
-        return images * (rows * row + slab * slab_itemsize)
+        total = images * rows * row
+        if slab_itemsize:
+            total += math.prod(slab_shape((batch, channels), geometry, images, rows)) \
+                * slab_itemsize
+        return total
 
     if row or slab_itemsize or fixed:
         parts["workspace"] = workspace(batch, out_shape, block_bytes) + fixed
