@@ -95,6 +95,9 @@ def test_same_lower_in_gradients_transposes_and_patches():
            for k, p in same.items()}
     for a, b in zip(got["SAME_LOWER"], got["explicit"]):
         np.testing.assert_array_equal(a, b)
+    # unpooling's default size: the largest input that pools to the output, as for SAME
+    out, idx = numconv.max_pool_with_argmax(x, (4, 3), 2, "SAME_LOWER")
+    assert numconv.max_unpool(out, idx, (4, 3), 2, "SAME_LOWER").shape == (1, 8, 6, 2)
 
 
 def test_same_lower_refuses_ceil_mode():
