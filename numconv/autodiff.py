@@ -284,10 +284,9 @@ def _global_max(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
 def _global_avg(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     x, layout, g = _global(a, ct)
     count = math.prod(layout.spatial_shape(x.shape))
-    acc = np.float32 if g.dtype == np.float16 else (g.dtype if g.dtype.kind == "f"
-                                                      else np.float64)
+    acc, result = spec.mean_dtypes(g.dtype)
     share = np.broadcast_to(g.astype(acc) / count, x.shape)
-    return {"input": share.astype(np.float16 if g.dtype == np.float16 else acc)}
+    return {"input": share.astype(result)}
 
 
 @_register((pg.max_unpool,), ("input",))
