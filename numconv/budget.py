@@ -10,9 +10,11 @@ Each op charges what its kernel will allocate, from the same numbers the kernel 
   rows it reads into a slab (:func:`numconv.engine.slab`) or clips its taps to the
   input (:func:`numconv.windows.tap_region`);
 * its **workspace**: the scratch of the blocks that :func:`numconv.engine.plan` cuts
-  the output into, for every worker that runs at once -- at most the workspace bound
-  (:func:`numconv.config.get_workspace_limit`), but never less than one output row
-  per worker (a block holds at least one row).
+  the output into (sized by :func:`numconv.engine.block_shape`, the plan's own
+  arithmetic), for every worker the plan lets run at once -- at most the workspace
+  bound (:func:`numconv.config.get_workspace_limit`), but never less than one output
+  row (a block holds at least one row).  The planning is the engine's; the bytes per
+  block are the op's (its patches or step buffers, and the padded rows of its slab).
 
 The limits are :func:`numconv.config.get_memory_limit` and
 :func:`numconv.config.get_workspace_limit`; the messages are :mod:`numconv._args`'s.
