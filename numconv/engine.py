@@ -48,9 +48,10 @@ from numpy.lib.stride_tricks import as_strided
 from .config import get_workspace_limit
 from .geometry import Geometry
 
-__all__ = ["Block", "Plan", "all_finite", "profiling", "add_time", "clock", "num_workers",
-           "plan", "block_shape", "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice",
-           "taps", "Scratch", "can_limit_blas", "single_threaded_blas"]
+__all__ = ["Block", "Plan", "Request", "all_finite", "profiling", "add_time", "clock",
+           "num_workers", "plan", "block_shape", "run_blocks", "slab", "flat_slab",
+           "slab_view", "tap_slice", "taps", "Scratch", "can_limit_blas",
+           "single_threaded_blas"]
 
 Block = tuple[slice, slice]
 
@@ -279,6 +280,36 @@ def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int
         blocks = [(slice(b, min(b + images, batch)), slice(0, rows))
                   for b in range(0, batch, images)]
     return Plan(blocks, used)
+
+
+class Request(NamedTuple):
+    """What a kernel asks :func:`plan` for: the same numbers give its blocks
+    (:meth:`plan`) and, before anything is allocated, the scratch they hold at once
+    (:meth:`workspace`, what :mod:`numconv.budget` charges).
+
+    >>> r = Request(1, (1000, 10), lambda images, rows: images * rows * 80)
+    >>> len(r.plan().blocks), r.workspace()
+    (1, 80000)
+    """
+
+    batch: int
+    out_shape: tuple[int, ...]
+    block_bytes: Callable[[int, int], int]
+    workers: int = 1
+    cache_bytes: int | None = None
+    split_rows: bool = False
+
+    def plan(self) -> Plan:
+        """The blocks and workers: :func:`plan` of these numbers."""
+        return plan(self.batch, self.out_shape, self.block_bytes, self.workers,
+                    self.cache_bytes, split_rows=self.split_rows)
+
+    def workspace(self) -> int:
+        """Bytes the blocks hold at once: the largest block times the workers."""
+        images, rows, count, used = block_shape(self.batch, self.out_shape, self.block_bytes,
+                                                self.workers, self.cache_bytes,
+                                                split_rows=self.split_rows)
+        return self.block_bytes(images, rows) * used if count else 0
 
 
 def block_shape(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int], int],
