@@ -13,8 +13,11 @@ Each op charges what its kernel will allocate, from the same numbers the kernel 
   the output into (sized by :func:`numconv.engine.block_shape`, the plan's own
   arithmetic), for every worker the plan lets run at once -- at most the workspace
   bound (:func:`numconv.config.get_workspace_limit`), but never less than one output
-  row (a block holds at least one row).  The planning is the engine's; the bytes per
-  block are the op's (its patches or step buffers, and the padded rows of its slab).
+  row (a block holds at least one row).  A convolution charges exactly the request
+  its algorithm plans with (:func:`numconv.algorithms.workspace`, from each
+  algorithm's ``request``: patches, slabs, products, spectra, transformed tiles);
+  pooling charges its step buffers (:func:`numconv.kernels.pool.step_bytes`).
+  Gradients charge their padded extent and a per-position estimate of their blocks.
 
 The limits are :func:`numconv.config.get_memory_limit` and
 :func:`numconv.config.get_workspace_limit`; the messages are :mod:`numconv._args`'s.
@@ -29,11 +32,13 @@ ValueError: conv2d: input must keep the memory this call needs under the limit o
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
-from . import _args
-from .config import get_memory_limit, get_workspace_limit
-from .engine import block_shape, num_workers, slab_shape
+import numpy as np
+
+from . import _args, algorithms
+from .config import get_memory_limit, get_workspace_limit, workspace_limit
+from .engine import block_shape, num_workers
 from .geometry import Geometry
 
 __all__: list[str] = []
@@ -72,34 +77,53 @@ def workspace(batch: int, out_shape: tuple[int, ...],
 
 
 def window(fn: str, args: str, batch: int, channels: int, geometry: Geometry,
-           in_itemsize: int, out_channels: int, out_itemsize: int, per_position: int = 0,
-           slab_itemsize: int = 0, per_row: int = 0, fixed: int = 0,
-           padded_copy: bool = False) -> int:
-    """:func:`charge` for a windowed op, returning the bytes charged.
-
-    Charges the result; the workspace of its blocks -- ``per_position`` bytes per
-    output position, ``per_row`` per output row (first spatial dim), and with
-    ``slab_itemsize`` the padded input rows each block copies
-    (:func:`numconv.engine.slab_shape`) -- plus ``fixed`` bytes of scratch that do not
-    depend on the blocks; and with ``padded_copy`` the whole padded input (a kernel
-    that pads before it starts).
+           in_itemsize: int, out_channels: int, out_itemsize: int, per_row: int = 0,
+           fixed: int = 0, padded_copy: bool = False) -> int:
+    """:func:`charge` for a windowed op that is not a convolution, returning the bytes
+    charged: its result; the workspace of its blocks, ``per_row`` bytes per output row
+    (first spatial dim), plus ``fixed`` bytes of scratch that do not depend on the
+    blocks; and with ``padded_copy`` the whole padded input (a kernel that pads before
+    it starts).
     """
     out_shape = geometry.out_shape
     parts = {"output": nominal((batch, *out_shape, out_channels), out_itemsize)}
     if padded_copy and geometry.padded:
         parts["padded input"] = nominal((batch, *(d.padded_size for d in geometry.dims),
                                          channels), in_itemsize)
-    row = math.prod(out_shape[1:]) * per_position + per_row
+    if per_row or fixed:
+        parts["workspace"] = workspace(batch, out_shape,
+                                       lambda images, rows: images * rows * per_row) + fixed
+    return charge(fn, args, parts)
 
-    def block_bytes(images: int, rows: int) -> int:
-        total = images * rows * row
-        if slab_itemsize:
-            total += math.prod(slab_shape((batch, channels), geometry, images, rows)) \
-                * slab_itemsize
-        return total
 
-    if row or slab_itemsize or fixed:
-        parts["workspace"] = workspace(batch, out_shape, block_bytes) + fixed
+def result_chunk(batch: int, per_image: int) -> int:
+    """Images per chunk when a convolution's result must be copied out (channels-first,
+    or a result dtype narrower than the accumulation's): each chunk's result takes at
+    most half the workspace bound, the algorithm the other half."""
+    return max(1, min(batch, get_workspace_limit() // 2 // max(per_image, 1)))
+
+
+def convolution(fn: str, args: str, algorithm: str, x_shape: tuple[int, ...], x_dtype: Any,
+                w_shape: tuple[int, ...], geometry: Geometry, groups: int, acc: Any,
+                result: Any, direct: bool) -> int:
+    """:func:`charge` for a forward convolution on ``algorithm``: its result, and the
+    workspace the algorithm plans (:func:`numconv.algorithms.workspace`); with a
+    result copied out chunk by chunk (not ``direct``), a chunk's result plus the
+    algorithm's workspace under half the bound.  Returns the bytes charged."""
+    acc, result = np.dtype(acc), np.dtype(result)
+    batch, cout = x_shape[0], w_shape[-1]
+    parts = {"output": nominal((batch, *geometry.out_shape, cout), result.itemsize)}
+    if not (batch and cout and math.prod(geometry.out_shape)):
+        return charge(fn, args, parts)
+    if direct:
+        parts["workspace"] = algorithms.workspace(algorithm, x_shape, x_dtype, w_shape,
+                                                  geometry, groups, acc)
+    else:
+        per_image = math.prod(geometry.out_shape) * cout * acc.itemsize
+        chunk = result_chunk(batch, per_image)
+        with workspace_limit(max(get_workspace_limit() // 2, 1024)):
+            parts["workspace"] = chunk * per_image + algorithms.workspace(
+                algorithm, (chunk, *x_shape[1:]), x_dtype, w_shape, geometry, groups, acc)
     return charge(fn, args, parts)
 
 

@@ -31,21 +31,19 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
     s = spec.conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias,
                        algorithm, n, depthwise, stride_arg, precision)
     layout, w, geometry, groups, acc = s.layout, s.w, s.geometry, s.groups, s.acc
-    warg = "filter" if depthwise else "filters"
-    budget.window(fn, f"input, {warg}, {stride_arg}, padding and dilations", x.shape[0],
-                  x.shape[layout.channel_axis], geometry, x.dtype.itemsize, w.shape[-1],
-                  acc.itemsize, (math.prod(w.shape[:-1]) * groups
-                                 + (w.shape[-1] if groups > 1 else 0)) * acc.itemsize,
-                  slab_itemsize=acc.itemsize if geometry.padded or x.dtype != acc else 0)
     spec.algorithm_fits(fn, s)
-    algo = s.algorithm
-    if x.shape[0] == 0 or w.shape[-1] == 0 or 0 in geometry.out_shape:  # empty: no algorithm
-        return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], w.shape[-1]),
-                        s.result)
+    batch, cout = x.shape[0], w.shape[-1]
     xc = layout.to_canonical(x)
-    geometry = applied(geometry)  # strides/dilations never applied made C-sized
-    if algo == "auto":
-        algo = choose(xc.shape, w.shape, geometry, groups, acc, s.precision)
+    if batch and cout and 0 not in geometry.out_shape:
+        geometry = applied(geometry)  # strides/dilations never applied made C-sized
+    algo = s.algorithm if s.algorithm != "auto" else \
+        choose(xc.shape, w.shape, geometry, groups, acc, s.precision)
+    direct = layout.channels_last and acc == s.result
+    warg = "filter" if depthwise else "filters"
+    budget.convolution(fn, f"input, {warg}, {stride_arg}, padding and dilations", algo,
+                       xc.shape, x.dtype, w.shape, geometry, groups, acc, s.result, direct)
+    if not (batch and cout and 0 not in geometry.out_shape):  # empty: no algorithm
+        return np.zeros(layout.full_index(geometry.out_shape, batch, cout), s.result)
     return _run(ALGORITHMS[algo], xc, w, geometry, groups, acc, s.result, s.bias, layout)
 
 
@@ -69,8 +67,7 @@ def _run(algorithm: Any, xc: np.ndarray, w: np.ndarray, geometry: Any, groups: i
     final = np.empty(layout.full_index(geometry.out_shape, batch, cout), result)
     target = final if layout.channels_last else np.moveaxis(final, 1, -1)
     limit = get_workspace_limit()
-    per_image = math.prod(geometry.out_shape) * cout * acc.itemsize
-    chunk = max(1, min(batch, limit // 2 // max(per_image, 1)))
+    chunk = budget.result_chunk(batch, math.prod(geometry.out_shape) * cout * acc.itemsize)
     with workspace_limit(max(limit // 2, 1024)):
         for start in range(0, batch, chunk):
             part = algorithm(xc[start:start + chunk], w, geometry, groups, acc)

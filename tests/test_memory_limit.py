@@ -193,18 +193,24 @@ KERNELS = {
     "conv2d im2col SAME": lambda: numconv.conv2d(XF, WF, 1, "SAME", algorithm="im2col"),
     "conv2d shift SAME_LOWER": lambda: numconv.conv2d(XF, WF, 1, "SAME_LOWER",
                                                       algorithm="shift"),
+    "conv2d winograd SAME": lambda: numconv.conv2d(XF, WF, 1, "SAME", algorithm="winograd"),
     "conv2d auto stride 2": lambda: numconv.conv2d(XF, WF, 2, "VALID"),
+    "conv2d NCHW (result copied out in chunks)": lambda: numconv.conv2d(
+        np.moveaxis(XF, -1, 1), WF, 1, "SAME", "NCHW", algorithm="im2col"),
+    "depthwise_conv2d SAME": lambda: numconv.depthwise_conv2d(XF, WF[..., :1], 1, "SAME"),
     "max_pool2d 3x3/1 SAME": lambda: numconv.max_pool2d(XF, 3, 1, "SAME"),
     "avg_pool2d 3x3/2 SAME": lambda: numconv.avg_pool2d(XF, 3, 2, "SAME"),
     "im2col 3x3 SAME": lambda: numconv.im2col(XF, 3, 1, "SAME"),
 }
 
-#: how far the charge may be from the peak tracemalloc measures: the kernels' blocks are
-#: planned with the engine's cache-sized budget and worker count, the charge with the
-#: workspace bound, so the charge may be larger; small arrays (indices, views, filter
-#: matrices) are not charged, so the peak may exceed it by a little
-UNDER_SLACK = 128 * 1024
-OVER_FACTOR = 2
+#: how far the charge may be from the peak tracemalloc measures.  Convolutions charge
+#: the request their algorithm plans with: measured within 0.80-1.18 times the peak
+#: (im2col 1.00-1.09).  Small arrays are not charged (index tables, BLAS operand
+#: copies, average pooling's divisor temporaries: peak/charge up to 1.25 there), and
+#: blocks are charged as the plan reserves them where a kernel may allocate less
+#: (shift's product buffer; pooling steps that read the input itself: 0.80).
+UNDER = 1.5
+OVER = 2.0
 
 
 @pytest.mark.parametrize("limit", [64 * 1024, MiB])
@@ -212,5 +218,5 @@ OVER_FACTOR = 2
 def test_charge_matches_what_the_kernel_allocates(monkeypatch, name, limit):
     with workspace_limit(limit):
         charged, peak = _charged_and_peak(monkeypatch, KERNELS[name])
-    assert peak <= charged + UNDER_SLACK, (peak, charged)
-    assert charged <= OVER_FACTOR * peak + UNDER_SLACK, (peak, charged)
+    assert peak <= UNDER * charged, (peak, charged)
+    assert charged <= OVER * peak, (peak, charged)

@@ -106,12 +106,12 @@ def fft_conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
     cin_g, cout = w.shape[-2], w.shape[-1]
     cout_g = cout // groups
     out_shape = geometry.out_shape
-    out = np.empty((batch, *out_shape, cout), dtype=dtype)
-    if batch == 0 or math.prod(out_shape) == 0:
-        return out
     req = request(x.shape, x.dtype, w.shape, geometry, groups, dtype)
     if req is None:
         return im2col_gemm(x, w, geometry, groups, dtype)
+    out = np.empty((batch, *out_shape, cout), dtype=dtype)
+    if batch == 0 or math.prod(out_shape) == 0:
+        return out
     blocks = req.plan().blocks
     fft_sizes = _sizes(geometry, max(b[1].stop - b[1].start for b in blocks))
     axes = tuple(range(1, n + 1))
