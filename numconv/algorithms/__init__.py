@@ -182,11 +182,11 @@ def workspace(name: str, x_shape: tuple[int, ...], x_dtype: np.dtype,
     dtype = np.dtype(dtype)
     args = (x_shape, x_dtype, w_shape, geometry, groups, dtype)
     filters = math.prod(w_shape) * dtype.itemsize
+    if name in ("shift", "pointwise"):
+        return (shift if name == "shift" else pointwise).request(*args).workspace() + filters
     im2col = gemm.request(*args).workspace() + filters
     if name == "im2col":
         return im2col
-    if name in ("shift", "pointwise"):
-        return (shift if name == "shift" else pointwise).request(*args).workspace() + filters
     if name == "fft":
         own = fft.request(*args)
         return im2col if own is None else max(own.workspace() + filters, im2col)
