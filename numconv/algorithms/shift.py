@@ -43,8 +43,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, clock, flat_slab,
-                      num_workers, plan, row_windows, run_blocks, slab, slab_rows, slab_shape,
+from ..engine import (CACHE_BLOCK_BYTES, Block, Request, Scratch, add_time, clock, flat_slab,
+                      num_workers, row_windows, run_blocks, slab, slab_rows, slab_shape,
                       tap_slice, taps)
 from ..geometry import DimGeometry, Geometry
 
@@ -70,6 +70,45 @@ def _mode(cin_g: int, groups: int, cout_g: int, geometry: Geometry) -> str:
     return "gemm"
 
 
+def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...],
+            geometry: Geometry, groups: int, dtype: np.dtype) -> Request:
+    """The blocks :func:`shift_accumulate` asks for, by mode: per block a sum and a
+    product of the block's outputs (the flat path: over the padded rows), the padded
+    slab, and for the GEMM mode a contiguous copy of each tap."""
+    dtype = np.dtype(dtype)
+    itemsize = dtype.itemsize
+    channels, (cin_g, cout) = x_shape[-1], w_shape[-2:]
+    mode = _mode(cin_g, groups, cout // groups, geometry)
+    if mode == "flat":
+        inner = math.prod(d.padded_size for d in geometry.dims[1:]) * channels
+        direct = len(geometry.dims) == 1
+
+        def flat_bytes(images: int, rows: int) -> int:
+            # (sum and product buffers for one channel; more write the output directly,
+            # 2-D reading only the frame's padded copies, smaller than the slab)
+            sums = 0 if channels > 1 else images * rows * inner * (1 if direct else 2)
+            return (sums + math.prod(slab_shape(x_shape, geometry, images, rows)) + inner) \
+                * itemsize
+
+        return Request(x_shape[0], geometry.out_shape, flat_bytes, num_workers(),
+                       FLAT_BLOCK_BYTES, split_rows=True)
+    line = math.prod(geometry.out_shape[1:])
+    copy_in = geometry.padded or np.dtype(x_dtype) != dtype
+
+    def nbytes(images: int, rows: int) -> int:
+        positions = images * rows * line
+        total = 2 * positions * cout * itemsize                        # sum and product
+        if mode == "gemm":
+            total += positions * channels * itemsize
+        if copy_in:
+            total += math.prod(slab_shape(x_shape, geometry, images, rows)) * itemsize
+        return total
+
+    blas = mode == "gemm"
+    return Request(x_shape[0], geometry.out_shape, nbytes, num_workers(),
+                   CACHE_BLOCK_BYTES if blas else SHIFT_BLOCK_BYTES, split_rows=not blas)
+
+
 def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                      dtype: np.dtype) -> np.ndarray:
     """Convolve by accumulating one product per window tap; see the module docstring.
@@ -81,17 +120,16 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     array([10., 21., 32.])
     """
     dtype = np.dtype(dtype)
-    batch, channels = x.shape[0], x.shape[-1]
+    batch = x.shape[0]
     cin_g, cout = w.shape[-2], w.shape[-1]
     cout_g = cout // groups
     wc = np.ascontiguousarray(w, dtype)           # BLAS operands: C order, native
     out_shape = geometry.out_shape
     mode = _mode(cin_g, groups, cout_g, geometry)
+    blocks, workers = request(x.shape, x.dtype, w.shape, geometry, groups, dtype).plan()
     if mode == "flat":
-        return _flat(x, wc.reshape(-1, groups), geometry, dtype)
+        return _flat(x, wc.reshape(-1, groups), geometry, dtype, blocks, workers)
     out = np.empty((batch, *out_shape, cout), dtype=dtype)
-    line = math.prod(out_shape[1:])
-    itemsize = dtype.itemsize
     copy_in = geometry.padded or x.dtype != dtype
     if mode == "gemm":  # (taps, groups, cin_g, cout_g)
         wg = np.ascontiguousarray(wc.reshape(-1, cin_g, groups, cout_g).transpose(0, 2, 1, 3))
@@ -100,20 +138,6 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     else:  # (taps, cin, cout)
         wg = wc.reshape(-1, cin_g, cout)
     tap_list = taps(geometry)
-
-    def nbytes(images: int, rows: int) -> int:
-        positions = images * rows * line
-        total = 2 * positions * cout * itemsize                        # sum and product
-        if mode == "gemm":
-            total += positions * channels * itemsize
-        if copy_in:
-            total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
-        return total
-
-    blas = mode == "gemm"
-    blocks, workers = plan(batch, out_shape, nbytes, num_workers(),
-                           cache_bytes=CACHE_BLOCK_BYTES if blas else SHIFT_BLOCK_BYTES,
-                           split_rows=not blas)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -167,27 +191,28 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
                 first = False
         add_time("taps", start)
 
-    run_blocks(blocks, work, workers, blas=blas)
+    run_blocks(blocks, work, workers, blas=mode == "gemm")
     return out
 
 
-def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
+def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
+          blocks: list[Block], workers: int) -> np.ndarray:
     """The flat path: one output per channel, stride 1 along all but the first dim.
 
     ``w`` is ``(taps, C)``.  In a block's contiguous padded slab, tap ``t`` of every
     output position is at a fixed element offset (``inner = prod(padded trailing) * C``
     elements per input row).  Several channels: one einsum over a view of the slab's
-    windows, into the output (2-D: :func:`_flat_boxes`, without the slab).  One channel: the block's output is computed on the
-    padded grid of the trailing dims as ``(images, rows, inner)`` arrays, a multiply
-    and an add per tap, and the positions beyond the output's trailing sizes are
-    cropped at the end.  Either way each output sums its products in tap order,
-    whatever the block.
+    windows, into the output (2-D: :func:`_flat_boxes`, without the slab).  One channel:
+    the block's output is computed on the padded grid of the trailing dims as
+    ``(images, rows, inner)`` arrays, a multiply and an add per tap, and the positions
+    beyond the output's trailing sizes are cropped at the end.  Either way each output
+    sums its products in tap order, whatever the block.
     """
     dims = geometry.dims
     batch, channels = x.shape[0], x.shape[-1]
     if (len(dims) == 2 and channels > 1 and x.dtype == dtype
             and x.strides[-2:] == (channels * dtype.itemsize, dtype.itemsize)):
-        return _flat_boxes(x, w, geometry, dtype)
+        return _flat_boxes(x, w, geometry, dtype, blocks, workers)
     out_shape = geometry.out_shape
     out = np.empty((batch, *out_shape, channels), dtype=dtype)
     trailing = tuple(d.padded_size for d in dims[1:])
@@ -205,14 +230,6 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
     crop = (slice(None), slice(None)) + tuple(slice(0, o) for o in out_shape[1:])
     direct = not trailing                   # 1-D: the padded grid is the output itself
     itemsize = dtype.itemsize
-
-    def nbytes(images: int, rows: int) -> int:
-        # (sum and product buffers for one channel; more write the output directly)
-        sums = 0 if channels > 1 else images * rows * inner * (1 if direct else 2)
-        return (sums + math.prod(slab_shape(x.shape, geometry, images, rows)) + inner) * itemsize
-
-    blocks, workers = plan(batch, out_shape, nbytes, num_workers(),
-                           cache_bytes=FLAT_BLOCK_BYTES, split_rows=True)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -258,7 +275,8 @@ def _inside(d: DimGeometry) -> tuple[int, int]:
     return lo, max(lo, min(d.out_size, last + 1))
 
 
-def _flat_boxes(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
+def _flat_boxes(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
+                blocks: list[Block], workers: int) -> np.ndarray:
     """The flat path in 2-D with several channels, reading the input in place.
 
     ``w`` is ``(taps, C)``.  The outputs whose windows lie inside the input (the
@@ -306,20 +324,15 @@ def _flat_boxes(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtyp
             src[:, r0 - top:r1 - top, c0 - left:c1 - left] = x[bs, r0:r1, c0:c1]
         return src
 
-    def nbytes(images: int, rows: int) -> int:
-        # the frame's copies: at most the padded input rows of the block
-        return images * slab_rows(geometry, rows) * d1.padded_size * channels * itemsize
-
-    blocks, workers = plan(batch, (out_rows, out_cols), nbytes, num_workers(),
-                           cache_bytes=FLAT_BLOCK_BYTES, split_rows=True)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
         start = clock()
         bs, rs = block
         images = x[bs].shape[0]
-        buffer = scratch.get(worker, "frame", (nbytes(images, rs.stop - rs.start) // itemsize,),
-                             dtype)
+        # the frame's copies: at most the padded input rows of the block (its slab)
+        buffer = scratch.get(worker, "frame", (images * slab_rows(geometry, rs.stop - rs.start)
+                                               * d1.padded_size * channels,), dtype)
         inner = range(max(rs.start, r_lo), max(min(rs.stop, r_hi), max(rs.start, r_lo)))
         everything = range(out_cols)
         for rows in (range(rs.start, inner.start), range(inner.stop, rs.stop)):

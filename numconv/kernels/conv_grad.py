@@ -29,11 +29,10 @@ the bands of an image follow its shape only and every GEMM covers one image, so
   and stride 1 along the trailing dims, one ``np.einsum`` over the block's windows
   with the last dim merged with the channels, then a sum over that dim's positions;
   else per tap, one sum of products per channel with ``np.einsum``; both on a
-  C-contiguous slab); the partial
-  products of up to :data:`PARTIALS` blocks run on the worker threads at once and are
-  added in block order.  The blocks are planned for :data:`WAVE` workers whatever the thread count,
-  so the sum does not depend on it (it is a sum over the batch: a sub-batch is
-  another sum).
+  C-contiguous slab); the partial products of up to :data:`PARTIALS` blocks run on
+  the worker threads at once and are added in block order.  The blocks are planned
+  for :data:`WAVE` workers whatever the thread count, so the sum does not depend on it
+  (it is a sum over the batch: a sub-batch is another sum).
 """
 
 from __future__ import annotations
@@ -66,7 +65,6 @@ WAVE = 2
 #: bound) before they are added in block order: fewer waits for the slowest thread
 #: than one hand-off per :data:`WAVE` blocks, and the same sum.
 PARTIALS = 64
-
 
 
 def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
