@@ -373,29 +373,32 @@ def slab_shape(x_shape: tuple[int, ...], geometry: Geometry, images: int,
 #: buffers made a 0.7 ms convolution take 1.7 ms).
 SPARE_BYTES = 64 << 20
 
-_SPARE: list[np.ndarray] = []
+_SPARE: dict[int, list[np.ndarray]] = {}       # by worker index: memory that worker touched
 _SPARE_LOCK = threading.Lock()
 
 
-def _take(nbytes: int) -> np.ndarray:
-    """A flat uint8 buffer of at least ``nbytes``: a kept one not much larger, or a new one."""
+def _take(nbytes: int, worker: int) -> np.ndarray:
+    """A flat uint8 buffer of at least ``nbytes``: one worker ``worker`` kept, not much
+    larger (likely still in its core's cache), or a new one."""
     with _SPARE_LOCK:
-        fits = [i for i, b in enumerate(_SPARE) if nbytes <= b.nbytes <= 2 * nbytes + (64 << 10)]
+        kept = _SPARE.get(worker, [])
+        fits = [i for i, b in enumerate(kept) if nbytes <= b.nbytes <= 2 * nbytes + (64 << 10)]
         if fits:
-            return _SPARE.pop(min(fits, key=lambda i: _SPARE[i].nbytes))
+            return kept.pop(min(fits, key=lambda i: kept[i].nbytes))
     return np.empty(max(nbytes, 1), dtype=np.uint8)
 
 
-def _keep(buffers: list[np.ndarray]) -> None:
+def _keep(buffers: dict[int, list[np.ndarray]]) -> None:
     """Keep the largest buffers for later calls, up to ``min(SPARE_BYTES, workspace bound)``."""
     cap = min(SPARE_BYTES, get_workspace_limit())
     with _SPARE_LOCK:
-        pool = sorted(_SPARE + buffers, key=lambda b: b.nbytes, reverse=True)
+        pool = [(worker, buf) for source in (_SPARE, buffers)
+                for worker, bufs in source.items() for buf in bufs]
         _SPARE.clear()
         total = 0
-        for buf in pool:
+        for worker, buf in sorted(pool, key=lambda item: item[1].nbytes, reverse=True):
             if total + buf.nbytes <= cap:
-                _SPARE.append(buf)
+                _SPARE.setdefault(worker, []).append(buf)
                 total += buf.nbytes
 
 
@@ -423,18 +426,18 @@ class Scratch:
         if buf is None or buf.nbytes < nbytes:
             self._buffers[worker].pop(name, None)    # (freed before the new one is made)
             del buf
-            buf = _take(nbytes)
+            buf = _take(nbytes, worker)
             self._buffers[worker][name] = buf
         return buf[:nbytes].view(dtype).reshape(shape)
 
     def __del__(self) -> None:
         try:
-            free = []
-            for buffers in self._buffers:
+            free: dict[int, list[np.ndarray]] = {}
+            for worker, buffers in enumerate(self._buffers):
                 while buffers:
                     buf = buffers.popitem()[1]
                     if sys.getrefcount(buf) <= 2:    # this name and the call's argument
-                        free.append(buf)
+                        free.setdefault(worker, []).append(buf)
                     del buf
             _keep(free)
         except Exception:  # pragma: no cover - interpreter shutdown
