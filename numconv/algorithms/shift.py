@@ -267,7 +267,6 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
     return out
 
 
-
 def _inside(d: DimGeometry) -> tuple[int, int]:
     """``[lo, hi)``: the outputs along ``d`` whose windows lie inside the input."""
     lo = min(-(-d.pad_before // d.stride), d.out_size)
