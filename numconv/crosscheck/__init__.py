@@ -21,7 +21,7 @@ True
 
 from __future__ import annotations
 
-from ._common import ALIASES, FRAMEWORKS, Translation, require
+from ._common import ALIASES, DEFAULT_FRAMEWORKS, FRAMEWORKS, Translation, require
 from .config import OPS, OpConfig
 from .divergences import DIVERGENCES, Divergence, applicable
 from .metrics import ErrorStats, error_stats, ulp_distance
@@ -31,4 +31,4 @@ from .translate import explain_port, frameworks, translate
 __all__ = ["OpConfig", "OPS", "Translation", "translate", "explain_port", "frameworks",
            "compare", "Report", "FrameworkResult", "DivergenceResult", "Divergence",
            "DIVERGENCES", "applicable", "ErrorStats", "error_stats", "ulp_distance",
-           "FRAMEWORKS", "ALIASES", "require"]
+           "FRAMEWORKS", "ALIASES", "DEFAULT_FRAMEWORKS", "require"]

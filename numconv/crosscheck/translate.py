@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _args
-from . import _jax, _keras, _tf, _torch
+from . import _jax, _keras, _onnx, _tf, _torch
 from ._common import ALIASES, FRAMEWORKS, Translation
 from .config import OpConfig
 
 __all__ = ["translate", "explain_port", "frameworks"]
 
 _TRANSLATORS = {"tf": _tf.translate, "keras": _keras.translate, "torch": _torch.translate,
-                "jax": _jax.translate}
+                "jax": _jax.translate, "onnx": _onnx.translate}
 
 
 def frameworks(value: Any, fn: str = "translate", arg: str = "framework") -> tuple[str, ...]:
@@ -34,8 +34,8 @@ def translate(config: OpConfig, framework: str) -> Translation:
     Parameters
     ----------
     config : OpConfig
-    framework : {"tf", "keras", "torch", "jax"}
-        Aliases ``tensorflow`` and ``pytorch`` are accepted.
+    framework : {"tf", "keras", "torch", "jax", "onnx"}
+        Aliases ``tensorflow``, ``pytorch`` and ``onnxruntime`` are accepted.
 
     Returns
     -------
