@@ -29,6 +29,37 @@ _NO_FLOAT64 = {"conv": "Conv", "depthwise": "Conv", "avg": "AveragePool",
                "leaky": "LeakyRelu"}
 
 
+def conventions(c: OpConfig) -> list[str]:
+    """ONNX's conventions that matter when porting ``c`` to or from ONNX, one line each.
+
+    >>> lines = conventions(OpConfig("max_pool1d", "1x4x1", window=2))
+    >>> [line.split()[0].split("=")[0] for line in lines]
+    ['layout', 'auto_pad', 'pads', 'strides', 'ceil_mode', 'storage_order']
+    """
+    if c.n_spatial is None:
+        return ["Relu, LeakyRelu(alpha) and Clip(x, min, max) (bounds as inputs from opset 11; "
+                "relu6 is Clip(x, 0, 6)) are elementwise, any layout"]
+    lines = ["layout NCHW (channels first)" + (", weights (out, in/group, *kernel_shape); "
+             "group = input channels / weight in-channels, depthwise = group C with weights "
+             "(C*M, 1, kh, kw)" if c.kind in ("conv", "depthwise") else ""),
+             'auto_pad="SAME_UPPER" is TF\'s SAME (the odd pad pixel after), "SAME_LOWER" puts '
+             'it before, "VALID" pads nothing, "NOTSET" (the default) takes explicit pads',
+             "pads=[x1_begin, x2_begin, ..., x1_end, x2_end]: every begin, then every end (not "
+             "F.pad's last-dim-first pairs, not TF's [[0, 0], [before, after], ...])",
+             "strides and dilations per spatial dim (1 = none)"]
+    if c.kind in ("max", "avg"):
+        lines.append("ceil_mode=1 rounds the output size up; a window must start inside the "
+                     "input or the begin padding (PyTorch's ceil_mode)")
+    if c.kind == "avg":
+        lines.append("count_include_pad=0 (the default) divides by the real elements, TF's "
+                     "rule; PyTorch's default counts the padding, and its exporter writes "
+                     "count_include_pad=1")
+    if c.kind == "max":
+        lines.append("storage_order (MaxPool) only orders the optional Indices output (0 "
+                     "row-major, 1 column-major), never the values")
+    return lines
+
+
 def onnx_pads(pads: tuple[tuple[int, int], ...]) -> list[int]:
     """ONNX's ``pads`` attribute from ``(before, after)`` per dim: every begin, then every end.
 
@@ -155,8 +186,6 @@ def _windowed(code: Code, c: OpConfig) -> str | None:
             if c.count_include_pad:
                 code.note("count_include_pad=1 counts the declared pads (ONNX's default 0 is "
                           "TF's rule)")
-        else:
-            code.note("storage_order only orders MaxPool's optional Indices output, unused here")
     code.add(f"feeds = {feeds}")
     code.add(f'node = helper.make_node("{op}", list(feeds), ["y"], {", ".join(attrs)})')
     _session(code)

@@ -99,6 +99,10 @@ def explain_port(config: OpConfig, port: str) -> str:
             out.extend(f"# note: {n}" for n in t.notes)
             out.append(t.code.rstrip("\n"))
         out.append("")
+    if "onnx" in (src, dst):
+        out.append("# ONNX's conventions:")
+        out.extend(f"#   {line}" for line in _onnx.conventions(config))
+        out.append("")
     pitfalls = [d for d in applicable(config, dst) if d.port_pitfall]
     if pitfalls:
         out.append(f"# pitfalls when porting to {FRAMEWORKS[dst][0]}:")
