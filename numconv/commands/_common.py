@@ -127,13 +127,16 @@ def flag_error(exc: Exception, functions: Sequence[str], flags: Mapping[str, str
 
     A message from one of ``functions`` whose argument has a flag loses the function's
     name; every argument name with an underscore (never an English word) is replaced by
-    its flag wherever it appears.  The exception keeps its type.
+    its flag wherever it appears.  The exception keeps its type; an OSError with an errno
+    (it names a file already) is returned as it is.
 
     >>> flags = {"filter_shape": "--filters", "input": "--input"}
     >>> str(flag_error(ValueError("OpConfig: input channels must be a multiple of the "
     ...                           "in_channels of filter_shape (4)"), ["OpConfig"], flags))
     '--input channels must be a multiple of the in_channels of --filters (4)'
     """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc
     text = str(exc)
     for fn in functions:
         head = text[len(fn) + 2:].split(" ", 1)[0] if text.startswith(f"{fn}: ") else None
