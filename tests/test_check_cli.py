@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import sys
 
 import pytest
@@ -180,15 +181,23 @@ def test_against_a_subset_runs_the_installed_ones(capsys, monkeypatch):
     assert data["not_installed"] == {"jax": "no module 'jax'", "keras": "no module 'keras'"}
 
 
-def test_help_examples_run_with_any_framework_installed(capsys, monkeypatch):
-    # every example of check --help, with only one framework (the first installed) present
-    present = next((f for f in ("torch", "onnx", "tf", "jax")
-                    if _importable(MODULES[f])), None)
-    if present is None:
-        pytest.skip("no framework installed")
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _examples(source: str) -> list[str]:
+    if source == "help":
+        return check.EXAMPLES.replace("\\\n", " ").splitlines()[1:]
+    return [line for line in README.read_text().splitlines()
+            if line.startswith("numconv check ")]
+
+
+@pytest.mark.parametrize("source", ["help", "README"])
+@pytest.mark.parametrize("present", ["torch", "onnx", "tf", "jax"])
+def test_examples_run_with_any_one_framework_installed(capsys, monkeypatch, source, present):
+    pytest.importorskip(MODULES[present])
     hide(monkeypatch, *[f for f in FRAMEWORKS if f != present])
-    examples = check.EXAMPLES.replace("\\\n", " ").splitlines()[1:]
-    assert len(examples) == 4
+    examples = _examples(source)
+    assert len(examples) == {"help": 4, "README": 2}[source]
     for line in examples:
         argv = line.split()[2:]
         if "--against" in argv:
@@ -196,14 +205,6 @@ def test_help_examples_run_with_any_framework_installed(capsys, monkeypatch):
         status, out, err = run(capsys, *[a.strip("'") for a in argv])
         assert status in (0, 1) and err == "", (line, err)
         assert "--explain-port" in line or f"\n{present} " in out
-
-
-def _importable(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
 
 
 def test_explain_port_needs_no_framework(capsys, monkeypatch):

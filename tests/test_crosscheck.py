@@ -347,6 +347,9 @@ def test_explain_port_to_and_from_onnx(port, expected):
     assert "# ---- source:" in text and expected in text
     if port.endswith("onnx"):
         assert "#   [onnx-same-lower] ONNX's auto_pad=\"SAME_LOWER\" puts the odd" in text
+    assert "# ONNX's conventions:" in text
+    assert "#   pads=[x1_begin, x2_begin, ..., x1_end, x2_end]: every begin, then every end" in text
+    assert "ONNX's conventions" not in explain_port(c, "tf->torch")
 
 
 # --------------------------------------------------------------------------- divergences
