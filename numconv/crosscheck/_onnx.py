@@ -13,7 +13,7 @@ onnx 1.23.
 
 from __future__ import annotations
 
-from .config import OpConfig, valid_pads
+from .config import OpConfig, same_total_pads, valid_pads
 from ._common import Code, Translation, cannot, fmt
 
 IMPORTS = ["import numpy as np", "import onnx", "from onnx import helper",
@@ -77,20 +77,15 @@ def auto_pad(c: OpConfig) -> str:
     >>> auto_pad(OpConfig("max_pool1d", "1x5x1", window=2, strides=2, ceil_mode=True))
     'NOTSET'
 
-    With dilations the pads are explicit: onnxruntime's Conv refuses SAME_UPPER/SAME_LOWER
-    then, and its pools return a smaller output (known divergence onnxruntime-same-dilation).
+    With dilations, or where SAME's total pad is negative, the pads are explicit:
+    onnxruntime's auto_pad goes wrong there (known divergence onnxruntime-same-auto-pad).
     """
     if c.ceil_mode or max(c.dilations) > 1:
         return "NOTSET"
-    if c.padding in ("SAME", "SAME_UPPER", "SAME_LOWER") and not _negative_same(c):
+    same = c.padding in ("SAME", "SAME_UPPER", "SAME_LOWER")
+    if same and min(same_total_pads(c.geometry)) >= 0:
         return "SAME_UPPER" if c.padding != "SAME_LOWER" else "SAME_LOWER"
     return "VALID" if valid_pads(c.geometry) else "NOTSET"
-
-
-def _negative_same(c: OpConfig) -> bool:
-    """Whether SAME's unclamped total pad, ``(out-1)*s + eff - in``, is negative in a dim."""
-    return any((d.out_size - 1) * d.stride + d.effective_window - d.in_size < 0
-               for d in c.geometry.dims)
 
 
 def translate(c: OpConfig) -> Translation:
@@ -135,9 +130,10 @@ def _windowed(code: Code, c: OpConfig) -> str | None:
     n = c.n_spatial
     g = c.geometry
     kind = c.kind
-    if 0 in g.out_shape:
-        return (f"the output is empty here (numconv's shape {c.out_shape}); ONNX's shape "
-                "inference refuses an output dim below 1")
+    if 0 in g.out_shape and kind in ("conv", "depthwise"):
+        return (f"the output is empty here (numconv's shape {c.out_shape}); onnxruntime's Conv "
+                "raises 'Invalid input shape' for an input smaller than the window (measured; "
+                "its pools return the empty result)")
     if kind == "max" and c.nan_policy == "ignore":
         return "ONNX's MaxPool has no NaN policy (nan_policy='ignore' is TF's CPU rule)"
     if kind == "avg" and c.divisor_override is not None:
@@ -163,9 +159,10 @@ def _windowed(code: Code, c: OpConfig) -> str | None:
     if c.padding in ("SAME", "SAME_UPPER", "SAME_LOWER") and mode == "NOTSET":
         code.note("explicit pads, not auto_pad=\"SAME_UPPER\": " + (
             "with dilations onnxruntime's Conv refuses it and its pools return a smaller "
-            "output (known divergence onnxruntime-same-dilation)" if max(c.dilations) > 1
+            "output (known divergence onnxruntime-same-auto-pad)" if max(c.dilations) > 1
             else "SAME's total pad is negative in a dim here (stride above the window); "
-            "numconv clamps it at 0"))
+            "numconv clamps it at 0, onnxruntime's pools do not (known divergence "
+            "onnxruntime-same-auto-pad)"))
     if kind in ("conv", "depthwise"):
         op = "Conv"
         _filters(code, c, n)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _args
 from ..padding import resolve
-from .config import OpConfig, valid_pads
+from .config import OpConfig, same_total_pads, valid_pads
 
 __all__ = ["Divergence", "DIVERGENCES", "applicable"]
 
@@ -148,9 +148,7 @@ def _plain_permute(code: str) -> tuple[str, str]:
 def _conv3d_negative_same(c: OpConfig) -> bool:
     """Conv3D outside oneDNN, SAME, and a dim whose unclamped total pad is <= -2."""
     return (c.kind == "conv" and c.n_spatial == 3 and c.dtype != "float32"
-            and c.padding == "SAME" and any(
-                (d.out_size - 1) * d.stride + d.effective_window - d.in_size <= -2
-                for d in c.geometry.dims))
+            and c.padding == "SAME" and min(same_total_pads(c.geometry)) <= -2)
 
 
 def _nan_shows(x: np.ndarray) -> bool:
@@ -170,8 +168,7 @@ def _onnx_same_auto_pad(c: OpConfig) -> bool:
     """SAME with dilations, or a pool whose SAME total pad is negative (stride > window)."""
     if not _pool_or_conv(c) or c.padding != "SAME":
         return False
-    negative = any((d.out_size - 1) * d.stride + d.effective_window - d.in_size < 0
-                   for d in c.geometry.dims)
+    negative = min(same_total_pads(c.geometry)) < 0
     return max(c.dilations) > 1 or (c.kind in ("max", "avg") and negative)
 
 
