@@ -269,6 +269,8 @@ DIVERGENCE_COMMANDS = {
                                          "--nan 0.3"),
     "onnxruntime-padding-only-window": ("onnx", "avg_pool1d --input 1x1x1 --window 2 "
                                                 "--dilations 2 --padding SAME"),
+    "onnxruntime-pool-empty-output": ("onnx", "max_pool1d --input 1x2x1 --window 3 "
+                                              "--strides 2"),
     "onnxruntime-same-auto-pad": ("onnx", "conv2d --input 1x8x8x2 --filters 3x3x2x2 "
                                           "--dilations 2 --padding SAME"),
     "onnx-same-lower": ("onnx", "conv2d --input 1x8x8x2 --filters 3x3x2x2 --strides 2 "

@@ -283,6 +283,20 @@ def test_onnxruntime_padding_only_window_gives_zero_and_lowest():
     assert "onnxruntime-padding-only-window" in [d.id for d in result.divergences]
 
 
+def test_onnxruntime_pools_return_a_window_where_the_output_is_empty():
+    measured("onnxruntime")
+    x = np.array([1.0, 2.0], np.float32).reshape(1, 2, 1)
+    for op, expected in (("max_pool1d", 2.0), ("avg_pool1d", 1.5)):
+        c = OpConfig(op, "1x2x1", window=3, strides=2)      # (2 - 3 + 2) // 2 = 0 outputs
+        assert c.out_shape == (1, 0, 1)
+        assert translate(c, "onnx").build()(x).ravel().tolist() == [expected]
+        result = compare(c, ["onnx"], inputs={"x": x}).results[0]
+        assert (result.status, result.shape) == ("shape mismatch", (1, 1, 1))
+        assert [d.id for d in result.divergences] == ["onnxruntime-pool-empty-output"]
+    c = OpConfig("max_pool1d", "1x2x1", window=3, strides=1)  # the stride divides: right
+    assert compare(c, ["onnx"], inputs={"x": x}).results[0].status == "ok"
+
+
 @pytest.mark.parametrize("config, what", [
     (OpConfig("conv2d", "1x8x8x2", filter_shape="3x3x2x2", dilations=2, padding="SAME"),
      "fails: InvalidArgument"),

@@ -303,6 +303,16 @@ DIVERGENCES: dict[str, Divergence] = {d.id: d for d in [
         "measured on onnxruntime 1.32 (input 1, window 2, dilation 2, SAME)",
         _onnx_padding_only),
     Divergence(
+        "onnxruntime-pool-empty-output", ("onnx",),
+        "Where the window does not fit in the padded input (numconv's result is empty), "
+        "onnxruntime's MaxPool and AveragePool return one output in that dim -- the max or "
+        "average of the elements the window reaches -- unless the stride divides the "
+        "shortfall: the output size floor((in + pads - eff) / s) + 1 is computed with "
+        "division rounding toward 0 (measured: input [1, 2], window 3, stride 2 gives [2.0]); "
+        "with ceil_mode some raise in ComputeOutputSize.",
+        "measured on onnxruntime 1.32 (MaxPool, AveragePool; pool_attributes.h)",
+        lambda c: c.kind in ("max", "avg") and 0 in c.geometry.out_shape),
+    Divergence(
         "onnxruntime-same-auto-pad", ("onnx",),
         "onnxruntime's auto_pad=\"SAME_UPPER\"/\"SAME_LOWER\" differs from TF's SAME in two "
         "places: with dilations > 1 Conv refuses it ('Dilation not supported for "
