@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import subprocess
 import sys
 
 import pytest
@@ -205,6 +206,19 @@ def test_examples_run_with_any_one_framework_installed(capsys, monkeypatch, sour
         status, out, err = run(capsys, *[a.strip("'") for a in argv])
         assert status in (0, 1) and err == "", (line, err)
         assert "--explain-port" in line or f"\n{present} " in out
+
+
+def test_framework_log_lines_are_silenced():
+    # TensorFlow 2.21 prints its oneDNN notice (twice) to file descriptor 2 when imported,
+    # whatever TF_CPP_MIN_LOG_LEVEL says: the command's stderr stays empty
+    pytest.importorskip("tensorflow")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = os.pathsep.join([str(README.parent), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-m", "numconv", "check", "relu", "--input", "4",
+                           "--against", "tf"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "\ntf " in done.stdout
 
 
 def test_explain_port_needs_no_framework(capsys, monkeypatch):
