@@ -20,8 +20,9 @@ from ._common import flag_error, padding_spec, padding_token, quiet_stderr, size
 
 EXAMPLES = """examples:
   numconv check conv2d --input 8x56x56x64 --filters 3x3x64x64 --strides 2 --padding SAME
-  numconv check max_pool2d --input 1x8x8x3 --window 2 --strides 2 --nan 0.1 --against tf,torch
-  numconv check avg_pool2d --input 1x6x6x1 --window 3 --strides 2 --padding SAME --against onnx
+  numconv check max_pool2d --input 1x8x8x3 --window 2 --strides 2 --nan 0.1
+  numconv check avg_pool2d --input 1x6x6x1 --window 3 --strides 2 --padding SAME \\
+      --against torch,onnx
   numconv check --explain-port 'tf->torch' conv2d --input 1x224x224x3 --filters 7x7x3x64 \\
       --strides 2 --padding SAME"""
 
