@@ -397,3 +397,18 @@ def test_bench_help_in_a_checkout_lists_the_options(capsys):
     status, out, err = run(capsys, "bench", "--help")
     assert (status, err) == (0, "")
     assert out.startswith("usage: numconv bench [-h] [--quick]")
+
+
+def test_bench_from_an_installed_copy_says_what_to_do(tmp_path):
+    # numconv alone on the path, as after pip install . (no benchmarks/ beside it)
+    import shutil
+
+    import numconv
+    site = tmp_path / "site"
+    shutil.copytree(os.path.dirname(numconv.__file__), site / "numconv",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    for argv in (["bench", "--quick"], ["bench", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "numconv", *argv], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=120)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", BENCH_ABSENT + "\n")
