@@ -546,3 +546,13 @@ def test_import_crosscheck_loads_no_framework():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_a_framework_that_breaks_on_import_is_reported_not_raised(monkeypatch, tmp_path):
+    # a module that raises on import stands in for a broken install
+    (tmp_path / "numconv_broken_fw.py").write_text("raise RuntimeError('wrong numpy ABI')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(FRAMEWORKS, "jax", ("JAX", ("numconv_broken_fw",), "jax"))
+    from numconv.crosscheck._common import unavailable
+    assert unavailable("jax") == ("numconv_broken_fw", "import numconv_broken_fw failed: "
+                                  "RuntimeError: wrong numpy ABI")

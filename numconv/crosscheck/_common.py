@@ -42,14 +42,16 @@ DEFAULT_FRAMEWORKS = ("tf", "torch", "jax", "onnx")
 
 
 def unavailable(framework: str) -> tuple[str, str] | None:
-    """Import a framework's modules: None, or ``(module, why)`` for the first that fails."""
+    """Import a framework's modules: None, or ``(module, why)`` for the first that fails
+    (not installed, or a broken install that raises on import)."""
     for module in FRAMEWORKS[framework][1]:
         try:
             importlib.import_module(module)
-        except ImportError as exc:
+        except Exception as exc:  # noqa: BLE001  (a broken install may raise anything)
             if isinstance(exc, ModuleNotFoundError) and exc.name == module:
                 return module, f"no module {module!r}"
-            return module, f"import {module} failed: {' '.join(str(exc).split())[:200]}"
+            text = " ".join(str(exc).split())[:200]
+            return module, f"import {module} failed: {type(exc).__name__}: {text}"
     return None
 
 
