@@ -17,6 +17,7 @@ import pytest
 from numconv.crosscheck import (DIVERGENCES, FRAMEWORKS, ErrorStats, FrameworkResult, OpConfig,
                                 Report, Translation, applicable, compare, error_stats,
                                 explain_port, frameworks, require, translate, ulp_distance)
+from numconv.crosscheck._common import unavailable
 from numconv.crosscheck.report import DivergenceResult
 
 
@@ -553,6 +554,5 @@ def test_a_framework_that_breaks_on_import_is_reported_not_raised(monkeypatch, t
     (tmp_path / "numconv_broken_fw.py").write_text("raise RuntimeError('wrong numpy ABI')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setitem(FRAMEWORKS, "jax", ("JAX", ("numconv_broken_fw",), "jax"))
-    from numconv.crosscheck._common import unavailable
     assert unavailable("jax") == ("numconv_broken_fw", "import numconv_broken_fw failed: "
                                   "RuntimeError: wrong numpy ABI")
