@@ -16,13 +16,14 @@ import numpy as np  # noqa: F401  (doctest namespace)
 
 from .activations import leaky_relu, leaky_relu_grad, relu, relu6, relu6_grad, relu_grad
 from .autodiff import vjp
-from .config import (get_memory_limit, get_workspace_limit, memory_limit, set_memory_limit,
+from .config import (default_precision, get_default_precision, get_memory_limit,
+                     get_workspace_limit, memory_limit, set_default_precision, set_memory_limit,
                      set_workspace_limit, workspace_limit)
 from .conv import conv1d, conv2d, conv3d, convolution, depthwise_conv2d
 from .lesson.image import default_image_path, read_image
 from .lesson.filters import as_filters, get_kernel
 from .layout import Layout
-from .geometry import DimGeometry, Geometry, explain
+from .geometry import DimGeometry, Geometry
 from .lesson.pipeline import feature_extraction
 from .pooling import (avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, global_avg_pool,
                       global_max_pool, max_pool, max_pool1d, max_pool2d, max_pool3d, pool)
@@ -34,6 +35,7 @@ from .conv_grad import (bias_add_grad, conv1d_backprop_filter, conv1d_backprop_i
                         conv_transpose, depthwise_conv2d_backprop_filter,
                         depthwise_conv2d_backprop_input)
 from .pooling_grad import avg_pool_grad, max_pool_grad, max_pool_with_argmax, max_unpool
+from .spec import explain
 
 __version__ = "0.1.0"
 
@@ -45,6 +47,7 @@ __all__ = [
     "im2col", "explain", "Geometry", "DimGeometry", "Layout",
     "workspace_limit", "get_workspace_limit", "set_workspace_limit",
     "memory_limit", "get_memory_limit", "set_memory_limit",
+    "default_precision", "get_default_precision", "set_default_precision",
     # backward passes
     "vjp", "col2im", "relu_grad", "relu6_grad", "leaky_relu_grad",
     "conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",

@@ -9,7 +9,8 @@ convention).  Which arguments those are is listed per op in :data:`GRADIENTS`
 Each op's rule calls the public backward function beside its forward op
 (:mod:`numconv.conv_grad`, :mod:`numconv.pooling_grad`, :mod:`numconv.activations`),
 so the chain rule is written out by the caller, one op at a time, as micrograd's
-``_backward`` closures do it by hand.
+``_backward`` closures do it by hand.  A pullback computes with the forward call's
+``precision`` (its argument, else the default precision when the forward ran).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _args
+from . import _args, spec
 from . import activations as act
 from . import conv as cv
 from . import conv_grad as cg
 from . import pooling as pl
 from . import pooling_grad as pg
 from . import windows as win
+from .config import default_precision, get_default_precision
 from .layout import Layout
 
 __all__ = ["vjp", "GRADIENTS"]
@@ -102,12 +104,14 @@ def vjp(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], t
     wrt = tuple(name for name in GRADIENTS[fn] if a[name] is not None)
     rule = _RULES[fn]
     name = getattr(fn, "__name__", "fn")
+    precision = a.get("precision") or get_default_precision()
 
     def pullback(cotangent: Any) -> tuple:
         ct = _args.array("pullback", "cotangent", cotangent)
         _args.grad_shape("pullback", "cotangent", ct.shape, primal.shape,
                          f"the output of {name}")
-        grads = rule(a, primal, ct)
+        with default_precision(precision):   # the forward call's, for every conv inside
+            grads = rule(a, primal, ct)
         return tuple(grads[n] for n in wrt)
 
     pullback.__doc__ = f"Pull a cotangent of {name}'s output back to {', '.join(wrt)}."
@@ -118,7 +122,7 @@ def vjp(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], t
 
 def _layout(a: dict, ct: np.ndarray) -> Layout:
     """The op's layout (its ``data_format`` resolved for the output's rank)."""
-    return _args.data_format("vjp", a.get("data_format"), ct.ndim - 2)
+    return spec.layout("vjp", a.get("data_format"), ct.ndim - 2, "cotangent", None)
 
 
 def _conv_kw(a: dict, ct: np.ndarray) -> dict:
@@ -263,7 +267,7 @@ def _avg_pool(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
 
 def _global(a: dict, ct: np.ndarray) -> tuple[np.ndarray, Layout, np.ndarray]:
     x = np.asarray(a["input"])
-    layout = _args.data_format("vjp", a["data_format"], x.ndim - 2)
+    layout = spec.layout("vjp", a["data_format"], x.ndim - 2, "input", None)
     kept = tuple(layout.full_index((1,) * layout.n_spatial, x.shape[0],
                                    x.shape[layout.channel_axis]))
     return x, layout, ct.reshape(kept)
@@ -280,10 +284,9 @@ def _global_max(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
 def _global_avg(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     x, layout, g = _global(a, ct)
     count = math.prod(layout.spatial_shape(x.shape))
-    acc = np.float32 if g.dtype == np.float16 else (g.dtype if g.dtype.kind == "f"
-                                                      else np.float64)
+    acc, result = spec.mean_dtypes(g.dtype)
     share = np.broadcast_to(g.astype(acc) / count, x.shape)
-    return {"input": share.astype(np.float16 if g.dtype == np.float16 else acc)}
+    return {"input": share.astype(result)}
 
 
 @_register((pg.max_unpool,), ("input",))

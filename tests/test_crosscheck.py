@@ -297,6 +297,16 @@ def test_onnx_same_is_same_upper_and_explicit_pads_list_begins_then_ends():
     assert 'auto_pad="VALID"' in _node(c.replace(padding="VALID"))
 
 
+def test_onnx_same_lower_and_same_upper_are_auto_pad():
+    c = OpConfig("conv2d", "1x8x8x2", filter_shape="3x3x2x2", strides=2, padding="SAME_LOWER")
+    assert c.geometry.pads == ((1, 0), (1, 0))               # P = 3*2 + 3 - 8 = 1, first
+    assert 'auto_pad="SAME_LOWER"' in _node(c)
+    assert 'auto_pad="SAME_UPPER"' in _node(c.replace(padding="SAME_UPPER"))
+    dilated = translate(c.replace(dilations=2), "onnx")
+    assert "pads=[2, 2, 1, 1]" in dilated.code                # P = 3*2 + 5 - 8 = 3
+    assert 'explicit pads, not auto_pad="SAME_LOWER"' in dilated.notes[-1]
+
+
 def test_onnx_pool_options_become_attributes():
     c = OpConfig("avg_pool2d", "1x3x7x7", window=3, strides=2, padding=((1, 1), (1, 1)),
                  ceil_mode=True, count_include_pad=True, data_format="NCHW")

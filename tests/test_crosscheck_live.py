@@ -326,6 +326,15 @@ def test_onnx_same_lower_port_is_shifted():
     np.testing.assert_array_equal(c.run_numconv(x).ravel(), [1.0, 3.0, 4.0])      # (0,1) ...
 
 
+@pytest.mark.parametrize("op, arg", [("conv2d", {"filter_shape": "3x3x2x2"}),
+                                     ("max_pool2d", {"window": 3}), ("avg_pool2d", {"window": 3})])
+def test_onnxruntime_same_lower_is_numconvs(op, arg):
+    pytest.importorskip("onnxruntime")
+    c = OpConfig(op, "2x8x7x2", strides=2, padding="SAME_LOWER", **arg)
+    assert c.geometry.pads == ((1, 0), (1, 1))                 # the odd pixel first
+    assert compare(c, ["onnx"]).results[0].status == "ok"
+
+
 def test_onnxruntime_really_has_no_float64_conv():
     measured("onnxruntime")
     c32 = OpConfig("conv1d", "1x5x1", filter_shape="3x1x1")

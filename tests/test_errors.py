@@ -162,13 +162,15 @@ def test_explain_needs_a_dimension():
 
 
 def test_padding_unknown_string():
-    with pytest.raises(ValueError, match=r"conv2d: padding must be 'SAME', 'VALID', an int or "
+    with pytest.raises(ValueError, match=r"conv2d: padding must be 'SAME', 'VALID', 'SAME_LOWER', "
+                                         r"'SAME_UPPER', an int or "
                                          r"explicit \(before, after\) pairs, got 'FULL'"):
         numconv.conv2d(X, W, 1, "FULL")
 
 
 def test_padding_type():
-    with pytest.raises(TypeError, match=r"conv2d: padding must be 'SAME', 'VALID', an int or "
+    with pytest.raises(TypeError, match=r"conv2d: padding must be 'SAME', 'VALID', 'SAME_LOWER', "
+                                        r"'SAME_UPPER', an int or "
                                         r"explicit \(before, after\) pairs, got NoneType None"):
         numconv.conv2d(X, W, 1, None)
 
@@ -235,12 +237,6 @@ def test_data_format_type():
         numconv.max_pool2d(X, 2, 2, "VALID", data_format=1)
 
 
-def test_data_format_keras_name_needs_rank():
-    with pytest.raises(ValueError, match=r"max_pool: data_format needs a rank-specific name "
-                                         r"here \(e.g. 'NHWC'\), got 'channels_first'"):
-        numconv.max_pool(X, 2, 2, "VALID", data_format="channels_first")
-
-
 def test_pooling_type():
     with pytest.raises(ValueError, match=r"pool: pooling_type must be one of 'MAX', 'AVG', "
                                          r"got 'MIN'"):
@@ -262,6 +258,12 @@ def test_flag_type():
 def test_choice_type():
     with pytest.raises(TypeError, match=r"conv2d: algorithm must be one of 'auto'"):
         numconv.conv2d(X, W, algorithm=3)
+
+
+def test_precision_value():
+    with pytest.raises(ValueError, match=r"conv2d_transpose: precision must be one of 'exact', "
+                                         r"'fast', got 'fastest'"):
+        numconv.conv2d_transpose(X, W, (1, 5, 5, 4), 1, precision="fastest")
 
 
 def test_global_pool_empty():

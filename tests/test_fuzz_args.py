@@ -77,6 +77,7 @@ NOT_FUZZED = {
     "avg_grad": "internal: takes a Geometry", "result_dtypes": "internal: takes dtypes",
     # no arguments, or classes / constants
     "get_workspace_limit": "no arguments", "get_memory_limit": "no arguments",
+    "get_default_precision": "no arguments",
     "kernel_names": "no arguments", "default_image_path": "no arguments",
     "build_parser": "no arguments",
     "main": "the command line: tests/test_files_cli_robustness.py",
@@ -128,6 +129,10 @@ number_bad = st.one_of(st.floats(), st.integers(-10**30, 10**30),
 def choice_bad(options):
     spelled = [o for opt in options for o in (opt, opt.lower(), opt.upper(), f" {opt} ")]
     return st.one_of(st.sampled_from(spelled), st.text(max_size=8), junk)
+
+
+#: ``precision=`` values, valid ones among them (choice_bad's spellings)
+PRECISION_BAD = {"precision": choice_bad(["exact", "fast"])}
 
 
 @st.composite
@@ -378,17 +383,17 @@ def dtype_of(draw):
                                                    "bool"]))
 
 
-def fmt_arg(draw, kw, c, default, rank_known=True):
+def fmt_arg(draw, kw, c, default):
     """data_format: omit it when the default describes the case's layout.
 
-    Ops that learn the rank from data_format (``rank_known=False``) need its
-    rank-specific name: Keras's "channels_last" does not say the rank.
+    Every spelling works in every op: where Keras's "channels_last" does not say the
+    rank, the op takes it from its data.
     """
     default_ok = (default is None and c.last) or (
         default is not None and layout_of(default, c.n) == (c.n, c.last))
     if default_ok and draw(st.booleans()):
         return
-    kw["data_format"] = c.fmt if rank_known or not c.fmt.startswith("channels") else c.name
+    kw["data_format"] = c.fmt
 
 
 # -- convolution
@@ -429,18 +434,20 @@ def conv_spec(fn, n, default_fmt, wname="filters", sname="strides", depthwise=Fa
             kw["input"] = da.from_array(x, chunks=tuple(max(1, s // 2) for s in x.shape))
         maybe(draw, kw, sname, c.strides, None)
         kw["padding"] = c.padding
-        fmt_arg(draw, kw, c, default_fmt, n is not None)
+        fmt_arg(draw, kw, c, default_fmt)
         maybe(draw, kw, "dilations", c.dilations, None)
         if draw(st.booleans()):
             cout = wshape[-1] * (wshape[-2] if depthwise else 1)
             kw["bias"] = rand((cout,), dt, 7)
         if draw(st.integers(0, 3)) == 0:
             kw["algorithm"] = draw(st.sampled_from(["auto", *ALGORITHMS]))
+        if draw(st.booleans()):
+            kw["precision"] = draw(st.sampled_from(["exact", "fast", None]))
         return kw
 
     bad = {"input": array_bad(), wname: array_bad(), sname: int_seq, "padding": padding_bad,
            "data_format": format_bad, "dilations": int_seq, "bias": array_bad(2),
-           "algorithm": choice_bad(["auto", *ALGORITHMS])}
+           "algorithm": choice_bad(["auto", *ALGORITHMS]), **PRECISION_BAD}
     predict = conv_predict(n, default_fmt, wname, sname, depthwise)
     return Spec(fn, base(), bad, (dask_shape if dask else expect_shape)(predict), weight,
                 needs="dask" if dask else None)
@@ -491,7 +498,7 @@ def pool_spec(fn, n, default_fmt, kind, wname="ksize", generic=False, dask=False
             kw["pooling_type"] = which
         kw["strides"] = c.strides
         kw["padding"] = c.padding
-        fmt_arg(draw, kw, c, default_fmt, n is not None or generic)
+        fmt_arg(draw, kw, c, default_fmt)
         maybe(draw, kw, "dilations", c.dilations, None)
         if c.pads != "SAME":
             maybe(draw, kw, "ceil_mode", draw(st.booleans()), False)
@@ -521,7 +528,7 @@ def global_spec(fn):
     def base(draw):
         c = draw(case())
         kw = {"input": rand(c.full(c.spatial, c.channels), dtype_of(draw), c.seed)}
-        fmt_arg(draw, kw, c, None, False)
+        fmt_arg(draw, kw, c, None)
         maybe(draw, kw, "keepdims", draw(st.booleans()), False)
         return kw
 
@@ -596,7 +603,7 @@ def im2col_base(draw):
     kw = {"input": rand(c.full(c.spatial, c.channels), dtype_of(draw), c.seed),
           "window_shape": spell_plain(draw, c.window), "strides": c.strides,
           "padding": c.padding, "dilations": c.dilations}
-    fmt_arg(draw, kw, c, None, False)
+    fmt_arg(draw, kw, c, None)
     return kw
 
 
@@ -664,8 +671,10 @@ def conv_grad_spec(fn, n, default_fmt, which, depthwise=False):
         kw["strides"], kw["padding"] = c.strides, c.padding
         if isinstance(c.padding, list) and len(c.padding) == c.n + 2:
             kw["padding"] = c.pads if isinstance(c.pads, str) else [list(p) for p in c.pads]
-        fmt_arg(draw, kw, c, default_fmt, n is not None)
+        fmt_arg(draw, kw, c, default_fmt)
         maybe(draw, kw, "dilations", c.dilations, None)
+        if which != "filter" and draw(st.booleans()):
+            kw["precision"] = draw(st.sampled_from(["exact", "fast", None]))
         return kw
 
     if which == "input":
@@ -678,7 +687,7 @@ def conv_grad_spec(fn, n, default_fmt, which, depthwise=False):
         bad = {"input": array_bad(), "filter_sizes": int_seq, "out_backprop": array_bad()}
         predict = lambda kw: tuple(int(v) for v in kw["filter_sizes"])  # noqa: E731
     bad.update({"strides": int_seq, "padding": padding_bad, "data_format": format_bad,
-                "dilations": int_seq})
+                "dilations": int_seq, **({} if which == "filter" else PRECISION_BAD)})
     return Spec(fn, base(), bad, expect_shape(predict))
 
 
@@ -696,7 +705,7 @@ def pool_grad_base(draw, which):
         kw.update(input_shape=list(x.shape) if draw(st.booleans()) else list(c.spatial), grad=g)
     else:
         kw["input"] = x
-    fmt_arg(draw, kw, c, None, False)
+    fmt_arg(draw, kw, c, None)
     maybe(draw, kw, "dilations", c.dilations, None)
     maybe(draw, kw, "ceil_mode", ceil, False)
     if which == "argmax":
@@ -745,7 +754,7 @@ def unpool_predict(kw):
     if kw.get("output_size") is not None:
         return sizes_of(kw["output_size"], n, last, v.shape[0], spatial_channels(v.shape, last))
     k = ints_of(kw["ksize"], n, last)
-    s = ints_of(kw.get("strides"), n, last) if kw.get("strides") is not None else k
+    s = ints_of(kw.get("strides"), n, last)
     pads = pads_of(kw.get("padding", "VALID"), n, last)
     size = [i * st_ if p == "SAME" else max(0, (i - 1) * st_ + kk - (0 if p == "VALID" else
                                                                          sum(p)))
@@ -947,11 +956,32 @@ def config_specs():
     bad = {"nbytes": bad_int}
     none = lambda kw, out: out is None or pytest.fail(repr(out))  # noqa: E731
     same = lambda kw, out: out == kw["nbytes"] or pytest.fail(repr(out))  # noqa: E731
-    return {name: Spec(getattr(config, name), st.fixed_dictionaries(nbytes), bad,
-                       none if name.startswith("set") else same,
-                       call=in_copy if name.startswith("set") else entered)
-            for name in ("set_workspace_limit", "set_memory_limit", "workspace_limit",
-                         "memory_limit")}
+    specs = {name: Spec(getattr(config, name), st.fixed_dictionaries(nbytes), bad,
+                        none if name.startswith("set") else same,
+                        call=in_copy if name.startswith("set") else entered)
+             for name in ("set_workspace_limit", "set_memory_limit", "workspace_limit",
+                          "memory_limit")}
+    precision = {"precision": st.sampled_from(["exact", "fast", "FAST", " Exact "])}
+    canonical = lambda kw, out: (  # noqa: E731
+        out == kw["precision"].strip().lower() or pytest.fail(repr(out)))
+    specs["set_default_precision"] = Spec(config.set_default_precision,
+                                          st.fixed_dictionaries(precision), PRECISION_BAD,
+                                          none, call=in_copy)
+    specs["default_precision"] = Spec(config.default_precision,
+                                      st.fixed_dictionaries(precision), PRECISION_BAD,
+                                      canonical, call=entered)
+    return specs
+
+
+FLOATS = ["float16", "float32", "float64"]
+
+
+def conv_error_call(size, window, channels, padding, dtype):
+    """A valid conv_error call: numconv's own result, measured."""
+    x = rand((1, size, size + 1, channels), dtype, 4)
+    w = rand((window, window, channels, 2), dtype, 5)
+    return {"result": numconv.conv2d(x, w, padding=padding), "input": x, "filters": w,
+            "padding": padding}
 
 
 def crosscheck_specs():
@@ -988,6 +1018,12 @@ def crosscheck_specs():
             lambda x: {"result": x, "truth": x.astype(np.float64)}),
             {"result": array_bad(), "truth": array_bad(),
              "bound": st.one_of(number_bad, array_bad())}, typed(cc.ErrorStats)),
+        "conv_error": Spec(cc.conv_error, st.builds(
+            conv_error_call, st.integers(1, 6), st.integers(1, 3), st.integers(1, 3),
+            st.sampled_from(["SAME", "VALID", 1]), st.sampled_from(FLOATS)),
+            {"result": array_bad(), "input": array_bad(), "filters": array_bad(),
+             "strides": int_seq, "padding": padding_bad, "data_format": format_bad,
+             "dilations": int_seq, "bias": array_bad(2)}, typed(cc.ConvError)),
         "translate": Spec(cc.translate, st.fixed_dictionaries(
             {"config": configs, "framework": st.sampled_from(names)}),
             {"config": junk, "framework": choice_bad(names)}, typed(cc.Translation)),

@@ -157,7 +157,8 @@ def _windowed(code: Code, c: OpConfig) -> str | None:
                       "SAME (SAME_LOWER would put it before: known divergence "
                       "onnx-same-lower)")
     if c.padding in ("SAME", "SAME_UPPER", "SAME_LOWER") and mode == "NOTSET":
-        code.note("explicit pads, not auto_pad=\"SAME_UPPER\": " + (
+        same = "SAME_LOWER" if c.padding == "SAME_LOWER" else "SAME_UPPER"
+        code.note(f"explicit pads, not auto_pad=\"{same}\": " + (
             "with dilations onnxruntime's Conv refuses it and its pools return a smaller "
             "output (known divergence onnxruntime-same-auto-pad)" if max(c.dilations) > 1
             else "SAME's total pad is negative in a dim here (stride above the window); "
