@@ -9,14 +9,16 @@ Every algorithm has the signature ``algo(x, w, geometry, groups, dtype) -> out``
 ========== ===============================================================
 name       algorithm
 ========== ===============================================================
-im2col     patch matrix per cache-sized block + one GEMM (the reference)
+im2col     patch matrix per cache-sized block + one GEMM
+reference  the textbook (:func:`numconv.reference.conv`): the whole patch matrix
+           at once, one GEMM per group, no blocks (ignores the workspace bound)
 shift      one multiply-add per window tap, no patch matrix
 pointwise  direct GEMM for 1x1 windows (no copy when stride 1, unpadded)
 fft        ``scipy.fft`` overlap-save per block, for large windows
 winograd   F(2x2, 3x3) for 2-D 3x3 stride-1 filters
 ========== ===============================================================
 
-All of them build their scratch block by block under the workspace bound
+All of them but ``reference`` build their scratch block by block under the workspace bound
 (:func:`numconv.workspace_limit`), and all give the same result up to rounding
 (integer inputs: exactly; ``fft`` and ``winograd`` fall back to im2col for them).
 """
@@ -28,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import reference
 from ..padding import Geometry
 from . import pointwise, winograd
 from ._engine import profiling
@@ -48,6 +51,7 @@ ALGORITHMS: dict[str, Algorithm] = {
     "pointwise": pointwise_gemm,
     "fft": fft_conv,
     "winograd": winograd_f2x2_3x3,
+    "reference": reference.conv,
 }
 
 
