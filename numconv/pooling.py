@@ -18,24 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
+from . import _args, reference
 from .algorithms.reduce import reduce_windows
 from .layout import Layout
 from .padding import Geometry, resolve
+from .reference import lowest
 from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
            "avg_divisor", "lowest"]
-
-
-def lowest(dtype: np.dtype) -> Any:
-    """The padding value of max pooling: -inf for floats, the minimum for integers."""
-    if dtype.kind == "f":
-        return -np.inf
-    if dtype.kind == "b":
-        return False
-    return np.iinfo(dtype).min
 
 
 def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarray:
@@ -66,19 +58,26 @@ def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarr
 
 
 def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
-            count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
-    # blocked tap-wise ufuncs with clipped taps: no padded copy (numconv.algorithms.reduce)
+            count_include_pad: bool, divisor_override: int | None,
+            algorithm: str = "auto") -> np.ndarray:
+    # "auto": blocked tap-wise ufuncs with clipped taps, no padded copy
+    # (numconv.algorithms.reduce); "reference": the textbook's reductions of the window view
     xc = layout.to_canonical(x)
     if kind == "MAX":
-        return layout.from_canonical(reduce_windows(xc, geometry, "MAX", x.dtype,
-                                                    lowest(x.dtype)))
+        return layout.from_canonical(
+            reference.max_pool(xc, geometry) if algorithm == "reference"
+            else reduce_windows(xc, geometry, "MAX", x.dtype, lowest(x.dtype)))
     acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
                                                       else np.float64)
-    if divisor_override is not None:
-        divisor = np.asarray(divisor_override, dtype=acc)
-    else:  # 0/0 -> NaN: a window of padding only
-        divisor = avg_divisor(geometry, count_include_pad).astype(acc)
-    out = reduce_windows(xc, geometry, "SUM", acc, 0, divisor)
+    if algorithm == "reference":
+        out = reference.avg_pool(xc.astype(acc, copy=False), geometry, count_include_pad,
+                                 divisor_override)
+    else:
+        if divisor_override is not None:
+            divisor = np.asarray(divisor_override, dtype=acc)
+        else:  # 0/0 -> NaN: a window of padding only
+            divisor = avg_divisor(geometry, count_include_pad).astype(acc)
+        out = reduce_windows(xc, geometry, "SUM", acc, 0, divisor)
     result = np.float16 if x.dtype == np.float16 else acc
     return layout.from_canonical(out.astype(result, copy=False))
 
@@ -96,12 +95,14 @@ class PoolSpec:
     count_include_pad: bool
     divisor_override: int | None
     nan_policy: str
+    algorithm: str                    # "auto" or "reference"
 
 
 def pool_spec(fn: str, x: Any, window: Any, pooling_type: Any, strides: Any, padding: Any,
               data_format: Any, dilations: Any, count_include_pad: Any = False,
               ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
-              window_arg: str = "ksize", nan_policy: Any = "propagate") -> PoolSpec:
+              window_arg: str = "ksize", nan_policy: Any = "propagate",
+              algorithm: Any = "auto") -> PoolSpec:
     """Validate a pooling call against ``x`` (an array, or anything with ``shape``/``ndim``).
 
     >>> spec = pool_spec("pool", np.zeros((1, 5, 1)), [2], "AVG", [2], "SAME", None, None)
@@ -124,17 +125,20 @@ def pool_spec(fn: str, x: Any, window: Any, pooling_type: Any, strides: Any, pad
     override = None if divisor_override is None else _args.integer(fn, "divisor_override",
                                                                     divisor_override)
     nan = _args.nan_policy(fn, nan_policy, kind)
+    algo = _args.pool_algorithm(fn, algorithm, nan)
     geometry = resolve(layout.spatial_shape(x.shape), k, s, d, pad_spec, ceil_mode=ceil)
-    return PoolSpec(layout, kind, k, s, d, geometry, include, override, nan)
+    return PoolSpec(layout, kind, k, s, d, geometry, include, override, nan, algo)
 
 
 def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, padding: Any,
           data_format: Any, dilations: Any, count_include_pad: Any = False,
           ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
-          window_arg: str = "ksize", nan_policy: Any = "propagate") -> np.ndarray:
+          window_arg: str = "ksize", nan_policy: Any = "propagate",
+          algorithm: Any = "auto") -> np.ndarray:
     x = _args.array(fn, "input", input)
     spec = pool_spec(fn, x, window, pooling_type, strides, padding, data_format, dilations,
-                     count_include_pad, ceil_mode, divisor_override, n, window_arg, nan_policy)
+                     count_include_pad, ceil_mode, divisor_override, n, window_arg, nan_policy,
+                     algorithm)
     layout, kind, geometry = spec.layout, spec.kind, spec.geometry
     channels = x.shape[layout.channel_axis]
     result = x.dtype if kind == "MAX" else (
@@ -147,7 +151,8 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
     if spec.nan_policy == "ignore" and x.dtype.kind == "f":
         return _max_ignore_nan(x, layout, geometry)
-    return _reduce(x, layout, geometry, kind, spec.count_include_pad, spec.divisor_override)
+    return _reduce(x, layout, geometry, kind, spec.count_include_pad, spec.divisor_override,
+                   spec.algorithm)
 
 
 def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.ndarray:
@@ -162,7 +167,8 @@ def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.nda
 def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
          padding: Any = "VALID", data_format: str | None = None, dilations: Any = None, *,
          count_include_pad: bool = False, ceil_mode: bool = False,
-         divisor_override: int | None = None, nan_policy: str = "propagate") -> np.ndarray:
+         divisor_override: int | None = None, nan_policy: str = "propagate",
+         algorithm: str = "auto") -> np.ndarray:
     """N-d max or average pooling, TF's ``tf.nn.pool``.
 
     ``out[n, o..., c] = REDUCE_t padded[n, o*strides + t*dilations ..., c]`` over the
@@ -193,6 +199,11 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
         gives NaN.  "ignore" (TF's CPU kernels): NaN is skipped and the result is
         ``max(lowest finite value, non-NaN taps)``, so a window of only NaN, -inf or
         padding gives ``np.finfo(dtype).min`` (see docs/nonfinite.md).
+    algorithm : {"auto", "reference"}
+        "auto" (default): the blocked kernels.  "reference": the textbook's reductions
+        of the padded window view (:func:`numconv.reference.max_pool` /
+        :func:`~numconv.reference.avg_pool`), same results (sums up to rounding),
+        one padded copy of the input, no blocks; it propagates NaN.
 
     Returns
     -------
@@ -219,80 +230,84 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     n = len(window_shape) if _args._is_sequence(window_shape) else None
     return _pool("pool", input, window_shape, pooling_type, strides, padding, data_format,
                  dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape",
-                 nan_policy)
+                 nan_policy, algorithm)
 
 
 def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
-             ceil_mode: bool = False, nan_policy: str = "propagate") -> np.ndarray:
+             ceil_mode: bool = False, nan_policy: str = "propagate",
+             algorithm: str = "auto") -> np.ndarray:
     """N-d max pooling, TF's ``tf.nn.max_pool``; see :func:`pool`.
 
     >>> max_pool(np.arange(8.0).reshape(1, 8, 1), 3, 2, "VALID")[0, :, 0]
     array([2., 4., 6.])
     """
     return _pool("max_pool", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, nan_policy=nan_policy, algorithm=algorithm)
 
 
 def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              count_include_pad: bool = False, ceil_mode: bool = False,
-             divisor_override: int | None = None) -> np.ndarray:
+             divisor_override: int | None = None, algorithm: str = "auto") -> np.ndarray:
     """N-d average pooling, TF's ``tf.nn.avg_pool``; see :func:`pool`.
 
     >>> avg_pool(np.arange(4.0).reshape(1, 4, 1), 2, 2, "VALID")[0, :, 0]
     array([0.5, 2.5])
     """
     return _pool("avg_pool", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override)
+                 count_include_pad, ceil_mode, divisor_override, algorithm=algorithm)
 
 
 def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
     """1-D max pooling, TF's ``tf.nn.max_pool1d``; see :func:`pool`."""
     return _pool("max_pool1d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=1, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=1, nan_policy=nan_policy, algorithm=algorithm)
 
 
 def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
     """2-D max pooling, TF's ``tf.nn.max_pool2d``; see :func:`pool`."""
     return _pool("max_pool2d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=2, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=2, nan_policy=nan_policy, algorithm=algorithm)
 
 
 def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
     """3-D max pooling, TF's ``tf.nn.max_pool3d``; see :func:`pool`."""
     return _pool("max_pool3d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=3, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=3, nan_policy=nan_policy, algorithm=algorithm)
 
 
 def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
     """1-D average pooling, TF's ``tf.nn.avg_pool1d``; see :func:`pool`."""
     return _pool("avg_pool1d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=1)
+                 count_include_pad, ceil_mode, divisor_override, n=1, algorithm=algorithm)
 
 
 def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
     """2-D average pooling, TF's ``tf.nn.avg_pool2d``; see :func:`pool`."""
     return _pool("avg_pool2d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=2)
+                 count_include_pad, ceil_mode, divisor_override, n=2, algorithm=algorithm)
 
 
 def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
     """3-D average pooling, TF's ``tf.nn.avg_pool3d``; see :func:`pool`."""
     return _pool("avg_pool3d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=3)
+                 count_include_pad, ceil_mode, divisor_override, n=3, algorithm=algorithm)
 
 
 def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:

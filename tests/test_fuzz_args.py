@@ -502,6 +502,9 @@ def pool_spec(fn, n, default_fmt, kind, wname="ksize", generic=False, dask=False
         else:
             maybe(draw, kw, "nan_policy", draw(st.sampled_from(["propagate", "ignore"])),
                   "propagate")
+        if "algorithm" in params and kw.get("nan_policy") != "ignore" \
+                and draw(st.integers(0, 3)) == 0:
+            kw["algorithm"] = draw(st.sampled_from(["auto", "reference"]))
         return kw
 
     params = inspect.signature(fn).parameters
@@ -509,7 +512,8 @@ def pool_spec(fn, n, default_fmt, kind, wname="ksize", generic=False, dask=False
            "data_format": format_bad, "dilations": int_seq, "ceil_mode": flag_bad,
            "count_include_pad": flag_bad, "divisor_override": bad_int,
            "pooling_type": choice_bad(["MAX", "AVG"]),
-           "nan_policy": choice_bad(["propagate", "ignore"])}
+           "nan_policy": choice_bad(["propagate", "ignore"]),
+           "algorithm": choice_bad(["auto", "reference"])}
     bad = {k: v for k, v in bad.items() if k in params}
     predict = pool_predict(wname, n, default_fmt, generic)
     return Spec(fn, base(), bad, (dask_shape if dask else expect_shape)(predict), weight,
