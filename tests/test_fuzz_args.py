@@ -51,7 +51,7 @@ from hypothesis import strategies as st
 
 import numconv
 from numconv.config import memory_limit
-from reference import ref_dim
+from loops import ref_dim
 
 BASE_EXAMPLES = int(os.environ.get("NUMCONV_FUZZ_EXAMPLES", "60"))
 SLOW_FACTOR = 20
