@@ -44,7 +44,10 @@ __all__ = ["pad", "window_view", "im2col", "col2im", "conv", "conv_vjp", "lowest
 
 
 def pad(x: np.ndarray, geometry: Geometry, fill: Any = 0) -> np.ndarray:
-    """A copy of ``x`` with ``geometry.pads`` of ``fill`` around its spatial dims."""
+    """A copy of ``x`` with ``geometry.pads`` of ``fill`` around its spatial dims
+    (``x`` itself when there is no padding)."""
+    if not geometry.padded:
+        return x
     return np.pad(x, [(0, 0), *geometry.pads, (0, 0)], constant_values=fill)
 
 
@@ -90,13 +93,14 @@ def im2col(x: np.ndarray, geometry: Geometry) -> np.ndarray:
         rows, math.prod(geometry.window) * x.shape[-1])
 
 
-def col2im(cols: np.ndarray, x_shape: tuple[int, ...], geometry: Geometry) -> np.ndarray:
+def col2im(cols: np.ndarray, x_shape: tuple[int, ...], geometry: Geometry,
+           dtype: Any = None) -> np.ndarray:
     """Add each patch entry back onto the element it was copied from: im2col's adjoint.
 
     im2col is, for each tap ``t``, ``cols[:, t] = padded[at(t)]`` where ``at(t)``
     selects ``o*stride + t*dilation`` for every output ``o``; col2im runs the same loop
     the other way with ``+=`` (an element read by ``k`` windows gets ``k`` entries),
-    then drops the padding.
+    then drops the padding.  The sums run in ``dtype`` (default: ``cols``').
 
     >>> from numconv.padding import resolve
     >>> col2im(np.ones((3, 2)), (1, 4, 1), resolve((4,), (2,), (1,), (1,), "VALID"))[0, :, 0]
@@ -104,7 +108,8 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, ...], geometry: Geometry) -> np
     """
     n, dims = len(geometry.dims), geometry.dims
     view = cols.reshape(x_shape[0], *geometry.out_shape, *geometry.window, x_shape[-1])
-    dxp = np.zeros((x_shape[0], *(d.padded_size for d in dims), x_shape[-1]), cols.dtype)
+    dxp = np.zeros((x_shape[0], *(d.padded_size for d in dims), x_shape[-1]),
+                   cols.dtype if dtype is None else dtype)
     for t in np.ndindex(*geometry.window):
         at = tuple(slice(k * d.dilation, k * d.dilation + d.out_size * d.stride, d.stride)
                    for k, d in zip(t, dims))

@@ -68,9 +68,6 @@ MODULES = ["activations", "config", "conv", "conv_grad", "pooling", "pooling_gra
 NOT_FUZZED = {
     # trusted-input internals: documented as taking canonical, validated arguments
     "resolve": "internal: canonical arguments", "resolve_dim": "internal: canonical arguments",
-    "pad": "internal primitive", "window_view": "internal primitive",
-    "tap_views": "internal primitive", "chunk_plan": "internal primitive",
-    "scatter_windows": "internal primitive", "crop": "internal primitive",
     "applied": "internal: takes a Geometry",
     "avg_divisor": "internal: takes a Geometry", "lowest": "internal: takes a dtype",
     "argmax_taps": "internal: takes a Geometry", "max_grad": "internal: takes a Geometry",
@@ -591,6 +588,8 @@ def im2col_predict(kw):
     out = window_shape(x.shape, n, last, kw["window_shape"], kw.get("strides"),
                        kw.get("padding", "VALID"), kw.get("dilations"))
     cols = int(np.prod(ints_of(kw["window_shape"], n, last))) * spatial_channels(x.shape, last)
+    if kw.get("flatten"):
+        return (x.shape[0] * int(np.prod(out)), cols)
     return full_shape(x.shape[0], out, cols, last)
 
 
@@ -601,6 +600,7 @@ def im2col_base(draw):
           "window_shape": spell_plain(draw, c.window), "strides": c.strides,
           "padding": c.padding, "dilations": c.dilations}
     fmt_arg(draw, kw, c, None, False)
+    maybe(draw, kw, "flatten", draw(st.booleans()), False)
     return kw
 
 
@@ -608,6 +608,7 @@ def im2col_base(draw):
 def col2im_base(draw):
     kw = draw(im2col_base())
     x = kw.pop("input")
+    kw.pop("flatten", None)                    # the shape of cols says it
     kw["input_shape"] = draw(st.sampled_from([list, tuple, np.array]))(x.shape)
     kw["cols"] = rand(im2col_predict({**kw, "input": x}), "float64", 5)
     return kw
@@ -1049,8 +1050,8 @@ def build_specs() -> dict[str, Spec]:
                                                       numbers)
     specs["im2col"] = Spec(numconv.im2col, im2col_base(), {
         "input": array_bad(), "window_shape": int_seq, "strides": int_seq,
-        "padding": padding_bad, "data_format": format_bad, "dilations": int_seq},
-        expect_shape(im2col_predict))
+        "padding": padding_bad, "data_format": format_bad, "dilations": int_seq,
+        "flatten": flag_bad}, expect_shape(im2col_predict))
     specs["col2im"] = Spec(numconv.windows.col2im, col2im_base(), {
         "cols": array_bad(), "input_shape": int_seq, "window_shape": int_seq,
         "strides": int_seq, "padding": padding_bad, "data_format": format_bad,

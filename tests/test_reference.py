@@ -240,3 +240,27 @@ def test_public_reference_empty_output_and_integer_pools():
     assert_matches(got, loop_pool(x, (2, 2), (2, 2), "SAME", (1, 1), "MAX").astype(np.int8))
     avg = numconv.avg_pool(x, 2, 2, "SAME", algorithm="reference")
     assert_matches(avg, loop_pool(x, (2, 2), (2, 2), "SAME", (1, 1), "AVG"), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- numconv.im2col
+
+@pytest.mark.parametrize("fmt", ["NHWC", "NCHW"])
+def test_public_im2col_flatten_is_the_textbook_patch_matrix(fmt):
+    x = np.stack([np.arange(9.0), 10 * np.arange(9.0)], axis=-1).reshape(1, 3, 3, 2)
+    xin = x if fmt == "NHWC" else np.moveaxis(x, -1, 1)
+    cols = numconv.im2col(xin, 2, data_format=fmt, flatten=True)
+    assert cols.shape == (4, 8)                                   # 2x2 positions, 4 taps x 2
+    assert cols[1].tolist() == [1, 10, 2, 20, 4, 40, 5, 50]       # window at (0, 1)
+    w = RNG.standard_normal((2, 2, 2, 3))
+    expected = loop_conv(x, w, (1, 1), "VALID", (1, 1))
+    assert_matches((cols @ w.reshape(-1, 3)).reshape(1, 2, 2, 3), expected, dtype=np.float64)
+    y = RNG.standard_normal(cols.shape)                           # col2im takes it back
+    back = numconv.col2im(y, xin.shape, 2, data_format=fmt)
+    assert back.shape == xin.shape
+    np.testing.assert_allclose(np.vdot(cols, y), np.vdot(xin, back), rtol=1e-12)
+
+
+def test_public_col2im_refuses_a_flat_matrix_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"col2im: cols must have shape \(4, 4\) \(im2col's "
+                       r"output with flatten=True for input_shape\), got shape \(4, 3\)"):
+        numconv.col2im(np.ones((4, 3)), (1, 3, 3, 1), 2)

@@ -47,7 +47,7 @@ def window_memory(fn: str, args: str, batch: int, channels: int, geometry: Any,
     """:func:`memory` for a windowed op: output, padded input copy and chunked workspace.
 
     ``geometry`` is a resolved :class:`~numconv.padding.Geometry`; the padded copy is
-    counted when it pads (``windows.pad`` allocates the whole padded input); the
+    counted when it pads (``reference.pad`` allocates the whole padded input); the
     workspace of ``per_position`` bytes per output position is chunked under the
     workspace bound, but one chunk holds at least one row of the first spatial dim.
     """
