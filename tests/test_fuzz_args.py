@@ -893,7 +893,9 @@ def pipeline_viz_specs():
     fig = 0.3
     return {
         "feature_extraction": Spec(pipeline.feature_extraction, st.fixed_dictionaries(
-            {"image": img, "kernel": kern}, optional=stages_opt), stages_bad, extraction),
+            {"image": img, "kernel": kern}, optional={
+                **stages_opt, "algorithm": st.sampled_from(["auto", "reference"])}),
+            {**stages_bad, "algorithm": choice_bad(["auto", "reference"])}, extraction),
         "show_extraction": Spec(viz.show_extraction, st.fixed_dictionaries(
             {"image": img, "kernel": kern}, optional=stages_opt), stages_bad, is_figure, fig,
             labels=("show_extraction", "feature_extraction")),
