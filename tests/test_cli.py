@@ -278,6 +278,19 @@ def test_demo_options(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / "o")) == sorted(FIGURES)
 
 
+def test_demo_on_the_reference_path(tmp_path, capsys):
+    image = tmp_path / "small.png"
+    iio.imwrite(image, np.arange(80, dtype=np.uint8).reshape(8, 10))
+    status, out, err = run(capsys, "demo", str(image), "--algorithm", "reference",
+                           "-o", str(tmp_path / "o"))
+    assert (status, err) == (0, "")
+    lines = words(out)
+    assert lines[2] == ("Filter (1, 8, 10, 1) conv2d, kernel 'edge' 3x3, strides 1, "
+                        "padding SAME, algorithm reference")
+    assert lines[6] == ("Condense (1, 4, 5, 1) MAX pool 2x2, strides 2, padding SAME, "
+                        "algorithm reference")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["demo", "--kernel", "nope"],
      "numconv demo: error: get_kernel: name must be a kernel name, one of 'edge', "),
@@ -289,6 +302,9 @@ def test_demo_options(tmp_path, capsys):
      "numconv demo: error: argument --padding: must be SAME or VALID, got 'full'"),
     (["demo", "--pool", "min"],
      "numconv demo: error: argument --pool: invalid choice: 'min' (choose from 'max', 'avg')"),
+    (["demo", "--algorithm", "shift"],
+     "numconv demo: error: argument --algorithm: invalid choice: 'shift' (choose from 'auto', "
+     "'reference')"),
 ])
 def test_demo_argument_errors(capsys, argv, message):
     status, out, err = run(capsys, *argv)
