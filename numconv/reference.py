@@ -68,7 +68,8 @@ def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
     shape = (xp.shape[0], *geometry.out_shape, *geometry.window, xp.shape[-1])
     if 0 in geometry.out_shape:                     # no window fits the input
         return np.empty(shape, xp.dtype)
-    spans = sliding_window_view(xp, [d.effective_window for d in dims], axis=tuple(range(1, n + 1)))
+    spans = sliding_window_view(xp, [d.effective_window for d in dims],
+                                axis=tuple(range(1, n + 1)))           # (N, *starts, C, *spans)
     starts = tuple(slice(0, d.out_size * d.stride, d.stride) for d in dims)
     taps = tuple(slice(None, None, d.dilation) for d in dims)
     view = spans[(slice(None), *starts, slice(None), *taps)]     # (N, *out, C, *window)
