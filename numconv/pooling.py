@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from . import _args, reference
-from .algorithms.reduce import reduce_windows
+from .kernels.pool import reduce_windows
 from .layout import Layout
-from .padding import Geometry, resolve
+from .geometry import Geometry, resolve
 from .reference import lowest
 from .windows import applied
 
@@ -61,7 +61,7 @@ def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
             count_include_pad: bool, divisor_override: int | None,
             algorithm: str = "auto") -> np.ndarray:
     # "auto": blocked tap-wise ufuncs with clipped taps, no padded copy
-    # (numconv.algorithms.reduce); "reference": the textbook's reductions of the window view
+    # (numconv.kernels.pool); "reference": the textbook's reductions of the window view
     xc = layout.to_canonical(x)
     if kind == "MAX":
         return layout.from_canonical(

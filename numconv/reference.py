@@ -14,11 +14,11 @@ without a padded copy) and is tested against this file.  Read it top to bottom:
 
 Arrays are channels-last, ``x`` of shape ``(N, *spatial, C)`` with 1 to 3 spatial
 dims.  ``geometry`` holds each spatial dim's window, stride, dilation, pads and output
-size; make one with :func:`numconv.padding.resolve` (TF's SAME/VALID rules, explained
+size; make one with :func:`numconv.geometry.resolve` (TF's SAME/VALID rules, explained
 by :func:`numconv.explain`).  Arguments are not checked here: the public functions
 (``numconv.conv2d(..., algorithm="reference")``) check them, then call this file.
 
->>> from numconv.padding import resolve
+>>> from numconv.geometry import resolve
 >>> x = np.arange(4.0).reshape(1, 4, 1)                     # one image: 0 1 2 3
 >>> g = resolve((4,), (2,), (1,), (1,), "VALID")            # windows of 2, stride 1
 >>> im2col(x, g)                                            # rows: windows; columns: taps
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .padding import Geometry
+from .geometry import Geometry
 
 __all__ = ["pad", "window_view", "im2col", "col2im", "conv", "conv_vjp", "lowest",
            "max_pool", "max_pool_vjp", "avg_pool", "avg_pool_vjp", "relu", "relu_vjp"]
@@ -58,7 +58,7 @@ def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
     at every start; a window is every ``dilation``-th element of a span, and the
     windows are the spans at every ``stride``-th start.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> xp = np.arange(7).reshape(1, 7, 1)
     >>> window_view(xp, resolve((7,), (2,), (2,), (3,), "VALID"))[0, :, :, 0]
     array([[0, 3],
@@ -103,7 +103,7 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, ...], geometry: Geometry,
     the other way with ``+=`` (an element read by ``k`` windows gets ``k`` entries),
     then drops the padding.  The sums run in ``dtype`` (default: ``cols``').
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> col2im(np.ones((3, 2)), (1, 4, 1), resolve((4,), (2,), (1,), (1,), "VALID"))[0, :, 0]
     array([1., 2., 2., 1.])
     """

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _args, reference
-from .padding import DimGeometry, Geometry, resolve
+from .geometry import DimGeometry, Geometry, resolve
 
 __all__ = ["applied", "im2col", "col2im"]
 
@@ -32,7 +32,7 @@ def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int = 0,
     whole input: the taps that read padding are clipped off, which is how pooling and
     the gradients avoid a padded copy.
 
-    >>> from numconv.padding import resolve_dim
+    >>> from numconv.geometry import resolve_dim
     >>> d = resolve_dim(5, 3, 2, padding="SAME")                 # pads (1, 1), out 3
     >>> tap_region(d, 0, 0, 3, 0, 5)                            # reads -1, 1, 3
     (slice(1, 3, None), slice(1, 4, 2))

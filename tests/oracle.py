@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from numconv import reference
-from numconv.padding import Geometry, resolve
+from numconv.geometry import Geometry, resolve
 
 
 def geometry(x_shape, window, strides, padding, dilations, ceil_mode=False) -> Geometry:

@@ -18,7 +18,7 @@ from conftest import assert_matches
 from loops import (loop_avg_pool_vjp, loop_conv, loop_conv_vjp, loop_max_pool_vjp, loop_pool,
                    out_shape)
 from numconv import reference as R
-from numconv.padding import resolve
+from numconv.geometry import resolve
 
 RNG = np.random.default_rng(1130)
 
