@@ -28,7 +28,7 @@ import numconv
 from numconv.algorithms import EXACT, choose, requirement
 from numconv.crosscheck import conv_error
 from numconv.geometry import resolve
-from reference import ref_dim
+from loops import ref_dim
 
 LD = np.dtype(np.longdouble)
 U_TRUTH = float(np.finfo(LD).eps) / 2
