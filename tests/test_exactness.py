@@ -189,7 +189,7 @@ FORWARD = {
 def forward_params():
     for name, (xs, ws, s, p, d, b) in FORWARD.items():
         g = resolve(xs[1:-1], ws[:-2], s, d, p if isinstance(p, str) else list(p))
-        for algo in ("auto", *EXACT):
+        for algo in ("auto", *EXACT, "reference"):     # the reference is a direct sum too
             if algo == "auto" or requirement(algo, g) is None:
                 yield pytest.param(name, algo, id=f"{name}-{algo}")
 
