@@ -264,3 +264,34 @@ def test_public_col2im_refuses_a_flat_matrix_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"col2im: cols must have shape \(4, 4\) \(im2col's "
                        r"output with flatten=True for input_shape\), got shape \(4, 3\)"):
         numconv.col2im(np.ones((4, 3)), (1, 3, 3, 1), 2)
+
+
+# --------------------------------------------------------------------------- memory
+
+@pytest.mark.parametrize("call", [
+    lambda x, w: numconv.conv2d(x, w, 1, "SAME", algorithm="reference"),
+    lambda x, w: numconv.conv2d(x, w[:, :, :2], 1, "VALID", algorithm="reference"),   # groups
+    lambda x, w: numconv.conv2d(np.moveaxis(x, -1, 1), w, 1, "SAME", "NCHW",
+                                algorithm="reference"),
+    lambda x, w: numconv.max_pool2d(x, 3, 1, "SAME", algorithm="reference"),
+    lambda x, w: numconv.avg_pool2d(x.astype(np.int16), 3, 1, "SAME", algorithm="reference"),
+])
+def test_the_budget_charges_what_the_reference_allocates(call):
+    """No blocks: the padded copy and the whole patch matrix are charged, and cover the
+    measured peak (tracemalloc) but for Python's bookkeeping."""
+    import tracemalloc
+    x = np.ones((2, 60, 50, 8), np.float32)
+    w = np.ones((3, 3, 8, 8), np.float32)
+    call(x, w)
+    tracemalloc.start()
+    try:
+        out = call(x, w)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    with numconv.memory_limit(peak - (64 << 10)):          # the peak includes the output
+        with pytest.raises(ValueError, match=r"must keep the memory this call needs under "
+                                             r"the limit"):
+            call(x, w)
+    with numconv.memory_limit(out.nbytes + 2 * peak):
+        call(x, w)
