@@ -145,7 +145,9 @@ class Worker:
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait()
-        self.log.close()
+        for stream in (self.proc.stdin, self.proc.stdout, self.log):
+            if stream is not None and not stream.closed:
+                stream.close()
 
 
 def start_workers(names: list[str]) -> tuple[dict[str, Worker], dict[str, Any]]:

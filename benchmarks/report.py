@@ -69,7 +69,8 @@ def _load(info: dict[str, Any]) -> str:
     return "/".join(f"{v:.1f}" for v in la) if la else "?"
 
 
-def print_header(info: dict[str, Any], quick: bool, out: TextIO = sys.stdout) -> None:
+def print_header(info: dict[str, Any], quick: bool, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     nc = info.get("numconv", {})
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items()) or "none"
     print(f"numconv benchmarks{' (--quick)' if quick else ''}, {info['date']}: {info['cpu']} "
@@ -90,9 +91,10 @@ def _best(record: dict[str, Any], name: str) -> float | None:
     return t["best"] if t else None
 
 
-def print_case(record: dict[str, Any], out: TextIO = sys.stdout) -> None:
+def print_case(record: dict[str, Any], out: TextIO | None = None) -> None:
     """One line: numconv's time, each other implementation's time and ratio, the floor,
     the errors.  Implementations that did not run are left out (reasons in the JSON)."""
+    out = out or sys.stdout
     nc = _best(record, "numconv")
     head = f"{record['name']:<13}{record['shape']:<27}"
     if nc is None:
@@ -118,8 +120,9 @@ def print_case(record: dict[str, Any], out: TextIO = sys.stdout) -> None:
     print(line, file=out)
 
 
-def print_notes(records: list[dict[str, Any]], out: TextIO = sys.stdout) -> None:
+def print_notes(records: list[dict[str, Any]], out: TextIO | None = None) -> None:
     """Why an implementation is missing from a line: each reason once, with its cases."""
+    out = out or sys.stdout
     reasons: dict[tuple[str, str], list[str]] = {}
     for r in records:
         for name, why in r.get("notes", {}).items():
@@ -131,7 +134,8 @@ def print_notes(records: list[dict[str, Any]], out: TextIO = sys.stdout) -> None
         print(f"  {name}: {why} ({shown})", file=out)
 
 
-def print_profiles(records: list[dict[str, Any]], out: TextIO = sys.stdout) -> None:
+def print_profiles(records: list[dict[str, Any]], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     rows = [r for r in records if r.get("profile")]
     if not rows:
         return
@@ -155,8 +159,9 @@ def _ratios(records: list[dict[str, Any]], kind: str, peer: str = "tf",
             and peer in r["times"] and subject in r["times"]}
 
 
-def targets(records: list[dict[str, Any]], out: TextIO = sys.stdout) -> dict[str, Any]:
+def targets(records: list[dict[str, Any]], out: TextIO | None = None) -> dict[str, Any]:
     """The targets, from this run's TF ratios (TF time / numconv time): printed, returned."""
+    out = out or sys.stdout
     summary: dict[str, Any] = {}
     lines = []
     for label, kind, mean_goal, low_goal in (("convolutions", "conv", 1.0, 0.7),
