@@ -215,7 +215,8 @@ def markdown(data: dict[str, Any]) -> str:
              f"{info['python']}, NumPy {info['numpy']} (BLAS {_blas(info)}), "
              + ", ".join(f"{LABELS.get(n, n) if n != 'numconv-fast' else 'numconv'} {v.get(n)}"
                          for n in ("tf", "torch") if v.get(n))
-             + f"; load average {_load(info)} at the start. Float32, NHWC, SAME unless "
+             + f"; load average {_load(info)} at the start, "
+             f"{_load({'load_average': info.get('load_average_end')})} at the end. Float32, NHWC, SAME unless "
              "said. Each implementation in its own process, interleaved rounds, best "
              "sample; ratio = other time / numconv time (> 1: numconv faster). Floor: "
              "numconv's blocked GEMM (gemm) or its copy bandwidth (copy) on the same threads. "

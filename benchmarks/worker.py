@@ -20,8 +20,11 @@ library can spin while another library is timed.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
+import signal
 import sys
 import time
 from typing import Any, Callable
@@ -108,8 +111,20 @@ class Worker:
                                            NUMCONV.get(self.name))}
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the runner dies (a stopped worker would otherwise
+    outlive it)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)           # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: list[str]) -> int:
     """Serve requests until ``quit`` or end of input."""
+    if sys.platform.startswith("linux"):
+        _die_with_parent()
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)               # prints from libraries go to stderr, not the protocol
 
