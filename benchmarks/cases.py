@@ -145,8 +145,13 @@ class ConvCase(_Case):
         return (self.x_shape[0], *self.geometry().out_shape, cout)
 
     def flops(self) -> float:
-        cin_g = 1 if self.depthwise else self.w_shape[-2]
-        return 2.0 * math.prod(self.result_shape()) * math.prod(self.w_shape[:2]) * cin_g
+        return 2.0 * math.prod(self.result_shape()) * math.prod(self.w_shape[:2]) * (
+            1 if self.depthwise else self.w_shape[-2])
+
+    def patch_bytes(self) -> int:
+        """Bytes of the full float32 patch matrix (positions x window x C_in)."""
+        return 4 * math.prod(self.result_shape()[:-1]) * math.prod(self.w_shape[:2]) \
+            * self.x_shape[-1]
 
     @property
     def floor(self) -> str:

@@ -159,8 +159,11 @@ def _ratios(records: list[dict[str, Any]], kind: str, peer: str = "tf",
             and peer in r["times"] and subject in r["times"]}
 
 
-def targets(records: list[dict[str, Any]], out: TextIO | None = None) -> dict[str, Any]:
-    """The targets, from this run's TF ratios (TF time / numconv time): printed, returned."""
+def targets(records: list[dict[str, Any]], out: TextIO | None = None,
+            workspace: int | None = None) -> dict[str, Any]:
+    """The targets, from this run's TF ratios (TF time / numconv time), each case's
+    distance to its floor, and the memory case's extra memory (under 1 GiB and the
+    ``workspace`` bound): printed, returned."""
     out = out or sys.stdout
     summary: dict[str, Any] = {}
     lines = []
@@ -198,6 +201,16 @@ def targets(records: list[dict[str, Any]], out: TextIO | None = None) -> dict[st
         lines.append("numconv vs its floor (floor time / numconv time): " + ", ".join(
             f"{k} {v:.2f}x ({f})" for k, (f, v) in floors.items()))
         summary["floors"] = {k: v for k, (_, v) in floors.items()}
+    for r in records:
+        if r["group"] == "memory" and "memory" in r:
+            extra = r["memory"]["extra"]
+            met = extra < 2**30 and (workspace is None or extra <= workspace)
+            bound = f", workspace bound {workspace / 2**20:.0f} MiB" if workspace else ""
+            lines.append(f"memory: {r['shape']} (full patch matrix "
+                         f"{r['memory']['patches'] / 2**30:.1f} GiB) ran in "
+                         f"{extra / 2**20:.0f} MiB extra (target < 1024 MiB{bound}) -> "
+                         f"{'met' if met else 'NOT met'}")
+            summary["memory"] = {"extra": extra, "workspace": workspace, "met": met}
     if lines:
         print("\ntargets (TF time / numconv time, measured side by side in this run):", file=out)
         for line in lines:

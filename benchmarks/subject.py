@@ -76,8 +76,10 @@ def make(case: Case, a: dict[str, np.ndarray], precision: str | None = None) -> 
     """``(run, to_nhwc)`` of numconv's public call; ``precision`` only for convolutions."""
     kw: dict[str, Any] = {}
     if precision is not None:
-        fn = numconv.depthwise_conv2d if getattr(case, "depthwise", False) else numconv.conv2d
-        if case.kind != "conv" or not _has_precision(fn):
+        if case.kind != "conv":
+            raise Unavailable("precision= applies to convolutions only")
+        fn = numconv.depthwise_conv2d if case.depthwise else numconv.conv2d
+        if not _has_precision(fn):
             raise Unavailable(f"{fn.__name__} has no precision= keyword")
         kw["precision"] = precision
     same = np.asarray

@@ -74,16 +74,15 @@ def implementations(case: C.Case, available: list[str], quick: bool) -> tuple[li
     if case.group == "memory":
         return ["numconv"], {}
     notes: dict[str, str] = {}
-    names = ["numconv"] + (["numconv-fast"] if case.kind == "conv" else [])
+    names = []
     for p in available:
-        if p in FLOORS:
-            if p == case.floor:
-                names.append(p)
-        elif quick and p in P.SLOW_PEERS and case.kind != "conv":
+        if p == "numconv-fast" and case.kind != "conv" or p in FLOORS and p != case.floor:
+            continue
+        if quick and p in P.SLOW_PEERS and case.kind != "conv":
             notes[p] = "skipped in --quick"
         else:
             names.append(p)
-    return [n for n in names if n in available or n.startswith("numconv")], notes
+    return names, notes
 
 
 def run_case(case: C.Case, workers: dict[str, M.Worker], quick: bool, budget: float,
@@ -97,7 +96,7 @@ def run_case(case: C.Case, workers: dict[str, M.Worker], quick: bool, budget: fl
         "traffic": case.traffic(), "floor": case.floor, "algorithm": {}, "notes": notes,
         "times": {}, "errors": {}}
     first: dict[str, float] = {}
-    for name in [n for n in names if n in workers]:
+    for name in names:
         progress.step(case.name, f"{name}: inputs and warm-up")
         reply = workers[name].ask("prepare", case=case.to_dict())
         if not reply["ok"]:
@@ -125,6 +124,8 @@ def run_case(case: C.Case, workers: dict[str, M.Worker], quick: bool, budget: fl
     reply = workers["numconv"].ask("memory")
     if reply["ok"]:
         record["memory"] = {"extra": reply["extra"], "result": reply["result"]}
+        if case.kind == "conv":
+            record["memory"]["patches"] = case.patch_bytes()
     if profile and case.kind == "conv" and case.group != "memory":
         reply = workers["numconv"].ask("profile")
         if reply["ok"]:
@@ -207,7 +208,7 @@ def run(selected: list[C.Case], wanted: list[str], quick: bool, budget: float,
     if profile:
         print_profiles(records)
     info["load_average_end"] = M.machine()["load_average"]
-    summary = targets(records, sys.stdout)
+    summary = targets(records, sys.stdout, info["numconv"].get("workspace_limit"))
     info["elapsed_s"] = time.perf_counter() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if quick else "")

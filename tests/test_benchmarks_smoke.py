@@ -145,3 +145,28 @@ def test_gemm_floor_multiplies_the_real_operands(bench):
     with pytest.raises(floors.Unavailable, match="grouped or depthwise"):
         floors.make("gemm", cases.ConvCase("g", (1, 5, 5, 4), (3, 3, 4, 1),
                                            depthwise=True), {})
+
+
+def test_fast_precision_is_passed_only_where_the_keyword_exists(bench, monkeypatch):
+    """numconv-fast calls conv2d(..., precision="fast") when conv2d takes the keyword."""
+    import numconv
+    from benchmarks import peers, subject
+    _, cases = bench
+    case = cases.ConvCase("p", (1, 5, 5, 2), (3, 3, 2, 3))
+    a = case.arrays()
+    calls = []
+
+    def conv2d(x, w, strides, padding, dilations=None, *, precision="exact"):
+        calls.append(precision)
+        return np.zeros(case.result_shape(), np.float32)
+
+    if not subject.HAS_PRECISION:
+        with pytest.raises(peers.Unavailable, match="conv2d has no precision= keyword"):
+            subject.make(case, a, "fast")
+    monkeypatch.setattr(numconv, "conv2d", conv2d)
+    subject.make(case, a, "fast")[0]()
+    subject.make(case, a)[0]()
+    assert calls == ["fast", "exact"]
+    with pytest.raises(peers.Unavailable, match="convolutions only"):
+        subject.make(cases.PoolCase("q", (1, 4, 4, 1), "MAX", (2, 2), (2, 2), "VALID"),
+                     {"x": np.ones((1, 4, 4, 1), np.float32)}, "fast")
