@@ -11,6 +11,7 @@ median sample are kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -98,6 +99,7 @@ class Worker:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, text=True, env=env, cwd=ROOT)
         self.hello: dict[str, Any] | None = None
+        self.dead = ""
 
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
@@ -123,15 +125,22 @@ class Worker:
             os.kill(self.proc.pid, sig)
 
     def ask(self, cmd: str, **fields: Any) -> dict[str, Any]:
-        """Resume the worker, send one request, read its reply, stop it again."""
+        """Resume the worker, send one request, read its reply, stop it again.
+
+        A worker that died answers every request with ``ok: False`` and the reason.
+        """
         assert self.proc.stdin is not None
+        if self.dead:
+            return {"ok": False, "why": self.dead}
         self._signal(getattr(signal, "SIGCONT", None))
         try:
             self.proc.stdin.write(json.dumps({"cmd": cmd, **fields}) + "\n")
             self.proc.stdin.flush()
             return self._read()
-        except (BrokenPipeError, OSError) as exc:
-            raise WorkerError(f"worker {self.name}: {exc}") from exc
+        except (OSError, WorkerError) as exc:
+            self.dead = str(exc) if isinstance(exc, WorkerError) else \
+                f"worker {self.name}: {exc}"
+            return {"ok": False, "why": self.dead}
         finally:
             self._signal(getattr(signal, "SIGSTOP", None))
 
@@ -147,7 +156,8 @@ class Worker:
             self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout, self.log):
             if stream is not None and not stream.closed:
-                stream.close()
+                with contextlib.suppress(OSError):     # a dead worker's pipe
+                    stream.close()
 
 
 def start_workers(names: list[str]) -> tuple[dict[str, Worker], dict[str, Any]]:

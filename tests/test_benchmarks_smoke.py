@@ -170,3 +170,18 @@ def test_fast_precision_is_passed_only_where_the_keyword_exists(bench, monkeypat
     with pytest.raises(peers.Unavailable, match="convolutions only"):
         subject.make(cases.PoolCase("q", (1, 4, 4, 1), "MAX", (2, 2), (2, 2), "VALID"),
                      {"x": np.ones((1, 4, 4, 1), np.float32)}, "fast")
+
+
+def test_a_dead_worker_answers_with_its_reason(bench):
+    from benchmarks import measure
+    workers, hellos = measure.start_workers(["copy", "no-such-peer"])
+    assert set(workers) == {"copy"} and hellos["no-such-peer"]["ready"] is False
+    worker = workers["copy"]
+    try:
+        worker.proc.kill()
+        worker.proc.wait()
+        reply = worker.ask("time", loops=1, samples=1)
+        assert reply["ok"] is False and "worker copy" in reply["why"]
+        assert worker.ask("memory") == reply                  # and keeps saying so
+    finally:
+        worker.close()
