@@ -2,11 +2,14 @@
 numconv's kernels run (its block plan, its worker threads, BLAS limited to one
 thread per worker while they run).
 
-``gemm``  the case's GEMM alone, its operands built before timing: forward
-          ``patches @ filters``, input gradient ``grad @ filters.T`` (the patch
-          gradients, before col2im), filter gradient ``patches.T @ grad`` summed
-          over blocks; multiplied block by block in the blocks numconv's engine
-          plans for the im2col path (cache-sized bands of the patch matrix).
+``gemm``  the case's GEMMs alone, block by block in the blocks numconv's engine
+          plans for the im2col path (cache-sized bands of the patch matrix):
+          forward ``patches @ filters``, input gradient ``grad @ filters.T`` (the
+          patch gradients, before col2im), filter gradient ``patches.T @ grad``
+          summed over blocks.  Each worker's block of patches is built before
+          timing and reused for every block, so it is as hot in cache as the
+          patches numconv has just copied (a prebuilt whole patch matrix streamed
+          from memory is slower than numconv's filter gradient on the stem case).
           For convolutions with many channels.
 ``copy``  ``np.copyto`` of an input-sized array, split over the workers, scaled
           to the case's traffic: every input read once and the result written
@@ -30,8 +33,6 @@ from .cases import Case
 from .peers import Unavailable
 from .subject import ENGINE
 
-#: patch matrices above this size are not built for the ``gemm`` floor
-GEMM_FLOOR_BYTES = 1 << 30
 FLOORS = ("gemm", "copy")
 
 
@@ -70,56 +71,61 @@ def _gemm(case: Case, a: dict[str, np.ndarray]) -> Callable[[], Any]:
         raise Unavailable("grouped or depthwise: not one GEMM")
     g = conv.geometry()
     n, k, cout = conv.x_shape[0], math.prod(conv.w_shape[:-1]), conv.w_shape[-1]
-    rows, line = n * math.prod(g.out_shape), g.out_shape[1]
-    if rows * k * 4 > GEMM_FLOOR_BYTES:
-        raise Unavailable(f"patch matrix over {GEMM_FLOOR_BYTES >> 20} MiB")
-    w = np.ascontiguousarray((a["w"] if "w" in a else np.ones(conv.w_shape, np.float32))
-                             .reshape(k, cout))
-    if op == "conv_input":
-        grad, wt = a["g"], np.ascontiguousarray(w.T)
-        cols = np.empty((n, *g.out_shape, k), np.float32)
-    else:
-        patches = numconv.im2col(a["x"] if "x" in a else np.ones(conv.x_shape, np.float32),
-                                 conv.w_shape[:2], conv.strides, conv.padding,
-                                 dilations=conv.dilations)
-        out = np.empty((n, *g.out_shape, cout), np.float32)
+    line = g.out_shape[1]
     slab_row = (g.out_shape[1] - 1) * conv.strides[1] + (conv.w_shape[1] - 1) * \
         conv.dilations[1] + 1 + sum(g.pads[1])
 
-    def nbytes(images: int, rows_: int) -> int:
+    def nbytes(images: int, rows: int) -> int:
         """The im2col path's scratch per block: its patches (and padded slab)."""
-        total = images * rows_ * line * k * 4
+        total = images * rows * line * k * 4
         if g.padded:
-            slab_rows = (rows_ - 1) * conv.strides[0] + (conv.w_shape[0] - 1) * \
+            slab_rows = (rows - 1) * conv.strides[0] + (conv.w_shape[0] - 1) * \
                 conv.dilations[0] + 1
             total += images * slab_rows * slab_row * conv.x_shape[-1] * 4
         return total
 
-    blas = getattr(engine, "can_limit_blas", lambda: False)()
-    workers = engine.num_workers() if blas else 1
+    workers = engine.num_workers() if getattr(engine, "can_limit_blas", bool)() else 1
     blocks = engine.plan(n, g.out_shape, nbytes, workers)
+    sizes = [len(range(n)[bs]) * (rs.stop - rs.start) * line for bs, rs in blocks]
+    most = max(sizes)
+    # one block of patches per worker, built before timing and used for every block:
+    # hot in cache, as the patches numconv has just built are (the first rows of the
+    # real patch matrix, so with a single block the product is the real one)
+    per_image = math.prod(g.out_shape)
+    x = a["x"] if "x" in a else np.ones(conv.x_shape, np.float32)
+    first = numconv.im2col(x[:-(-most // per_image)], conv.w_shape[:2], conv.strides,
+                           conv.padding, dilations=conv.dilations).reshape(-1, k)[:most]
+    hot = [np.array(first) for _ in range(workers)]
+    w = np.ascontiguousarray((a["w"] if "w" in a else np.ones(conv.w_shape, np.float32))
+                             .reshape(k, cout))
     if op == "forward":
-        def work(worker: int, block: Any) -> None:
-            p = patches[block]
-            np.matmul(p.reshape(-1, k), w, out=out[block].reshape(-1, cout))
-    elif op == "conv_input":
-        def work(worker: int, block: Any) -> None:
-            gb = grad[block]
-            np.matmul(gb.reshape(-1, cout), wt, out=cols[block].reshape(-1, k))
-    else:
-        grad = a["g"]
-        partial = np.zeros((max(workers, 1), k, cout), np.float32)
-        scratch = np.empty((max(workers, 1), k, cout), np.float32)
+        out = np.empty((n, *g.out_shape, cout), np.float32)
 
         def work(worker: int, block: Any) -> None:
-            p = patches[block].reshape(-1, k)
-            np.matmul(p.T, grad[block].reshape(-1, cout), out=scratch[worker])
+            ob = out[block].reshape(-1, cout)
+            np.matmul(hot[worker][:len(ob)], w, out=ob)
+        result: Callable[[], Any] = lambda: out  # noqa: E731
+    elif op == "conv_input":
+        grad, wt = a["g"], np.ascontiguousarray(w.T)
+
+        def work(worker: int, block: Any) -> None:     # the patch gradients, before col2im
+            gb = grad[block].reshape(-1, cout)
+            np.matmul(gb, wt, out=hot[worker][:len(gb)])
+        result = lambda: None  # noqa: E731
+    else:
+        grad = a["g"]
+        partial = np.zeros((workers, k, cout), np.float32)
+        scratch = np.empty((workers, k, cout), np.float32)
+
+        def work(worker: int, block: Any) -> None:
+            gb = grad[block].reshape(-1, cout)
+            np.matmul(hot[worker][:len(gb)].T, gb, out=scratch[worker])
             partial[worker] += scratch[worker]
+        result = lambda: partial.sum(axis=0)  # noqa: E731
 
     def run() -> Any:
         if op == "conv_filter":
             partial.fill(0)
         engine.run_blocks(blocks, work, workers, blas=True)
-        return partial.sum(axis=0) if op == "conv_filter" else (
-            cols if op == "conv_input" else out)
+        return result()
     return run

@@ -27,25 +27,24 @@ from .cases import Case
 from .peers import Made, Unavailable
 
 
-def _first_module(*names: str) -> ModuleType | None:
-    """The first of ``names`` that is a module of the numconv imported (an editable
-    install's finder may offer a module of another checkout: skipped)."""
+def _internal(name: str) -> ModuleType | None:
+    """numconv's internal module ``name``, or None when it is not part of the numconv
+    imported (renamed; or offered from another checkout by an editable install's finder)."""
     home = pathlib.Path(numconv.__file__).resolve().parent
-    for name in names:
-        try:
-            spec = importlib.util.find_spec(name)
-        except ImportError:
-            continue
-        if spec is not None and home in pathlib.Path(spec.origin or "").resolve().parents:
-            return importlib.import_module(name)
-    return None
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:
+        return None
+    if spec is None or home not in pathlib.Path(spec.origin or "").resolve().parents:
+        return None
+    return importlib.import_module(name)
 
 
 #: numconv's block engine (plan, run_blocks, num_workers, can_limit_blas, profiling)
-ENGINE = _first_module("numconv.engine", "numconv.algorithms._engine")
-#: numconv's geometry (resolve)
-GEOMETRY = _first_module("numconv.geometry", "numconv.padding")
-ALGORITHMS = _first_module("numconv.algorithms")
+ENGINE = _internal("numconv.engine")
+#: numconv's geometry (resolve) and algorithms (choose, ALGORITHMS)
+GEOMETRY = _internal("numconv.geometry")
+ALGORITHMS = _internal("numconv.algorithms")
 
 
 def _has_precision(fn: Callable[..., Any]) -> bool:

@@ -123,10 +123,12 @@ def test_truth_and_error_measure_match_plain_loops(bench):
     assert accuracy.error(got, truth, scale) == pytest.approx(3.0)
 
 
-def test_gemm_floor_multiplies_the_real_operands(bench):
-    """The floor's GEMMs compute the case's convolution and its filter gradient."""
+def test_gemm_floor_multiplies_the_real_operands(bench, monkeypatch):
+    """The floor's GEMMs compute the case's convolution and its filter gradient (with one
+    worker a small case is one block, whose patches are the real ones)."""
     from benchmarks import floors
     _, cases = bench
+    monkeypatch.setenv("NUMCONV_NUM_THREADS", "1")
     case = cases.ConvCase("f", (3, 9, 8, 5), (3, 2, 5, 6), (2, 1))
     a = case.arrays()
     run, scale = floors.make("gemm", case, a)
