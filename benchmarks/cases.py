@@ -249,29 +249,29 @@ def work(case: Case) -> tuple[float, str]:
 
 # --------------------------------------------------------------------------- the lists
 
-_VGG = ConvCase("vgg", (8, 56, 56, 64), (3, 3, 64, 64), group="issue")
-_STEM = ConvCase("stem", (8, 224, 224, 3), (7, 7, 3, 64), (2, 2), group="issue")
+_VGG = ConvCase("vgg", (8, 56, 56, 64), (3, 3, 64, 64), group="targets")
+_STEM = ConvCase("stem", (8, 224, 224, 3), (7, 7, 3, 64), (2, 2), group="targets")
 _DEPTHWISE = ConvCase("depthwise", (8, 56, 56, 128), (3, 3, 128, 1), depthwise=True,
-                      group="issue")
+                      group="targets")
 _MAX_POOL = PoolCase("max pool", (8, 112, 112, 64), "MAX", (2, 2), (2, 2), "VALID",
-                     group="issue")
+                     group="targets")
 _AVG_POOL = PoolCase("avg pool", (8, 112, 112, 64), "AVG", (3, 3), (2, 2), "SAME",
-                     group="issue")
+                     group="targets")
 
 #: The targets' cases (NHWC float32, SAME unless said): six convolutions, three pools,
 #: five gradients (TensorFlow's timed as its raw backprop kernels).
-ISSUE_CASES: list[Case] = [
-    ConvCase("seed", (1, 400, 600, 1), (3, 3, 1, 1), group="issue"),
+TARGET_CASES: list[Case] = [
+    ConvCase("seed", (1, 400, 600, 1), (3, 3, 1, 1), group="targets"),
     _VGG, _STEM,
-    ConvCase("1x1", (8, 28, 28, 256), (1, 1, 256, 128), group="issue"),
-    ConvCase("deep", (8, 14, 14, 256), (3, 3, 256, 256), group="issue"),
+    ConvCase("1x1", (8, 28, 28, 256), (1, 1, 256, 128), group="targets"),
+    ConvCase("deep", (8, 14, 14, 256), (3, 3, 256, 256), group="targets"),
     _DEPTHWISE, _MAX_POOL, _AVG_POOL,
-    PoolCase("max pool 3x3", (8, 112, 112, 64), "MAX", (3, 3), (2, 2), "SAME", group="issue"),
-    GradCase("vgg dx", "conv_input", _VGG, group="issue"),
-    GradCase("vgg dw", "conv_filter", _VGG, group="issue"),
-    GradCase("stem dw", "conv_filter", _STEM, group="issue"),
-    GradCase("depthwise dx", "conv_input", _DEPTHWISE, group="issue"),
-    GradCase("depthwise dw", "conv_filter", _DEPTHWISE, group="issue"),
+    PoolCase("max pool 3x3", (8, 112, 112, 64), "MAX", (3, 3), (2, 2), "SAME", group="targets"),
+    GradCase("vgg dx", "conv_input", _VGG, group="targets"),
+    GradCase("vgg dw", "conv_filter", _VGG, group="targets"),
+    GradCase("stem dw", "conv_filter", _STEM, group="targets"),
+    GradCase("depthwise dx", "conv_input", _DEPTHWISE, group="targets"),
+    GradCase("depthwise dw", "conv_filter", _DEPTHWISE, group="targets"),
 ]
 
 _STRIDED = ConvCase("strided", (8, 56, 56, 64), (3, 3, 64, 128), (2, 2))

@@ -155,7 +155,7 @@ def _geomean(values: list[float]) -> float:
 def _ratios(records: list[dict[str, Any]], kind: str, peer: str = "tf",
             subject: str = "numconv") -> dict[str, float]:
     return {r["name"]: r["times"][peer]["best"] / r["times"][subject]["best"]
-            for r in records if r["kind"] == kind and r["group"] == "issue"
+            for r in records if r["kind"] == kind and r["group"] == "targets"
             and peer in r["times"] and subject in r["times"]}
 
 
@@ -195,7 +195,7 @@ def targets(records: list[dict[str, Any]], out: TextIO | None = None,
         summary["fast"] = {"ratios": fast, "met": met}
     floors = {r["name"]: (r["floor"], r["times"][r["floor"]]["best"] / r["times"]["numconv"]
                           ["best"])
-              for r in records if r["group"] == "issue" and r["floor"] in r["times"]
+              for r in records if r["group"] == "targets" and r["floor"] in r["times"]
               and "numconv" in r["times"]}
     if floors:
         lines.append("numconv vs its floor (floor time / numconv time): " + ", ".join(
@@ -241,7 +241,7 @@ def markdown(data: dict[str, Any]) -> str:
         f"error {LABELS.get(n, n)}" for n in names]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in records:
-        if r["group"] not in ("issue", "conv", "backward") or "numconv" not in r["times"]:
+        if r["group"] not in ("targets", "conv", "backward") or "numconv" not in r["times"]:
             continue
         nc = r["times"]["numconv"]["best"]
         row = [r["name"], r["shape"], f"{nc * 1e3:.2f}"]

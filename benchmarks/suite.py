@@ -40,11 +40,11 @@ CHOICES = P.PEER_NAMES + FLOORS
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The suite's options (shared by ``python -m benchmarks`` and ``numconv bench``)."""
     parser.add_argument("--quick", action="store_true",
-                        help="a short run (under two minutes): the issue's cases unless "
+                        help="a short run (under two minutes): the target cases unless "
                         "--cases says otherwise, two rounds, smaller sweeps and memory case")
     parser.add_argument("--cases", default="*", metavar="PATTERNS",
                         help="comma-separated glob patterns of case names or groups "
-                        "(issue, conv, backward, sweep, memory); default all")
+                        "(targets, conv, backward, sweep, memory); default all")
     parser.add_argument("--peers", default=",".join(CHOICES), metavar="NAMES",
                         help="comma-separated peers and floors to run beside numconv "
                         "(default: " + ",".join(CHOICES) + "; absent ones are skipped)")
@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def collect(patterns: list[str], sweeps: bool = True, quick: bool = False) -> list[C.Case]:
     """The cases whose name or group matches a pattern, in order (sweeps and the memory
     case smaller when ``quick``)."""
-    everything = (C.ISSUE_CASES + C.EXTRA_CASES + (C.sweeps(quick) if sweeps else [])
+    everything = (C.TARGET_CASES + C.EXTRA_CASES + (C.sweeps(quick) if sweeps else [])
                   + [C.memory_case(quick)])
     return [c for c in everything
             if any(fnmatch.fnmatch(c.name, p) or fnmatch.fnmatch(c.group, p) for p in patterns)]
@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None, args: argparse.Namespace | None = No
         raise ValueError(f"--peers: unknown peer {unknown[0]!r}, choose from "
                          + ", ".join(CHOICES))
     if quick and patterns == ["*"]:
-        patterns = ["issue"]
+        patterns = ["targets"]
     selected = collect(patterns, not args.no_sweeps, quick)
     return run(selected, wanted, quick, budget, pathlib.Path(args.output),
                errors=not args.no_errors, profile=not args.no_profile,

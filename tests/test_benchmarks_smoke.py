@@ -25,10 +25,10 @@ def bench(monkeypatch):
 
 
 def _tiny(cases):
-    conv = cases.ConvCase("tiny", (2, 9, 10, 8), (3, 3, 8, 16), group="issue")
+    conv = cases.ConvCase("tiny", (2, 9, 10, 8), (3, 3, 8, 16), group="targets")
     return [conv, cases.PoolCase("tiny pool", (2, 9, 10, 8), "MAX", (3, 3), (2, 2), "SAME",
-                                 group="issue"),
-            cases.GradCase("tiny dw", "conv_filter", conv, group="issue")]
+                                 group="targets"),
+            cases.GradCase("tiny dw", "conv_filter", conv, group="targets")]
 
 
 def _run(bench, tmp_path, peers):

@@ -16,7 +16,7 @@ from ._common import output_dir, positive_seconds
 
 EXAMPLES = """examples:
   numconv bench --quick
-  numconv bench --cases issue --peers tf,torch
+  numconv bench --cases targets --peers tf,torch
   numconv bench --cases 'vgg,max pool' --no-sweeps"""
 
 
@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
     """Add the ``bench`` subcommand."""
     p = subparsers.add_parser(
         "bench", help="benchmark numconv against TensorFlow, PyTorch and NumPy peers",
-        description="Time numconv's convolution and pooling on the issue's cases, depthwise, "
+        description="Time numconv's convolution and pooling on the target cases, "
         "dilated, backward and scaling sweeps, against the peers installed (TensorFlow, "
         "PyTorch, numpy-ml, scipy.ndimage, ONNX reference) in the same run; print ratios, "
         "extra memory and a profile breakdown; write JSON and plots to benchmarks/results/.",
