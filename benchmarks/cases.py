@@ -209,11 +209,13 @@ class GradCase(_Case):
         return f"d{'w' if self.op == 'conv_filter' else 'x'} {self.base.describe()}"
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        b = self.base
+        b, op = self.base, self.op
         g = b.result_shape()
-        return {"conv_input": {"w": b.w_shape, "g": g}, "conv_filter": {"x": b.x_shape, "g": g},
-                "max_pool": {"x": b.x_shape, "g": g}, "avg_pool": {"g": g},
-                "argmax": {"x": b.x_shape}}[self.op]
+        if op == "conv_input":
+            return {"w": b.w_shape, "g": g}
+        if op == "avg_pool":
+            return {"g": g}
+        return {"x": b.x_shape} if op == "argmax" else {"x": b.x_shape, "g": g}
 
     def result_shape(self) -> tuple[int, ...]:
         return self.base.w_shape if self.op == "conv_filter" else self.base.x_shape

@@ -119,7 +119,7 @@ def _choose_args(case: Case, a: dict[str, np.ndarray], precision: str | None
                          case.padding)
     wg = case.grouped_filters(a["w"])
     choose = ALGORITHMS.choose
-    kw = {"precision": precision or "exact"} if _has_precision(choose) else {}
+    kw = {"precision": precision} if precision and _has_precision(choose) else {}
     return choose, (a["x"].shape, wg.shape, g, case.groups, np.dtype(np.float32)), kw, wg, g
 
 

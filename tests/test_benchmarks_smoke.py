@@ -26,9 +26,10 @@ def bench(monkeypatch):
 
 def _tiny(cases):
     conv = cases.ConvCase("tiny", (2, 9, 10, 8), (3, 3, 8, 16), group="targets")
-    return [conv, cases.PoolCase("tiny pool", (2, 9, 10, 8), "MAX", (3, 3), (2, 2), "SAME",
-                                 group="targets"),
-            cases.GradCase("tiny dw", "conv_filter", conv, group="targets")]
+    pool = cases.PoolCase("tiny pool", (2, 9, 10, 8), "MAX", (3, 3), (2, 2), "SAME",
+                          group="targets")
+    return [conv, pool, cases.GradCase("tiny dw", "conv_filter", conv, group="targets"),
+            cases.GradCase("tiny pool dx", "max_pool", pool)]
 
 
 def _run(bench, tmp_path, peers):
@@ -42,9 +43,9 @@ def _run(bench, tmp_path, peers):
 def test_tiny_cases_in_worker_processes(bench, tmp_path, capsys):
     data = _run(bench, tmp_path, ["scipy", "gemm", "copy"])
     out = capsys.readouterr().out
-    conv, pool, dw = data["cases"]
-    assert [c["name"] for c in data["cases"]] == ["tiny", "tiny pool", "tiny dw"]
-    assert (conv["floor"], pool["floor"], dw["floor"]) == ("gemm", "copy", "gemm")
+    conv, pool, dw, pool_dx = data["cases"]
+    assert [c["name"] for c in data["cases"]] == ["tiny", "tiny pool", "tiny dw", "tiny pool dx"]
+    assert [c["floor"] for c in data["cases"]] == ["gemm", "copy", "gemm", "copy"]
     for case in data["cases"]:
         assert set(case["times"]) >= {"numconv", case["floor"]}
         assert case["times"]["numconv"]["best"] > 0
@@ -56,7 +57,7 @@ def test_tiny_cases_in_worker_processes(bench, tmp_path, capsys):
     assert "copy" not in conv["times"] and "gemm" not in pool["times"]
     assert set(data["targets"]) == {"floors"}           # no TF ratios without TF
     lines = [line for line in out.splitlines() if line.startswith("tiny")]
-    assert len(lines) == 3 and "floor gemm" in lines[0] and "err " in lines[0]
+    assert len(lines) == 4 and "floor gemm" in lines[0] and "err " in lines[0]
     assert not any("scipy" in line for line in lines)
     table = (tmp_path / path_name(tmp_path, "md")).read_text()
     assert "| case | shape | numconv ms |" in table and "| tiny pool |" in table
@@ -74,9 +75,10 @@ def test_framework_peers_in_their_own_processes(bench, tmp_path):
     data = _run(bench, tmp_path, ["tf", "torch"])
     if set(data["machine"]["absent"]) & {"tf", "torch"}:
         pytest.skip(f"not importable: {data['machine']['absent']}")
-    conv, pool, dw = data["cases"]
-    for case in data["cases"]:
+    conv, pool_dx = data["cases"][0], data["cases"][3]
+    for case in data["cases"][:3]:
         assert set(case["times"]) >= {"numconv", "tf", "torch"}
+    assert pool_dx["notes"]["torch"].startswith("asymmetric SAME padding")
     for peer in ("tf", "torch"):
         assert conv["errors"][peer] < 1e-5
     assert data["machine"]["versions"]["tf"] and data["machine"]["versions"]["torch"]
