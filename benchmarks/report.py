@@ -92,8 +92,9 @@ def _best(record: dict[str, Any], name: str) -> float | None:
 
 
 def print_case(record: dict[str, Any], out: TextIO | None = None) -> None:
-    """One line: numconv's time, each other implementation's time and ratio, the floor,
-    the errors.  Implementations that did not run are left out (reasons in the JSON)."""
+    """One line: numconv's time, each other implementation's ratio (times in the JSON
+    and the markdown), the floor's time and ratio, the errors of numconv, its fast path,
+    TF and PyTorch.  Implementations that did not run are left out (reasons in the JSON)."""
     out = out or sys.stdout
     nc = _best(record, "numconv")
     head = f"{record['name']:<13}{record['shape']:<27}"
@@ -103,17 +104,17 @@ def print_case(record: dict[str, Any], out: TextIO | None = None) -> None:
     algo = record["algorithm"].get("numconv")
     line = head + f"{_ms(nc):>8} ms" + (f" {algo}" if algo else "")
     times = record["times"]
-    others = [f"{LABELS.get(n, n)} {_ms(times[n]['best'])} {times[n]['best'] / nc:.2f}x"
+    others = [f"{LABELS.get(n, n)} {times[n]['best'] / nc:.2f}x"
               + ("*" if times[n]["samples"] == 1 else "")
               for n in ORDER if n in times and n != "numconv" and n not in FLOOR_NAMES]
     if others:
-        line += " | " + "  ".join(others)
+        line += " | " + " ".join(others)
     floor = _best(record, record["floor"])
     if floor is not None:
-        line += f" | floor {record['floor']} {_ms(floor)} {floor / nc:.2f}x"
+        line += f" | floor {record['floor']} {_ms(floor)} ms {floor / nc:.2f}x"
     errors = record.get("errors", {})
     if "numconv" in errors:
-        peers = [f"{LABELS.get(n, n)} {errors[n]:.0e}" for n in ORDER[1:] if n in errors]
+        peers = [f"{LABELS.get(n, n)} {errors[n]:.0e}" for n in ORDER[1:4] if n in errors]
         line += f" | err {errors['numconv']:.0e}" + (f" ({' '.join(peers)})" if peers else "")
     if record.get("memory") and record["group"] == "memory":
         line += f" | extra memory {record['memory']['extra'] / 2**20:.0f} MiB"
