@@ -290,7 +290,8 @@ def plot_results(records: list[dict[str, Any]], out_dir: pathlib.Path, stamp: st
             pts = [(r["x"], _rate(r, r["times"][impl]["best"])) for r in rows
                    if impl in r["times"]]
             xs, ys = zip(*pts)
-            ax.plot(xs, ys, marker="o", label=impl, color=COLORS.get(impl),
+            ax.plot(xs, ys, marker="o", color=COLORS.get(impl),
+                    label=f"{impl} floor" if impl in FLOOR_NAMES else impl,
                     linewidth=2.5 if impl == "numconv" else 1,
                     linestyle=":" if impl in FLOOR_NAMES else "-")
         if peak and rows[0]["unit"] == "GFLOP/s":
