@@ -72,8 +72,7 @@ def _gemm(case: Case, a: dict[str, np.ndarray]) -> Callable[[], Any]:
     g = conv.geometry()
     n, k, cout = conv.x_shape[0], math.prod(conv.w_shape[:-1]), conv.w_shape[-1]
     line = g.out_shape[1]
-    slab_row = (g.out_shape[1] - 1) * conv.strides[1] + (conv.w_shape[1] - 1) * \
-        conv.dilations[1] + 1 + sum(g.pads[1])
+    slab_row = conv.x_shape[2] + sum(g.pads[1])            # a padded input row
 
     def nbytes(images: int, rows: int) -> int:
         """The im2col path's scratch per block: its patches (and padded slab)."""
@@ -84,9 +83,9 @@ def _gemm(case: Case, a: dict[str, np.ndarray]) -> Callable[[], Any]:
             total += images * slab_rows * slab_row * conv.x_shape[-1] * 4
         return total
 
-    workers = engine.num_workers() if getattr(engine, "can_limit_blas", bool)() else 1
-    blocks = engine.plan(n, g.out_shape, nbytes, workers)
-    sizes = [len(range(n)[bs]) * (rs.stop - rs.start) * line for bs, rs in blocks]
+    planned = engine.plan(n, g.out_shape, nbytes, engine.num_workers())
+    blocks, workers = planned if hasattr(planned, "blocks") else (planned, engine.num_workers())
+    sizes = [(bs.stop - bs.start) * (rs.stop - rs.start) * line for bs, rs in blocks]
     most = max(sizes)
     # one block of patches per worker, built before timing and used for every block:
     # hot in cache, as the patches numconv has just built are (the first rows of the
@@ -101,9 +100,11 @@ def _gemm(case: Case, a: dict[str, np.ndarray]) -> Callable[[], Any]:
     if op == "forward":
         out = np.empty((n, *g.out_shape, cout), np.float32)
 
-        def work(worker: int, block: Any) -> None:
-            ob = out[block].reshape(-1, cout)
-            np.matmul(hot[worker][:len(ob)], w, out=ob)
+        def work(worker: int, block: Any) -> None:     # one GEMM per image, as numconv
+            ob = out[block]
+            images = ob.shape[0]
+            np.matmul(hot[worker][:ob.size // cout].reshape(images, -1, k), w,
+                      out=ob.reshape(images, -1, cout))
         result: Callable[[], Any] = lambda: out  # noqa: E731
     elif op == "conv_input":
         grad, wt = a["g"], np.ascontiguousarray(w.T)
