@@ -227,14 +227,15 @@ def markdown(data: dict[str, Any]) -> str:
              if any(n in r["times"] for r in records)]
     lines = [f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), Python "
              f"{info['python']}, NumPy {info['numpy']} (BLAS {_blas(info)}), "
-             + ", ".join(f"{LABELS.get(n, n) if n != 'numconv-fast' else 'numconv'} {v.get(n)}"
-                         for n in ("tf", "torch") if v.get(n))
+             + ", ".join(f"{LABELS[n]} {v[n]}" for n in ("tf", "torch") if v.get(n))
              + f"; load average {_load(info)} at the start, "
              f"{_load({'load_average': info.get('load_average_end')})} at the end. Float32, NHWC, SAME unless "
              "said. Each implementation in its own process, interleaved rounds, best "
              "sample; ratio = other time / numconv time (> 1: numconv faster). Floor: "
              "numconv's blocked GEMM (gemm) or its copy bandwidth (copy) on the same threads. "
-             "Error: max |got - truth| / (|x| conv |w|) on data of magnitudes 1e-6..1e6.", ""]
+             "Error: max |got - truth| / (|x| conv |w|) on data of magnitudes 1e-6..1e6."
+             + (' fast: numconv with precision="fast" (Winograd and FFT allowed).'
+                if "numconv-fast" in names else ""), ""]
     head = ["case", "shape", "numconv ms"]
     for n in names:
         head += [f"{LABELS.get(n, n)} ms", "ratio"]
