@@ -179,8 +179,9 @@ def time_case(workers: dict[str, Worker], first: dict[str, float], budget: float
     ``first`` holds each worker's warm-up time (from ``prepare``).  A worker whose
     warm-up took more than ``budget`` (a third of it for those in ``slow``) is not
     repeated: its warm-up is its only sample.  The others run ``rounds`` times in
-    rotating order; each turn is one untimed call and ``samples`` samples, each
-    timing enough calls to last about 5 ms.
+    rotating order (those in ``slow`` only the first ``min_rounds``, and the budget
+    sets the rounds without them); each turn is one untimed call and ``samples``
+    samples, each timing enough calls to last about 5 ms.
     """
     results: dict[str, dict[str, Any]] = {}
     repeat = {n: t for n, t in first.items() if t <= (budget / 3 if n in slow else budget)}
@@ -188,7 +189,7 @@ def time_case(workers: dict[str, Worker], first: dict[str, float], budget: float
         if name not in repeat:
             results[name] = {"best": t, "median": t, "samples": 1}
     loops = {n: max(1, int(0.005 / max(t, 1e-7))) for n, t in repeat.items()}
-    per_round = sum(t * (1 + samples * loops[n]) for n, t in repeat.items())
+    per_round = sum(t * (1 + samples * loops[n]) for n, t in repeat.items() if n not in slow)
     rounds = int(min(max_rounds, max(min_rounds, budget / max(per_round, 1e-9))))
     got: dict[str, list[float]] = {n: [] for n in repeat}
     order = list(repeat)
@@ -196,6 +197,8 @@ def time_case(workers: dict[str, Worker], first: dict[str, float], budget: float
         if on_progress:
             on_progress(f"round {r + 1}/{rounds}")
         for name in order[r % len(order):] + order[:r % len(order)]:
+            if name in slow and r >= min_rounds:      # slow peers: the first rounds only
+                continue
             reply = workers[name].ask("time", loops=loops[name], samples=samples)
             if reply.get("ok"):
                 got[name] += reply["times"]
