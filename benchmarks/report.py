@@ -211,7 +211,8 @@ def targets(records: list[dict[str, Any]], out: TextIO | None = None,
                          f"{r['memory']['patches'] / 2**30:.1f} GiB) ran in "
                          f"{extra / 2**20:.0f} MiB extra (target < 1024 MiB{bound}) -> "
                          f"{'met' if met else 'NOT met'}")
-            summary["memory"] = {"extra": extra, "workspace": workspace, "met": met}
+            summary["memory"] = {"extra": extra, "workspace": workspace, "met": met,
+                                 "patches": r["memory"]["patches"]}
     if lines:
         print("\ntargets (TF time / numconv time, measured side by side in this run):", file=out)
         for line in lines:
@@ -269,6 +270,10 @@ def markdown(data: dict[str, Any]) -> str:
         if "fast" in summary:
             lines.append("- fast path vs TF: " + ", ".join(f"{k} {x:.2f}x" for k, x in
                                                           summary["fast"]["ratios"].items()))
+        if "memory" in summary:
+            m = summary["memory"]
+            lines.append(f"- memory: {m['patches'] / 2**30:.1f} GiB of patches computed in "
+                         f"{m['extra'] / 2**20:.0f} MiB of extra memory")
     return "\n".join(lines) + "\n"
 
 
