@@ -270,7 +270,7 @@ def markdown(data: dict[str, Any]) -> str:
         if "fast" in summary:
             lines.append("- fast path vs TF: " + ", ".join(f"{k} {x:.2f}x" for k, x in
                                                           summary["fast"]["ratios"].items()))
-        if "memory" in summary:
+        if "patches" in summary.get("memory", {}):
             m = summary["memory"]
             lines.append(f"- memory: {m['patches'] / 2**30:.1f} GiB of patches computed in "
                          f"{m['extra'] / 2**20:.0f} MiB of extra memory")
