@@ -20,9 +20,10 @@ import numpy as np  # noqa: F401  (doctest namespace)
 from .compare import LayerReport, LayerRow, compare_layers
 from .core import Conv2D, Dense, DepthwiseConv2D, Layer, ReLU
 from .model import LAYERS, Sequential
-from .pooling import (AveragePooling2D, AvgPool2D, Flatten, GlobalAveragePooling2D, MaxPool2D,
-                      MaxPooling2D)
+from .pooling import (AveragePooling2D, AvgPool2D, Flatten, GlobalAveragePooling2D,
+                      GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 
 __all__ = ["Layer", "Conv2D", "DepthwiseConv2D", "ReLU", "MaxPooling2D", "MaxPool2D",
-           "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D", "Flatten", "Dense",
+           "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "Flatten", "Dense",
            "Sequential", "compare_layers", "LayerReport", "LayerRow", "LAYERS"]
