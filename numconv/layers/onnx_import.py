@@ -10,16 +10,18 @@ attribute value numconv cannot reproduce is refused with a ValueError naming the
 Padding: ``auto_pad`` SAME_UPPER is TF's SAME; SAME_LOWER (the odd pixel first) and
 asymmetric ``pads`` become explicit ``(before, after)`` pairs, the SAME_LOWER ones from
 numconv's own geometry (:func:`numconv.padding.resolve`) on the statically inferred
-input size.  With ``auto_pad`` set, ONNX's output size is ``ceil(in / stride)`` (SAME)
-or ``floor((in - eff) / stride) + 1`` (VALID) whatever ``ceil_mode`` says, so
-``ceil_mode`` only matters with explicit ``pads`` -- where it is PyTorch's rule, which
-numconv's pools implement.
+input size.  ``ceil_mode`` is PyTorch's rule with explicit ``pads`` (numconv's pools
+implement it); with ``auto_pad`` the specification's output size is ``ceil(in / s)``
+(SAME) or ``ceil((in - eff + 1) / s)`` (VALID), the floor-mode sizes, so ``ceil_mode``
+changes nothing there.
 
-Known ONNX Runtime divergences from the ONNX specification (ORT 1.17 - 1.23): Conv with
-``auto_pad`` SAME_* and dilations > 1 is refused by ORT (numconv follows the
-specification, checked against ``onnx.reference``); MaxPool / AveragePool with SAME_*
-and dilations > 1 are padded by ORT as if undilated, so the output is smaller than
-``ceil(in / stride)`` -- numconv refuses those nodes rather than pick one of the two.
+Known ONNX Runtime divergences from the specification (measured with ORT 1.32; numconv
+follows the specification, checked against ``onnx.reference``): ORT refuses Conv with
+``auto_pad`` SAME_* and dilations > 1; ORT applies PyTorch's ceil rule to pools with
+``auto_pad="VALID"`` and ``ceil_mode=1`` (in 9, window 2, stride 2: 5 outputs where the
+specification gives 4; ``compare`` reports the shape mismatch); ORT pads pools with
+SAME_* and dilations > 1 as if undilated (an output smaller than ``ceil(in / s)``), and
+there the reference evaluator disagrees with both, so numconv refuses those nodes.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ def _pool(node: _Node) -> Layer:
     if len(node.proto.output) > 1 and node.proto.output[1]:
         node.refuse("output 1 (Indices)", "must be unused", node.proto.output[1])
     window = node.ints("kernel_shape", 2, 0)
-    # with auto_pad, ONNX's output size does not depend on ceil_mode (module notes)
+    # with auto_pad, the specification's output size does not depend on ceil_mode
     ceil = bool(node.attr("ceil_mode", 0)) and node.attr("auto_pad", "NOTSET") == "NOTSET"
     args = node.window_args(window, pool=True)
     if node.proto.op_type == "MaxPool":   # storage_order only orders the Indices output
@@ -337,7 +339,7 @@ def from_onnx(model_or_path: Any) -> Sequential:
 
 def onnxruntime_outputs(model_or_path: Any, x: np.ndarray,
                         fn: str = "compare_layers") -> tuple[str, list[tuple[str, str, Any]]]:
-    """``(description, [(value name, op types, output)])``: every layer's output in ORT.
+    """``(description, [(layer name, op types, output)])``: every layer's output in ORT.
 
     The model runs once in ONNX Runtime (CPU) with each layer's output value added to a
     copy of the graph's outputs.
@@ -345,7 +347,7 @@ def onnxruntime_outputs(model_or_path: Any, x: np.ndarray,
     model = _load(fn, model_or_path)
     onnx = _require(fn, "onnx", "onnx")
     ort = _require(fn, "onnxruntime", "onnxruntime")
-    names = [(name, kind) for _, name, kind in _layers(fn, model)]
+    names = [(value, layer.name, kind) for layer, value, kind in _layers(fn, model)]
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
     graph = copy.graph
@@ -357,7 +359,7 @@ def onnxruntime_outputs(model_or_path: Any, x: np.ndarray,
                    None, shown=x.dtype.name)
     known = {v.name for v in graph.output}
     graph.output.extend(onnx.helper.make_tensor_value_info(name, elem, None)
-                        for name, _ in names if name not in known)
+                        for name, _, _ in names if name not in known)
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(copy.SerializeToString(), options,
@@ -365,4 +367,4 @@ def onnxruntime_outputs(model_or_path: Any, x: np.ndarray,
     results = dict(zip([o.name for o in session.get_outputs()],
                        session.run(None, {data.name: x})))
     return (f"onnxruntime {ort.__version__} {model.graph.name!r}",
-            [(name, kind, results[name]) for name, kind in names])
+            [(layer, kind, results[value]) for value, layer, kind in names])
