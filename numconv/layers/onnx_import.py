@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import numpy as np
 
@@ -88,7 +88,7 @@ class _Node:
         """The layer name: the node's name, else its output's."""
         return self.proto.name or self.proto.output[0]
 
-    def refuse(self, what: str, rule: str, got: Any) -> Any:
+    def refuse(self, what: str, rule: str, got: Any) -> NoReturn:
         _args.onnx_node(self.fn, self.index, self.proto, what, rule, got)
 
     def attr(self, name: str, default: Any) -> Any:
