@@ -16,7 +16,7 @@ import numpy as np
 
 import numconv
 from numconv.algorithms import ALGORITHMS, choose, profiling
-from numconv.padding import resolve
+from numconv.geometry import resolve
 
 from . import peers as P
 

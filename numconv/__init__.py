@@ -19,11 +19,11 @@ from .autodiff import vjp
 from .config import (get_memory_limit, get_workspace_limit, memory_limit, set_memory_limit,
                      set_workspace_limit, workspace_limit)
 from .conv import conv1d, conv2d, conv3d, convolution, depthwise_conv2d
-from .image import default_image_path, read_image
-from .kernels import as_filters, get_kernel
+from .lesson.image import default_image_path, read_image
+from .lesson.filters import as_filters, get_kernel
 from .layout import Layout
-from .padding import DimGeometry, Geometry, explain
-from .pipeline import feature_extraction
+from .geometry import DimGeometry, Geometry, explain
+from .lesson.pipeline import feature_extraction
 from .pooling import (avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, global_avg_pool,
                       global_max_pool, max_pool, max_pool1d, max_pool2d, max_pool3d, pool)
 from .windows import col2im, im2col
@@ -45,7 +45,7 @@ __all__ = [
     "im2col", "explain", "Geometry", "DimGeometry", "Layout",
     "workspace_limit", "get_workspace_limit", "set_workspace_limit",
     "memory_limit", "get_memory_limit", "set_memory_limit",
-    # backward passes (issue 5)
+    # backward passes
     "vjp", "col2im", "relu_grad", "relu6_grad", "leaky_relu_grad",
     "conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",
     "conv1d_backprop_filter", "conv2d_backprop_input", "conv2d_backprop_filter",

@@ -18,7 +18,7 @@ from . import _args
 from .algorithms import ALGORITHMS, choose, requirement
 from .config import get_workspace_limit, workspace_limit
 from .layout import Layout
-from .padding import Geometry, resolve
+from .geometry import Geometry, resolve
 from .windows import applied
 
 __all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "result_dtypes"]

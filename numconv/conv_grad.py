@@ -11,7 +11,7 @@ For ``out = conv(x, w)`` (:func:`numconv.convolution`) and an upstream gradient
   ``g``, accumulated over blocks; ``dL/dbias = bias_add_grad(g)``.
 
 Geometry is the forward op's (:func:`numconv.explain`).  The kernels
-(:mod:`numconv._grad_kernels`) work block by block: beyond the returned array, the
+(:mod:`numconv.kernels.conv_grad`) work block by block: beyond the returned array, the
 extra memory of a call is the workspace bound (:func:`numconv.workspace_limit`) plus
 filter-sized arrays, whatever the batch size; no padded copy is made.
 Transposed convolution is the input gradient used as a forward op:
@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from . import _args
-from ._grad_kernels import filter_grad, input_grad
+from .kernels.conv_grad import filter_grad, input_grad
 from .conv import result_dtypes
 from .layout import Layout
-from .padding import Geometry, resolve
+from .geometry import Geometry, resolve
 from .windows import applied
 
 __all__ = ["conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from . import _args
-from .algorithms.reduce import reduce_windows
+from .kernels.pool import reduce_windows
 from .layout import Layout
-from .padding import Geometry, resolve
+from .geometry import Geometry, resolve
 from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
@@ -67,7 +67,7 @@ def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarr
 
 def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
             count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
-    # blocked tap-wise ufuncs with clipped taps: no padded copy (numconv.algorithms.reduce)
+    # blocked tap-wise ufuncs with clipped taps: no padded copy (numconv.kernels.pool)
     xc = layout.to_canonical(x)
     if kind == "MAX":
         return layout.from_canonical(reduce_windows(xc, geometry, "MAX", x.dtype,

@@ -17,7 +17,7 @@ A window that covers only padding (dilation or large explicit pads) has no input
 element: max pooling drops its gradient (its forward value is -inf) and its
 ``max_pool_with_argmax`` index is -1; average pooling drops it too (forward NaN).
 
-The kernels (:mod:`numconv._pool_grad_kernels`) work in cache-sized blocks, with taps
+The kernels (:mod:`numconv.kernels.pool_grad`) work in cache-sized blocks, with taps
 clipped to the input instead of a padded copy: beyond the returned arrays, a call's
 extra memory stays under the workspace bound (:func:`numconv.workspace_limit`) plus,
 for average pooling, the divisor (a few arrays of one number per output position of
@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 
 from . import _args
-from ._pool_grad_kernels import argmax_taps, avg_grad, max_grad
+from .kernels.pool_grad import argmax_taps, avg_grad, max_grad
 from .conv import result_dtypes
 from .layout import Layout
-from .padding import Geometry, resolve
+from .geometry import Geometry, resolve
 from .pooling import avg_divisor, lowest
 from .windows import applied
 

@@ -1,7 +1,7 @@
 """The one window primitive: pad, then a read-only strided view of every window.
 
 For a channels-last array ``x`` of shape ``(N, *spatial, C)`` and a resolved
-:class:`~numconv.padding.Geometry`, :func:`window_view` returns a view of shape
+:class:`~numconv.geometry.Geometry`, :func:`window_view` returns a view of shape
 ``(N, *out_spatial, *window, C)`` with
 
 ``view[n, o..., t..., c] == padded[n, o*stride + t*dilation ..., c]``.
@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import _args
 from .config import get_workspace_limit
-from .padding import DimGeometry, Geometry, resolve
+from .geometry import DimGeometry, Geometry, resolve
 
 __all__ = ["pad", "window_view", "tap_views", "applied", "chunk_plan", "im2col",
            "scatter_windows",
@@ -56,7 +56,7 @@ def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int = 0,
     whole input: the taps that read padding are clipped off, which is how pooling and
     the gradients avoid a padded copy.
 
-    >>> from numconv.padding import resolve_dim
+    >>> from numconv.geometry import resolve_dim
     >>> d = resolve_dim(5, 3, 2, padding="SAME")                 # pads (1, 1), out 3
     >>> tap_region(d, 0, 0, 3, 0, 5)                            # reads -1, 1, 3
     (slice(1, 3, None), slice(1, 4, 2))

@@ -18,7 +18,7 @@ import pytest
 import numconv
 from conftest import GOLDEN, assert_matches, golden_cases
 from numconv.algorithms import ALGORITHMS, choose, profiling, requirement
-from numconv.padding import resolve
+from numconv.geometry import resolve
 
 RNG = np.random.default_rng(20261127)
 ALGOS = sorted(ALGORITHMS)
@@ -342,7 +342,7 @@ def test_profiling_reports_phases_and_is_off_by_default():
     with profiling() as phases:
         numconv.conv2d(x, w, 1, "SAME", algorithm="im2col")
     assert {"pad", "patches", "gemm"} <= set(phases) and all(v >= 0 for v in phases.values())
-    from numconv.algorithms import _engine
+    from numconv import engine as _engine
     assert _engine._PROFILE is None
 
 

@@ -47,7 +47,7 @@ def test_gemm_floor_multiplies_the_real_patch_matrix(suite):
     """The floor's GEMM computes the case's convolution (checked by an einsum over taps)."""
     import numpy as np
     from benchmarks import peers
-    from numconv.padding import resolve
+    from numconv.geometry import resolve
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 9, 8, 3))
     w = rng.standard_normal((3, 2, 3, 5))

@@ -23,7 +23,7 @@ dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 ncd = pytest.importorskip("numconv.dask")
 from numconv.dask._plan import plan_axis  # noqa: E402
-from numconv.padding import resolve  # noqa: E402
+from numconv.geometry import resolve  # noqa: E402
 
 EDGE = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], float)[:, :, None, None]
 

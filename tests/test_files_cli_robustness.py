@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from numconv.cli import main
 from numconv.config import memory_limit
-from numconv.image import default_image_path, read_image
+from numconv.lesson.image import default_image_path, read_image
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MiB = 2**20

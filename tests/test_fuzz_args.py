@@ -779,7 +779,7 @@ def vjp_spec():
 
 
 def kernel_specs():
-    from numconv import kernels
+    from numconv.lesson import filters as kernels
     names = kernels.kernel_names()
 
     def two_d(kw, out):
@@ -810,7 +810,7 @@ def kernel_specs():
 
 
 def image_specs():
-    from numconv import image
+    from numconv.lesson import image
 
     def square(kw, out):
         size = kw.get("size", 64)
@@ -861,7 +861,8 @@ def pipeline_viz_specs():
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from numconv import kernels, pipeline, viz
+    from numconv import viz
+    from numconv.lesson import filters as kernels, pipeline
     names = kernels.kernel_names()
     img = st.builds(lambda h, w: rand((h, w), "float32", 4), st.integers(1, 9), st.integers(1, 9))
     kern = st.one_of(st.sampled_from(names), st.builds(lambda h, w: rand((h, w), "float32", 5),

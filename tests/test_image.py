@@ -1,4 +1,4 @@
-"""numconv.image: read_image against TensorFlow's decoding (goldens), patterns, errors.
+"""numconv.lesson.image: read_image against TensorFlow's decoding (goldens), patterns, errors.
 
 Every golden comparison here is exact (bit for bit): TF's decoders are integer code,
 and its uint -> float32 conversion is applied through TF's own table
@@ -14,8 +14,8 @@ import pytest
 from conftest import ROOT, assert_matches, load_golden
 
 import numconv
-from numconv import image as nimage
-from numconv.image import (GRAYSCALE_WEIGHTS, as_batch, circle, default_image_path, dot_pairs,
+from numconv.lesson import image as nimage
+from numconv.lesson.image import (GRAYSCALE_WEIGHTS, as_batch, circle, default_image_path, dot_pairs,
                            dots, read_image, rgb_to_grayscale)
 
 DATA = ROOT / "data"

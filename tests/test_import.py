@@ -10,7 +10,7 @@ FORBIDDEN = ["tensorflow", "torch", "jax", "keras", "matplotlib", "dask"]
 
 
 def test_import_loads_no_framework():
-    code = ("import sys, json, numconv, numconv.image, numconv.kernels; "
+    code = ("import sys, json, numconv, numconv.lesson.image, numconv.lesson.filters; "
             f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []

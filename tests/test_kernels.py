@@ -1,4 +1,4 @@
-"""numconv.kernels: hand-checkable values, orientation on step images, filter layout."""
+"""numconv.lesson.filters: hand-checkable values, orientation on step images, filter layout."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from conftest import assert_matches, load_golden
 
 import numconv
-from numconv.kernels import KERNELS, as_filters, get_kernel, kernel_names
+from numconv.lesson.filters import KERNELS, as_filters, get_kernel, kernel_names
 
 NAMES = ["edge", "laplacian", "bottom_sobel", "top_sobel", "left_sobel", "right_sobel",
          "emboss", "sharpen", "blur", "gaussian", "gaussian5", "identity"]

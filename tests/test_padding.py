@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import numconv
-from numconv.padding import resolve, resolve_dim
+from numconv.geometry import resolve, resolve_dim
 from reference import ref_dim
 
 

@@ -1,4 +1,4 @@
-"""numconv.pipeline: the lesson's filter / detect / condense against TensorFlow.
+"""numconv.lesson.pipeline: the lesson's filter / detect / condense against TensorFlow.
 
 Tolerance: the float32 default of conftest (rtol 1e-5, atol 1e-5) for the Filter stage
 (a sum of 9 or 25 products that TF's oneDNN kernels may add in another order) and the
@@ -16,9 +16,9 @@ import pytest
 from conftest import ROOT, assert_matches, load_golden
 
 import numconv
-from numconv.image import default_image_path, read_image, rgb_to_grayscale
-from numconv.kernels import get_kernel
-from numconv.pipeline import ExtractionResult, feature_extraction
+from numconv.lesson.image import default_image_path, read_image, rgb_to_grayscale
+from numconv.lesson.filters import get_kernel
+from numconv.lesson.pipeline import ExtractionResult, feature_extraction
 
 DEMO = load_golden("demo")
 VARIANTS = load_golden("demo_variants")

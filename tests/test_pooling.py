@@ -161,7 +161,7 @@ def test_inputs_not_modified():
 
 
 # --------------------------------------------------------------------------- last-axis strategies
-# numconv.algorithms.reduce reduces the last spatial axis either tap by tap (strided
+# numconv.kernels.pool reduces the last spatial axis either tap by tap (strided
 # slices) or with stride 1 and then subsamples; _subsample_wins picks.  Both branches
 # are forced here and checked against the nested-loop reference and against each other.
 
@@ -183,7 +183,7 @@ STRATEGY_GRID = [
 
 @pytest.fixture(params=["taps", "subsample"])
 def strategy(request, monkeypatch):
-    from numconv.algorithms import reduce
+    from numconv.kernels import pool as reduce
     monkeypatch.setattr(reduce, "_subsample_wins", lambda *a: request.param == "subsample")
     return request.param
 
@@ -237,7 +237,7 @@ def test_last_axis_strategies_channels_first(strategy, data_format):
 @pytest.mark.parametrize("kind", ["MAX", "AVG"])
 def test_last_axis_strategies_give_the_same_bits(monkeypatch, kind):
     # both ways add the same values in the same order
-    from numconv.algorithms import reduce
+    from numconv.kernels import pool as reduce
     x = RNG.standard_normal((3, 13, 17, 6)).astype(np.float32)
     results = []
     for choice in (False, True):
@@ -256,8 +256,8 @@ def test_last_axis_strategies_give_the_same_bits(monkeypatch, kind):
     ((8, 112, 112, 16), 5, 4, False),
 ])
 def test_subsample_choice(shape, window, strides, wins):
-    from numconv.algorithms.reduce import _subsample_wins
-    from numconv.padding import resolve
+    from numconv.kernels.pool import _subsample_wins
+    from numconv.geometry import resolve
     d = resolve(shape[1:3], (window,) * 2, (strides,) * 2, (1, 1), "SAME").dims[1]
     assert _subsample_wins(d, shape[-1], np.dtype(np.float32)) is wins
     assert not _subsample_wins(d, shape[-1], np.dtype(np.float16))

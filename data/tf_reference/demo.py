@@ -17,7 +17,7 @@ is what ``numconv.read_image(path, channels=1)`` does.
 150-186) run through every named kernel with other settings (strides, VALID padding,
 relu6 / leaky_relu / no activation, AVG pooling, non-square windows).  Keys
 ``v<i>__<field>``; the kernels are typed here from the lesson's table, independently
-of numconv.kernels.
+of numconv.lesson.filters.
 """
 
 from __future__ import annotations

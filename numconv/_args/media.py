@@ -82,7 +82,7 @@ def pool_windows(fn: str, spatial: tuple[int, int], windows: Any, strides: Any, 
                  panel: float) -> tuple[list[tuple[int, ...]], tuple[int, ...], Padding]:
     """A figure's pooling windows (a non-empty list, each fitting the padded ``spatial``
     map), strides and padding; one ``panel``-inch panel per window fits a figure."""
-    from ..padding import resolve
+    from ..geometry import resolve
     if not isinstance(windows, (list, tuple)) or not windows:
         type_fail(fn, "windows", "must be a non-empty list of window sizes", windows)
     s, pads = int_tuple(fn, "strides", strides, 2), padding(fn, pad_spec, 2)
@@ -100,7 +100,7 @@ def patch_figure(fn: str, spatial: tuple[int, int], window: Any, stride: Any,
     padded image, a float64 patch matrix and padded image within the memory limit."""
     import math
 
-    from ..padding import resolve
+    from ..geometry import resolve
     k, s = int_tuple(fn, "window", window, 2), int_tuple(fn, "stride", stride, 2)
     pads = padding(fn, pad_spec, 2)
     geometry = resolve(spatial, k, s, (1, 1), pads)

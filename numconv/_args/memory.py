@@ -46,7 +46,7 @@ def window_memory(fn: str, args: str, batch: int, channels: int, geometry: Any,
                   per_position: int = 0) -> None:
     """:func:`memory` for a windowed op: output, padded input copy and chunked workspace.
 
-    ``geometry`` is a resolved :class:`~numconv.padding.Geometry`; the padded copy is
+    ``geometry`` is a resolved :class:`~numconv.geometry.Geometry`; the padded copy is
     counted when it pads (``windows.pad`` allocates the whole padded input); the
     workspace of ``per_position`` bytes per output position is chunked under the
     workspace bound, but one chunk holds at least one row of the first spatial dim.

@@ -3,7 +3,7 @@
 Every algorithm has the signature ``algo(x, w, geometry, groups, dtype) -> out`` with
 ``x`` the unpadded channels-last input ``(N, *spatial, C)``, ``w`` the filters
 ``(*window, C/groups, C_out)``, ``geometry`` a resolved
-:class:`~numconv.padding.Geometry` (zero padding), and ``out`` a new array of shape
+:class:`~numconv.geometry.Geometry` (zero padding), and ``out`` a new array of shape
 ``(N, *out_spatial, C_out)`` in the accumulation ``dtype``.
 
 ========== ===============================================================
@@ -28,9 +28,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..padding import Geometry
+from ..geometry import Geometry
 from . import pointwise, winograd
-from ._engine import profiling
+from ..engine import profiling
 from .fft import fft_conv
 from .gemm import im2col_gemm
 from .pointwise import pointwise_gemm
@@ -54,7 +54,7 @@ ALGORITHMS: dict[str, Algorithm] = {
 def requirement(name: str, geometry: Geometry) -> str | None:
     """The rule a geometry breaks for algorithm ``name``, or None if it can run.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> requirement("pointwise", resolve((5,), (3,), (1,), (1,), "SAME"))
     'needs a window of ones (1x1)'
     """
@@ -86,7 +86,7 @@ def choose(x_shape: tuple[int, ...], w_shape: tuple[int, ...], geometry: Geometr
       float64 reference are as small as im2col's);
     * otherwise ``im2col``.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((56, 56), (3, 3), (1, 1), (1, 1), "SAME")
     >>> choose((8, 56, 56, 64), (3, 3, 64, 64), g, 1)
     'winograd'

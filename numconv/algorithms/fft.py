@@ -24,8 +24,8 @@ import math
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..padding import Geometry
-from ._engine import (Scratch, add_time, all_finite, clock, num_workers, plan, slab,
+from ..geometry import Geometry
+from ..engine import (Scratch, add_time, all_finite, clock, num_workers, plan, slab,
                       slab_rows, slab_shape)
 from .gemm import im2col_gemm
 
@@ -49,7 +49,7 @@ def fft_conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
              dtype: np.dtype) -> np.ndarray:
     """Convolve by FFT (see the module docstring); floating dtypes only.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((4,), (2,), (1,), (1,), "VALID")
     >>> x = np.arange(4.0).reshape(1, 4, 1)
     >>> fft_conv(x, np.array([[[1.]], [[10.]]]), g, 1, np.dtype(float))[0, :, 0].round(9)

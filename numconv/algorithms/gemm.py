@@ -1,7 +1,7 @@
 """im2col + GEMM: the reference convolution algorithm.
 
-For each block of output positions (:func:`~numconv.algorithms._engine.plan`), the
-block's padded input rows are copied into a slab (:func:`~._engine.slab`, skipped
+For each block of output positions (:func:`~numconv.engine.plan`), the
+block's padded input rows are copied into a slab (:func:`~numconv.engine.slab`, skipped
 when there is no padding), its windows are copied into a reused, contiguous patch
 buffer of shape ``(positions, prod(window) * in_channels/groups)`` (one
 ``np.copyto`` from the strided window view: the window's last axis and the channels
@@ -16,7 +16,7 @@ output's channel groups (the epilogue).
 
 Blocks are cache-sized (about 1 MiB of patches) and together stay under the
 workspace bound, whatever the batch size.  Phases reported by
-:func:`~numconv.algorithms._engine.profiling`: ``pad``, ``patches``, ``gemm``,
+:func:`~numconv.engine.profiling`: ``pad``, ``patches``, ``gemm``,
 ``epilogue``.
 """
 
@@ -26,8 +26,8 @@ import math
 
 import numpy as np
 
-from ..padding import Geometry
-from ._engine import (Block, Scratch, add_time, can_limit_blas, clock, num_workers, plan,
+from ..geometry import Geometry
+from ..engine import (Block, Scratch, add_time, can_limit_blas, clock, num_workers, plan,
                       run_blocks, slab, slab_shape, slab_view)
 
 __all__ = ["filter_matrix", "im2col_gemm"]
@@ -56,7 +56,7 @@ def im2col_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                 dtype: np.dtype) -> np.ndarray:
     """Convolve channels-last ``x`` with ``w`` (``(*window, cin_g, cout)``); result in ``dtype``.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((4,), (2,), (1,), (1,), "VALID")
     >>> x = np.arange(4.0).reshape(1, 4, 1)
     >>> im2col_gemm(x, np.ones((2, 1, 1)), g, 1, np.dtype(float))[0, :, 0]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..padding import Geometry
-from ._engine import (CACHE_BLOCK_BYTES, add_time, can_limit_blas, clock, num_workers,
+from ..geometry import Geometry
+from ..engine import (CACHE_BLOCK_BYTES, add_time, can_limit_blas, clock, num_workers,
                       run_blocks)
 from .shift import shift_accumulate
 
@@ -29,7 +29,7 @@ def pointwise_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int
                    dtype: np.dtype) -> np.ndarray:
     """1x1 convolution as one GEMM over flattened positions (see the module docstring).
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((3,), (1,), (1,), (1,), "VALID")
     >>> x = np.arange(6.0).reshape(1, 3, 2)
     >>> pointwise_gemm(x, np.array([[[1.], [10.]]]), g, 1, np.dtype(float))[0, :, 0]

@@ -30,8 +30,8 @@ import math
 
 import numpy as np
 
-from ..padding import Geometry
-from ._engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, can_limit_blas, clock,
+from ..geometry import Geometry
+from ..engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, can_limit_blas, clock,
                       flat_slab, num_workers, plan, run_blocks, slab, slab_rows, slab_shape,
                       tap_slice, taps)
 
@@ -61,7 +61,7 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
                      dtype: np.dtype) -> np.ndarray:
     """Convolve by accumulating one product per window tap; see the module docstring.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((4,), (2,), (1,), (1,), "VALID")
     >>> x = np.arange(4.0).reshape(1, 4, 1)
     >>> shift_accumulate(x, np.array([[[1.]], [[10.]]]), g, 1, np.dtype(float))[0, :, 0]

@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-from ..padding import Geometry
-from ._engine import (Block, Scratch, add_time, all_finite, can_limit_blas, clock,
+from ..geometry import Geometry
+from ..engine import (Block, Scratch, add_time, all_finite, can_limit_blas, clock,
                       num_workers, plan, run_blocks, slab, slab_shape)
 from .gemm import im2col_gemm
 
@@ -72,7 +72,7 @@ def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
                       dtype: np.dtype) -> np.ndarray:
     """Winograd convolution (see the module docstring); grouped filters run im2col.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((4, 4), (3, 3), (1, 1), (1, 1), "SAME")
     >>> out = winograd_f2x2_3x3(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), g, 1,
     ...                         np.dtype(float))

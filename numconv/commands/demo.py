@@ -27,7 +27,7 @@ EXAMPLES = """examples:
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` subcommand."""
-    from ..kernels import kernel_names
+    from ..lesson.filters import kernel_names
     p = subparsers.add_parser(
         "demo", help="the seed's feature-extraction figures on a photograph",
         description=textwrap.fill(
@@ -73,7 +73,7 @@ class DemoResult:
 
 def _pool2_lines(result: Any, window: int, stride: int, padding: str) -> list[str]:
     """The describe()-style lines of the pools figure's extra 3x3 pooling."""
-    from ..padding import resolve
+    from ..geometry import resolve
     g = resolve(result.detect.shape[1:3], (window,) * 2, (stride,) * 2, (1, 1), padding)
     shape = (1, *g.out_shape, result.detect.shape[3])
     width = max(len(str(a.shape)) for _, a in result.stages())
@@ -91,9 +91,9 @@ def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int
     stay open in the result (their drawn arrays are the ones checked against TF).
     """
     from .. import _args
-    from ..image import default_image_path, read_image
-    from ..kernels import get_kernel
-    from ..pipeline import feature_extraction
+    from ..lesson.image import default_image_path, read_image
+    from ..lesson.filters import get_kernel
+    from ..lesson.pipeline import feature_extraction
     from ..viz import (save_figure, show_im2col, show_kernel, show_pools, show_stages,
                        show_translation_invariance)
 

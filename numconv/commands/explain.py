@@ -44,7 +44,7 @@ def _flat(groups: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
 
 def run(args: argparse.Namespace) -> int:
     """Print :func:`numconv.explain` for the parsed arguments."""
-    from ..padding import explain
+    from ..geometry import explain
     shape = _flat(args.input)
     print(explain(shape, _flat(args.window), _flat(args.stride),
                   padding_spec(args.padding, len(shape)), _flat(args.dilation),

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import _args
-from ..padding import Geometry
+from ..geometry import Geometry
 from .config import OpConfig
 
 __all__ = ["FRAMEWORKS", "ALIASES", "Translation", "Code", "require", "extent_pads"]
@@ -138,7 +138,7 @@ def extent_pads(g: Geometry) -> tuple[tuple[int, int], ...]:
     ``max((out - 1) * s + eff - in - before, 0)``, which never exceeds numconv's own
     ``pad_after`` and gives the same output size with floor rounding.
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> extent_pads(resolve((5,), (2,), (2,), (1,), ((0, 0),), ceil_mode=True))
     ((0, 1),)
     """

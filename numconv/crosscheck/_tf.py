@@ -200,7 +200,7 @@ def _avg_pool(code: Code, c: OpConfig, n: int) -> str | None:
 
 
 def _same_out(c: OpConfig) -> str:
-    from ..padding import resolve
+    from ..geometry import resolve
     spatial = c.layout.spatial_shape(c.input_shape)
     same = resolve(spatial, c.window, c.strides, c.dilations, "SAME")
     return f"{same.out_shape} with pads {same.pads}; numconv's out is {c.geometry.out_shape}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .config import OpConfig
 from ._common import Code, Translation, cannot, extent_pads, fmt, relu_lines
-from ..padding import resolve
+from ..geometry import resolve
 
 IMPORTS = ["import numpy as np", "import torch", "import torch.nn.functional as F"]
 NAME = "torch"

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import _args
 from ..layout import Layout
-from ..padding import Geometry, resolve
+from ..geometry import Geometry, resolve
 
 __all__ = ["OpConfig", "OPS", "same_pads", "valid_pads", "tf_mode"]
 

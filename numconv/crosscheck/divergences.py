@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .. import _args
-from ..padding import resolve
+from ..geometry import resolve
 from .config import OpConfig, valid_pads
 
 __all__ = ["Divergence", "DIVERGENCES", "applicable"]

@@ -16,7 +16,7 @@ How the work is cut into blocks
   rechunked: each boundary moves to the nearest multiple of the stride and blocks
   too small are merged into a neighbour; a :class:`RechunkWarning` names the axes.
   Each block then gets exactly the halo the window geometry needs, from the
-  geometry engine (:func:`numconv.padding.resolve`, with dilation):
+  geometry engine (:func:`numconv.geometry.resolve`, with dilation):
   ``pad_before`` elements of its left neighbour and
   ``effective_window - stride - pad_before`` of its right one (for SAME with the
   size a multiple of the stride: the SAME pads), and numconv runs on it with

@@ -16,7 +16,7 @@ import numpy as np
 from .. import _args
 from ..config import get_memory_limit, get_workspace_limit
 from ..layout import Layout
-from ..padding import Geometry
+from ..geometry import Geometry
 from ._plan import BlockOp, plan_axis
 
 try:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..config import memory_limit, workspace_limit
-from ..padding import DimGeometry, Geometry
+from ..geometry import DimGeometry, Geometry
 
 __all__ = ["AxisPlan", "plan_axis", "BlockOp"]
 
@@ -44,7 +44,7 @@ def plan_axis(g: DimGeometry, chunks: tuple[int, ...]) -> AxisPlan:
     elements of its left neighbour and ``effective_window - stride - pad_before`` of
     its right one (the halo).
 
-    >>> from numconv.padding import resolve
+    >>> from numconv.geometry import resolve
     >>> g = resolve((12,), (3,), (2,), (1,), "SAME").dims[0]      # pads (0, 1)
     >>> p = plan_axis(g, (4, 4, 4))
     >>> p.out_chunks, p.halo, p.stops, p.pads

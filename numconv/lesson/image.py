@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
+from .. import _args
 from ._jpeg import decode_fast
 
 __all__ = ["read_image", "default_image_path", "as_batch", "rgb_to_grayscale",
@@ -66,7 +66,7 @@ GRAYSCALE_WEIGHTS = (0.2989, 0.5870, 0.1140)
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _PHOTO = "grace_hopper.jpg"
 #: where the repository keeps the bundled images (exists in a source checkout)
-_LOCAL_DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
+_LOCAL_DATA = pathlib.Path(__file__).resolve().parents[2] / "data"
 
 
 class _Unsupported(Exception):
@@ -153,7 +153,7 @@ def _decode(data: bytes, fast: bool) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
         # decompression bombs: the header's size, checked before any pixel is decoded
         # (Pillow itself refuses only above 2 * Image.MAX_IMAGE_PIXELS)
-        from .config import get_memory_limit
+        from ..config import get_memory_limit
         need = im.width * im.height * 4 * (2 + 4)   # <= 4 channels: 16-bit pixels + float32
         if need > get_memory_limit():
             raise _Unsupported(f"decoding its {im.width}x{im.height} pixels needs "

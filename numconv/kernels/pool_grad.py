@@ -1,7 +1,7 @@
 """Kernels of the pooling gradients and of max pooling with argmax: blocked, no padded copy.
 
 Work runs in cache-sized blocks on the worker threads
-(:func:`numconv.algorithms._engine.plan`), whose scratch together stays under the
+(:func:`numconv.engine.plan`), whose scratch together stays under the
 workspace bound (:func:`numconv.get_workspace_limit`) whatever the batch size.  A
 tap is a whole-block ufunc with ``out=`` on a basic slice, clipped to the outputs
 whose input index lies inside the input (:func:`numconv.windows.tap_region`),
@@ -25,11 +25,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ._grad_kernels import blocks_under, window_rows
-from .algorithms._engine import Block, Scratch, num_workers, run_blocks
-from .config import get_workspace_limit
-from .padding import DimGeometry, Geometry
-from .windows import tap_region
+from .conv_grad import blocks_under, window_rows
+from ..engine import Block, Scratch, num_workers, run_blocks
+from ..config import get_workspace_limit
+from ..geometry import DimGeometry, Geometry
+from ..windows import tap_region
 
 __all__ = ["argmax_taps", "max_grad", "avg_grad"]
 

@@ -41,7 +41,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import _args
+from .. import _args
 
 __all__ = ["KERNELS", "get_kernel", "kernel_names", "as_filters"]
 

@@ -1,6 +1,6 @@
 """Kernels of the convolution gradients: block by block, no padded copy of anything.
 
-All work runs in blocks (:func:`numconv.algorithms._engine.plan`) whose scratch,
+All work runs in blocks (:func:`numconv.engine.plan`) whose scratch,
 over all worker threads, stays under the workspace bound
 (:func:`numconv.get_workspace_limit`) whatever the batch size.  Beyond that scratch
 and the returned array, a call keeps only filter-sized arrays (the filters cast and
@@ -37,13 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from .algorithms import ALGORITHMS, choose
-from .algorithms._engine import (Block, Scratch, can_limit_blas, num_workers, plan, run_blocks,
+from ..algorithms import ALGORITHMS, choose
+from ..engine import (Block, Scratch, can_limit_blas, num_workers, plan, run_blocks,
                                  single_threaded_blas, slab, slab_shape, slab_view, tap_slice)
-from .algorithms.gemm import filter_matrix
-from .config import get_workspace_limit, workspace_limit
-from .padding import DimGeometry, Geometry, resolve
-from .windows import tap_region
+from ..algorithms.gemm import filter_matrix
+from ..config import get_workspace_limit, workspace_limit
+from ..geometry import DimGeometry, Geometry, resolve
+from ..windows import tap_region
 
 __all__ = ["window_rows", "blocks_under", "input_grad", "filter_grad", "GATHER",
            "WAVE", "UFUNC_BUFFERS"]
@@ -64,7 +64,7 @@ UFUNC_BUFFERS = 3 * 8192 * 8
 
 def blocks_under(batch: int, shape: tuple[int, ...], nbytes: Any, workers: int,
                  reserve: int = 0, cache_bytes: int | None = None) -> list[Block]:
-    """:func:`~numconv.algorithms._engine.plan` under the workspace bound minus ``reserve``
+    """:func:`~numconv.engine.plan` under the workspace bound minus ``reserve``
     bytes (arrays the blocks do not own) and the workers' ufunc buffers."""
     budget = get_workspace_limit() - reserve - workers * UFUNC_BUFFERS
     with workspace_limit(max(budget, 1024)):
@@ -74,7 +74,7 @@ def blocks_under(batch: int, shape: tuple[int, ...], nbytes: Any, workers: int,
 def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
     """``[lo, hi)``: the windows (outputs) of dim ``d`` whose span meets input ``[a, b)``.
 
-    >>> from numconv.padding import resolve_dim
+    >>> from numconv.geometry import resolve_dim
     >>> window_rows(resolve_dim(8, 3, 2, padding="VALID"), 4, 6)   # windows 1, 2
     (1, 3)
     """

@@ -33,13 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
-from .activations import leaky_relu, relu, relu6
-from .conv import conv2d
+from .. import _args
+from ..activations import leaky_relu, relu, relu6
+from ..conv import conv2d
 from .image import rgb_to_grayscale
-from .kernels import KERNELS
-from .padding import Geometry, resolve
-from .pooling import pool
+from .filters import KERNELS
+from ..geometry import Geometry, resolve
+from ..pooling import pool
 
 __all__ = ["ExtractionResult", "feature_extraction", "ACTIVATIONS"]
 
@@ -168,7 +168,7 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
         alpha dropped; 2 channels (gray + alpha): the first one.
     kernel : array_like or str
         A 2-D kernel (or HWIO ``(kh, kw, 1, 1)``), or a name from
-        :func:`numconv.kernels.kernel_names`.
+        :func:`numconv.lesson.filters.kernel_names`.
     conv_stride : int or pair
     conv_padding : "SAME", "VALID", int or (before, after) pairs
     activation : {"relu", "relu6", "leaky_relu", None}

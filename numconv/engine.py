@@ -36,8 +36,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..config import get_workspace_limit
-from ..padding import Geometry
+from .config import get_workspace_limit
+from .geometry import Geometry
 
 __all__ = ["Block", "all_finite", "profiling", "add_time", "clock", "num_workers", "plan",
            "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps", "Scratch",
