@@ -9,7 +9,7 @@ attribute value numconv cannot reproduce is refused with a ValueError naming the
 
 Padding: ``auto_pad`` SAME_UPPER is TF's SAME; SAME_LOWER (the odd pixel first) and
 asymmetric ``pads`` become explicit ``(before, after)`` pairs, the SAME_LOWER ones from
-numconv's own geometry (:func:`numconv.padding.resolve`) on the statically inferred
+numconv's own geometry (:func:`numconv.geometry.resolve`) on the statically inferred
 input size.  ``ceil_mode`` is PyTorch's rule with explicit ``pads`` (numconv's pools
 implement it); with ``auto_pad`` the specification's output size is ``ceil(in / s)``
 (SAME) or ``ceil((in - eff + 1) / s)`` (VALID), the floor-mode sizes, so ``ceil_mode``
@@ -34,7 +34,7 @@ from typing import Any, Callable, NoReturn
 import numpy as np
 
 from .. import _args
-from ..padding import resolve
+from ..geometry import resolve
 from .core import Conv2D, Dense, Layer, ReLU
 from .model import Sequential
 from .pooling import (AveragePooling2D, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D,
