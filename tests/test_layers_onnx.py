@@ -221,6 +221,19 @@ def test_clip_and_relu_become_relus(opset, step, max_value):
     assert isinstance(ours.layers[0], ReLU) and ours.layers[0].max_value == max_value
 
 
+def test_clip_bounds_from_constant_nodes():
+    # PyTorch's exporter writes ReLU6 as Clip(x, Constant 0, Constant 6)
+    nodes = [helper.make_node("Constant", [], ["lo"], value_float=0.0),
+             helper.make_node("Constant", [], ["hi"],
+                              value=numpy_helper.from_array(np.float32(6), "hi")),
+             helper.make_node("Clip", ["x", "lo", "hi"], ["y"], name="relu6")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", F, [2, 7])],
+                              [helper.make_tensor_value_info("y", F, [2, 7])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    ours = check(model, 5 * _rand(2, 7))
+    assert len(ours.layers) == 1 and ours.layers[0].max_value == 6.0
+
+
 def test_leaky_relu_keeps_alpha():
     model = chain([("LeakyRelu", dict(alpha=0.2), [])], [2, 3, 4, 5])
     assert check(model, _rand(2, 3, 4, 5)).layers[0].negative_slope == pytest.approx(0.2)
@@ -429,6 +442,13 @@ def test_refuses_a_file_that_is_not_onnx(tmp_path):
     with pytest.raises(ValueError, match="Sequential.from_onnx: model_or_path must be an ONNX "
                                          "model file"):
         Sequential.from_onnx(tmp_path / "junk.onnx")
+
+
+def test_compare_names_other_for_a_missing_file(tmp_path):
+    model = Sequential.from_onnx(chain([("Relu", {}, [])], [1, 3]))
+    with pytest.raises(FileNotFoundError, match="compare_layers: other must be an existing "
+                                                "file"):
+        model.compare(tmp_path / "missing.onnx", np.ones((1, 3)))
 
 
 def test_compare_refuses_a_dtype_the_model_does_not_take():

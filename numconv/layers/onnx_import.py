@@ -55,20 +55,20 @@ def _require(fn: str, module: str, framework: str) -> Any:
         _args.missing_framework(fn, framework, module, "onnx")
 
 
-def _load(fn: str, model_or_path: Any) -> Any:
+def _load(fn: str, model_or_path: Any, arg: str = "model_or_path") -> Any:
     """An ``onnx.ModelProto`` from a model or a file path."""
     onnx = _require(fn, "onnx", "onnx")
     if isinstance(model_or_path, onnx.ModelProto):
         return model_or_path
     if not isinstance(model_or_path, (str, os.PathLike)):
-        _args.type_fail(fn, "model_or_path", "must be an onnx.ModelProto or a path to an "
-                        ".onnx file", model_or_path)
-    path = _args.file_path(fn, "model_or_path", model_or_path)
+        _args.type_fail(fn, arg, "must be an onnx.ModelProto or a path to an .onnx file",
+                        model_or_path)
+    path = _args.file_path(fn, arg, model_or_path)
     try:
         return onnx.load(path)
     except Exception as exc:  # noqa: BLE001  (protobuf's DecodeError and friends)
-        _args.fail(fn, "model_or_path", f"must be an ONNX model file ({type(exc).__name__}: "
-                   f"{exc})", str(path))
+        _args.fail(fn, arg, f"must be an ONNX model file ({type(exc).__name__}: {exc})",
+                   str(path))
 
 
 @dataclass
@@ -344,7 +344,7 @@ def onnxruntime_outputs(model_or_path: Any, x: np.ndarray,
     The model runs once in ONNX Runtime (CPU) with each layer's output value added to a
     copy of the graph's outputs.
     """
-    model = _load(fn, model_or_path)
+    model = _load(fn, model_or_path, "other")
     onnx = _require(fn, "onnx", "onnx")
     ort = _require(fn, "onnxruntime", "onnxruntime")
     names = [(value, layer.name, kind) for layer, value, kind in _layers(fn, model)]
