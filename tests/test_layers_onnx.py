@@ -9,6 +9,7 @@ specification (Conv with SAME_* and dilations, which ORT refuses) the oracle is
 
 from __future__ import annotations
 
+import io
 import warnings
 from typing import Any
 
@@ -331,7 +332,7 @@ def test_torch_export_round_trips():
                         nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
                         nn.Flatten(), nn.Linear(6 * 2 * 2, 5)).eval()
     x = torch.from_numpy(_rand(2, 3, 15, 15))
-    buffer = __import__("io").BytesIO()
+    buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                   # the exporter's deprecation notes
         # dynamo=False: the TorchScript exporter (the default dynamo exporter needs

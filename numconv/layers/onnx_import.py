@@ -283,8 +283,8 @@ def _layers(fn: str, model: Any) -> list[tuple[Layer, str, str]]:
                 if "value" in node.attrs else np.asarray(next(iter(node.attrs.values())))
             continue
         data = [name for name in proto.input if name and name not in constants]
-        if data != [current] or len([o for o in proto.output if o]) != 1 and \
-                proto.op_type != "MaxPool":
+        outputs = [o for o in proto.output if o]
+        if data != [current] or (len(outputs) != 1 and proto.op_type != "MaxPool"):
             node.refuse("", f"must take the previous node's output {current!r} as its only "
                         "non-constant input and have one output (numconv models are "
                         "sequential: no branches)", list(proto.input))
@@ -299,7 +299,7 @@ def _layers(fn: str, model: Any) -> list[tuple[Layer, str, str]]:
         if proto.op_type == "MatMul":
             pending, current = node, proto.output[0]
             continue
-        if proto.op_type not in _SIMPLE:
+        if proto.op_type not in _SIMPLE or proto.domain not in ("", "ai.onnx"):
             node.refuse("", f"must have a supported op type ({', '.join(ONNX_OPS)}; Add only "
                         "as the bias after a MatMul)", proto.op_type)
         for name in node.attrs.keys() - _ATTRIBUTES.get(proto.op_type, set()):
@@ -311,8 +311,8 @@ def _layers(fn: str, model: Any) -> list[tuple[Layer, str, str]]:
         except (ValueError, TypeError) as exc:  # a layer's own check, e.g. LeakyRelu alpha < 0
             if str(exc).startswith(fn):
                 raise
-            _args.relabel(fn, f"node {i} {proto.name!r} ({proto.op_type})", "cannot be "
-                          "reproduced by a numconv layer", exc)
+            _args.relabel(fn, _args.onnx_label(i, proto), "cannot be reproduced by a numconv "
+                          "layer", exc)
         current = proto.output[0]
         out.append((layer, current, proto.op_type))
     if pending is not None:
