@@ -115,8 +115,15 @@ def test_conv_matches_onnxruntime(case):
 
 def test_same_lower_puts_the_odd_pixel_first():
     # in 9, window 4, stride 1: total pad 3 -> SAME_LOWER before 2, after 1 (TF's SAME: 1, 2)
-    model = chain([("Conv", dict(auto_pad="SAME_LOWER"), [_rand(1, 1, 4, 2)])], [1, 1, 9, 8])
-    assert Sequential.from_onnx(model).layers[0].padding == [[2, 1], [1, 0]]
+    x = np.zeros((1, 1, 9, 1), np.float32)
+    x[0, 0, 0, 0] = 1.0                                   # an impulse on the first row
+    w = np.zeros((1, 1, 4, 1), np.float32)
+    w[0, 0, :, 0] = [1.0, 2.0, 3.0, 4.0]
+    model = chain([("Conv", dict(auto_pad="SAME_LOWER"), [w])], [1, 1, 9, 1])
+    ours = check(model, x)
+    assert ours.layers[0].padding == "SAME_LOWER"
+    # output row 0 covers input rows -2..1: the impulse meets tap 2 (two pad rows first)
+    np.testing.assert_array_equal(ours(x)[0, 0, :, 0], [3, 2, 1, 0, 0, 0, 0, 0, 0])
 
 
 @pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER"])
@@ -417,12 +424,10 @@ def test_refuses_an_unknown_attribute_value():
         Sequential.from_onnx(model)
 
 
-def test_refuses_same_lower_without_a_static_size():
+def test_same_lower_needs_no_static_size():
     model = chain([("Conv", dict(auto_pad="SAME_LOWER"), [_rand(1, 1, 2, 2)], "c")],
                   [1, 1, "height", "width"])
-    with pytest.raises(ValueError, match=r"node 0 'c' \(Conv\) attribute auto_pad SAME_LOWER "
-                       r"needs the input's spatial size known from the model"):
-        Sequential.from_onnx(model)
+    check(model, _rand(1, 1, 5, 6))
 
 
 def test_refuses_a_negative_leaky_relu_slope():

@@ -9,7 +9,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .. import _args
-from .core import Conv2D, Dense, DepthwiseConv2D, Layer, ReLU
+from .convert import keras_layers, torch_layers
+from .compare import LayerReport, compare_layers
+from .core import Conv2D, Dense, DepthwiseConv2D, Layer, Model, ReLU
+from .onnx_import import onnx_layers
 from .pooling import (AveragePooling2D, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D,
                       MaxPooling2D)
 
@@ -24,7 +27,7 @@ FORMAT = "numconv.layers.Sequential/1"
 _CONFIG_KEY = "__numconv_model__"
 
 
-class Sequential:
+class Sequential(Model):
     """Layers applied in order, like ``keras.Sequential``.
 
     Examples
@@ -107,8 +110,8 @@ class Sequential:
         GlobalAveragePooling2D, Flatten, Dense (activation None, linear or relu),
         Activation('relu'/'linear'); InputLayer is skipped.
         """
-        from .convert import from_keras
-        return from_keras(model)
+        name, layers = keras_layers(model)
+        return cls(layers, name=name)
 
     @classmethod
     def from_torch(cls, module: Any) -> Sequential:
@@ -120,8 +123,8 @@ class Sequential:
         AdaptiveAvgPool2d(1).  Layers are channels-first; the Flatten keeps PyTorch's
         (C, H, W) order, so a following Linear takes the weights unchanged.
         """
-        from .convert import from_torch
-        return from_torch(module)
+        name, layers = torch_layers(module)
+        return cls(layers, name=name)
 
     @classmethod
     def from_onnx(cls, model_or_path: Any) -> Sequential:
@@ -150,8 +153,8 @@ class Sequential:
         ------
         ValueError
             For a node, attribute value or graph numconv cannot reproduce, naming the
-            node (index, name and op type): an unsupported op, a branch, SAME_LOWER
-            without a static input size, pools with SAME_* and dilations.
+            node (index, name and op type): an unsupported op, a branch, pools with
+            SAME_* and dilations.
         TypeError
             If ``model_or_path`` is neither a model nor a path.
         ModuleNotFoundError
@@ -176,22 +179,21 @@ class Sequential:
         ...     [numpy_helper.from_array(w, "w")])
         >>> model = Sequential.from_onnx(helper.make_model(graph))
         >>> model.layers[0].padding          # the odd pixel before: top and left
-        [[1, 0], [1, 0]]
+        'SAME_LOWER'
         >>> model(np.arange(9.0).reshape(1, 1, 3, 3))[0, 0]
         array([[ 0.,  1.,  3.],
                [ 3.,  8., 12.],
                [ 9., 20., 24.]])
         """
-        from .onnx_import import from_onnx
-        return from_onnx(model_or_path)
+        name, layers = onnx_layers(model_or_path)
+        return cls(layers, name=name)
 
-    def compare(self, other: Any, x: Any, dtype: Any = np.float32) -> Any:
+    def compare(self, other: Any, x: Any, dtype: Any = np.float32) -> LayerReport:
         """Layer-by-layer comparison with a live Keras model, torch module, ONNX model (run
         in ONNX Runtime) or numconv model.
 
         See :func:`numconv.layers.compare_layers`.
         """
-        from .compare import compare_layers
         return compare_layers(self, other, x, dtype)
 
     # -- files ------------------------------------------------------------------

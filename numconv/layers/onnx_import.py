@@ -7,10 +7,9 @@ The model keeps ONNX's NCHW layout: convolutions and pools are channels-first la
 attribute value numconv cannot reproduce is refused with a ValueError naming the node
 (index, name, op type), never silently dropped.
 
-Padding: ``auto_pad`` SAME_UPPER is TF's SAME; SAME_LOWER (the odd pixel first) and
-asymmetric ``pads`` become explicit ``(before, after)`` pairs, the SAME_LOWER ones from
-numconv's own geometry (:func:`numconv.geometry.resolve`) on the statically inferred
-input size.  ``ceil_mode`` is PyTorch's rule with explicit ``pads`` (numconv's pools
+Padding: ``auto_pad`` SAME_UPPER and SAME_LOWER (the odd pixel first) are numconv's
+``padding="SAME"`` and ``"SAME_LOWER"``; ``pads`` become explicit ``(before, after)``
+pairs.  ``ceil_mode`` is PyTorch's rule with explicit ``pads`` (numconv's pools
 implement it); with ``auto_pad`` the specification's output size is ``ceil(in / s)``
 (SAME) or ``ceil((in - eff + 1) / s)`` (VALID), the floor-mode sizes, so ``ceil_mode``
 changes nothing there.
@@ -34,13 +33,11 @@ from typing import Any, Callable, NoReturn
 import numpy as np
 
 from .. import _args
-from ..geometry import resolve
 from .core import Conv2D, Dense, Layer, ReLU
-from .model import Sequential
 from .pooling import (AveragePooling2D, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D,
                       MaxPooling2D)
 
-__all__ = ["from_onnx", "onnxruntime_outputs", "ONNX_OPS"]
+__all__ = ["ONNX_OPS"]
 
 ONNX_OPS = ("Conv", "Relu", "LeakyRelu", "Clip", "MaxPool", "AveragePool",
             "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul")
@@ -80,7 +77,6 @@ class _Node:
     proto: Any
     attrs: dict[str, Any]
     constants: dict[str, np.ndarray]
-    shapes: dict[str, tuple[Any, ...]]
     opset: int
 
     @property
@@ -110,34 +106,24 @@ class _Node:
             self.refuse(f"attribute {name}", f"must have {n} values (2-D only)", list(value))
         return value
 
-    def padding(self, window: tuple[int, ...], strides: tuple[int, ...],
-                dilations: tuple[int, ...]) -> Any:
+    def padding(self) -> Any:
         """numconv's padding for this node's ``auto_pad`` / ``pads``."""
         auto = self.attr("auto_pad", "NOTSET")
-        if auto == "VALID":
-            return "VALID"
-        if auto == "SAME_UPPER":
-            return "SAME"
-        if auto == "SAME_LOWER":
-            spatial = self.shapes.get(self.proto.input[0], ())[2:]
-            if len(spatial) != 2 or not all(isinstance(v, int) for v in spatial):
-                self.refuse("attribute auto_pad", "SAME_LOWER needs the input's spatial size "
-                            "known from the model (static input shape)", auto)
-            geometry = resolve(spatial, window, strides, dilations, "SAME")
-            return [(after, before) for before, after in geometry.pads]  # odd pixel first
+        if auto in ("VALID", "SAME_UPPER", "SAME_LOWER"):
+            return auto                            # numconv's spellings of ONNX's modes
         if auto != "NOTSET":
             self.refuse("attribute auto_pad", "must be NOTSET, SAME_UPPER, SAME_LOWER or VALID",
                         auto)
         pads = self.ints("pads", 4, 0)
         return [(pads[0], pads[2]), (pads[1], pads[3])]
 
-    def window_args(self, window: tuple[int, ...], pool: bool) -> dict[str, Any]:
+    def window_args(self, pool: bool) -> dict[str, Any]:
         strides, dilations = self.ints("strides", 2, 1), self.ints("dilations", 2, 1)
         if pool and self.attr("auto_pad", "NOTSET").startswith("SAME") and max(dilations) > 1:
             self.refuse("attribute dilations", "must be 1 with auto_pad SAME_* (ONNX Runtime "
                         "pads such pools as if undilated, unlike the ONNX specification)",
                         list(dilations))
-        return dict(strides=strides, padding=self.padding(window, strides, dilations),
+        return dict(strides=strides, padding=self.padding(),
                     data_format=_CF, dilation_rate=dilations, name=self.name)
 
 
@@ -152,7 +138,7 @@ def _conv(node: _Node) -> Layer:
                     list(window))
     bias = node.constant(2, "B")
     conv = Conv2D(w.shape[0], w.shape[2:], groups=int(node.attr("group", 1)),
-                  use_bias=bias is not None, **node.window_args(w.shape[2:], pool=False))
+                  use_bias=bias is not None, **node.window_args(pool=False))
     conv.set_weights([w.transpose(2, 3, 1, 0)] + ([bias] if bias is not None else []))
     return conv
 
@@ -163,7 +149,7 @@ def _pool(node: _Node) -> Layer:
     window = node.ints("kernel_shape", 2, 0)
     # with auto_pad, the specification's output size does not depend on ceil_mode
     ceil = bool(node.attr("ceil_mode", 0)) and node.attr("auto_pad", "NOTSET") == "NOTSET"
-    args = node.window_args(window, pool=True)
+    args = node.window_args(pool=True)
     if node.proto.op_type == "MaxPool":   # storage_order only orders the Indices output
         return MaxPooling2D(window, ceil_mode=ceil, **args)
     return AveragePooling2D(window, ceil_mode=ceil, **args,
@@ -265,18 +251,11 @@ def _layers(fn: str, model: Any) -> list[tuple[Layer, str, str]]:
         _args.fail(fn, "model_or_path", "must have one input and one output (a sequential "
                    "model)", None, shown=f"inputs {inputs}, outputs "
                    f"{[v.name for v in graph.output]}")
-    try:
-        inferred = onnx.shape_inference.infer_shapes(model).graph
-    except Exception:  # noqa: BLE001  (inference is only needed for SAME_LOWER)
-        inferred = graph
-    shapes = {v.name: tuple(d.dim_value if d.HasField("dim_value") else None
-                            for d in v.type.tensor_type.shape.dim)
-              for v in [*inferred.input, *inferred.value_info, *inferred.output]}
     out: list[tuple[Layer, str, str]] = []
     current, pending = inputs[0], None
     for i, proto in enumerate(graph.node):
         node = _Node(fn, i, proto, {a.name: attribute(a) for a in proto.attribute}, constants,
-                     shapes, opset)
+                     opset)
         node.attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in node.attrs.items()}
         if proto.op_type == "Constant" and len(proto.attribute) == 1:
             constants[proto.output[0]] = from_array(node.attrs["value"]) \
@@ -324,17 +303,14 @@ def _layers(fn: str, model: Any) -> list[tuple[Layer, str, str]]:
     return out
 
 
-def from_onnx(model_or_path: Any) -> Sequential:
-    """A numconv :class:`Sequential` with the structure and weights of a sequential ONNX model.
+def onnx_layers(model_or_path: Any) -> tuple[str, list[Layer]]:
+    """The graph's name and numconv layers copying a sequential ONNX model.
 
-    See :meth:`Sequential.from_onnx`.
+    See :meth:`numconv.layers.Sequential.from_onnx`, which builds the model from them.
     """
     fn = "Sequential.from_onnx"
     model = _load(fn, model_or_path)
-    out = Sequential(name=model.graph.name or "onnx")
-    for layer, _, _ in _layers(fn, model):
-        out.add(layer)
-    return out
+    return model.graph.name or "onnx", [layer for layer, _, _ in _layers(fn, model)]
 
 
 def onnxruntime_outputs(model_or_path: Any, x: np.ndarray,

@@ -16,6 +16,7 @@ Every ``show_*`` function returns its Figure; :func:`save_figure` writes it as P
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from itertools import product
@@ -28,9 +29,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .. import _args
+from .. import _args, budget
 from ..pooling import pool
 from ..windows import im2col
+from .image import dot_pairs
+from .pipeline import feature_extraction
 
 __all__ = ["STYLE", "show_kernel", "show_stages", "show_extraction", "show_filter_detect",
            "show_pools", "show_translation_invariance", "show_im2col", "save_figure"]
@@ -210,7 +213,6 @@ def _stage_row(fn: str, args: str, arrays: list[tuple[str, np.ndarray]], gray: S
 
 
 def _extract(image: Any, kernel: Any, **settings: Any) -> list[tuple[str, np.ndarray]]:
-    from .pipeline import feature_extraction
     return list(feature_extraction(image, kernel, **settings).stages())
 
 
@@ -340,7 +342,6 @@ def show_translation_invariance(near: Any = None, far: Any = None, steps: int = 
         _args.fail(fn, "steps", "must be at most 30", steps)
     kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
     if near is None or far is None:
-        from .image import dot_pairs
         pairs = dot_pairs()
         near, far = pairs if near is None and far is None else (
             near if near is not None else pairs[0], far if far is not None else pairs[1])
@@ -418,6 +419,9 @@ def show_im2col(image: Any = None, window: Any = 3, stride: Any = 1, padding: An
     raw = np.arange(36.0).reshape(6, 6) if image is None else image
     x = _args.batch_image(fn, "image", raw, single_channel=True).astype(np.float64)
     k, s, pads, geometry = _args.patch_figure(fn, x.shape[1:3], window, stride, padding)
+    budget.charge(fn, "image, window, stride and padding", {
+        "patch matrix": math.prod(geometry.out_shape) * k[0] * k[1] * 8,
+        "padded image": math.prod(d.padded_size for d in geometry.dims) * 8})
     oh, ow = geometry.out_shape
     i, j = _args.grid_position(fn, "highlight", highlight, (oh, ow))
     try:
