@@ -328,6 +328,16 @@ def test_model_file_round_trips(tmp_path):
     np.testing.assert_array_equal(Sequential.load(tmp_path / "net.npz")(x), from_file(x))
 
 
+def test_global_max_pool_layer_saves_and_loads(tmp_path):
+    ours = Sequential.from_onnx(chain([("GlobalMaxPool", {}, [])], [2, 3, 5, 6]))
+    x = _rand(2, 3, 5, 6)
+    np.testing.assert_array_equal(ours(x), x.max(axis=(2, 3), keepdims=True))
+    ours.save(tmp_path / "g.npz")
+    loaded = Sequential.load(tmp_path / "g.npz")
+    assert isinstance(loaded.layers[0], GlobalMaxPooling2D)
+    np.testing.assert_array_equal(loaded(x), ours(x))
+
+
 @pytest.mark.live
 def test_torch_export_round_trips():
     torch = pytest.importorskip("torch")
