@@ -10,6 +10,7 @@ specification (Conv with SAME_* and dilations, which ORT refuses) the oracle is
 from __future__ import annotations
 
 import io
+import sys
 import warnings
 from typing import Any
 
@@ -465,6 +466,13 @@ def test_compare_names_other_for_a_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="compare_layers: other must be an existing "
                                                 "file"):
         model.compare(tmp_path / "missing.onnx", np.ones((1, 3)))
+
+
+def test_missing_extra_names_the_pip_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)          # as if not installed
+    with pytest.raises(ModuleNotFoundError, match=r"Sequential.from_onnx: not installed: onnx "
+                       r"\(no module 'onnxruntime'\); pip install \"numconv\[onnx\]\""):
+        Sequential.from_onnx(chain([("Relu", {}, [])], [1, 3]))
 
 
 def test_compare_refuses_a_dtype_the_model_does_not_take():

@@ -33,6 +33,7 @@ from typing import Any, Callable, NoReturn
 import numpy as np
 
 from .. import _args
+from ..crosscheck import require
 from .core import Conv2D, Dense, Layer, ReLU
 from .pooling import (AveragePooling2D, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D,
                       MaxPooling2D)
@@ -45,16 +46,9 @@ ONNX_OPS = ("Conv", "Relu", "LeakyRelu", "Clip", "MaxPool", "AveragePool",
 _CF = "channels_first"
 
 
-def _require(fn: str, module: str, framework: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        _args.missing_framework(fn, framework, module, "onnx")
-
-
 def _load(fn: str, model_or_path: Any, arg: str = "model_or_path") -> Any:
     """An ``onnx.ModelProto`` from a model or a file path."""
-    onnx = _require(fn, "onnx", "onnx")
+    onnx = require("onnx", fn)                 # onnx and onnxruntime: the onnx extra
     if isinstance(model_or_path, onnx.ModelProto):
         return model_or_path
     if not isinstance(model_or_path, (str, os.PathLike)):
@@ -241,7 +235,7 @@ _ATTRIBUTES = {
 
 def _layers(fn: str, model: Any) -> list[tuple[Layer, str, str]]:
     """``[(layer, ONNX output name, op types)]`` of a sequential ONNX model, in order."""
-    onnx = _require(fn, "onnx", "onnx")
+    onnx = require("onnx", fn)
     from_array, attribute = onnx.numpy_helper.to_array, onnx.helper.get_attribute_value
     graph = model.graph
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
@@ -321,8 +315,8 @@ def onnxruntime_outputs(model_or_path: Any, x: np.ndarray,
     copy of the graph's outputs.
     """
     model = _load(fn, model_or_path, "other")
-    onnx = _require(fn, "onnx", "onnx")
-    ort = _require(fn, "onnxruntime", "onnxruntime")
+    onnx = require("onnx", fn)
+    ort = importlib.import_module("onnxruntime")    # importable: require checked it
     names = [(value, layer.name, kind) for layer, value, kind in _layers(fn, model)]
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
