@@ -400,14 +400,18 @@ def dots(size: int = 64, separation: int = 2, *, row: int | None = None,
 
 
 def dot_pairs(size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """The lesson's near and far pairs: ``dots(size, 2)`` and ``dots(size, size // 2 - 1)``.
+    """The lesson's near and far pairs, both away from the borders.
 
-    For ``size = 2**n`` the near pair merges after 2 max poolings (2x2, stride 2)
-    and the far pair stays apart for ``n - 2`` poolings (4 for 64).
+    Near: ``dots(size, 2)``, columns ``size // 2`` and ``size // 2 + 2``; far:
+    ``dots(size, size // 2 - 1, column=size // 4)``, columns ``size // 4`` and
+    ``3 * size // 4 - 1``, a quarter of the width from each side.  For
+    ``size = 2**n`` the near pair merges after 2 max poolings (2x2, stride 2) and
+    the far pair stays apart for ``n - 1`` poolings (5 for 64), until the map is
+    one pixel.
 
     >>> near, far = dot_pairs(64)
-    >>> [int(np.flatnonzero(p[32])[1] - np.flatnonzero(p[32])[0]) for p in (near, far)]
-    [2, 31]
+    >>> [np.flatnonzero(p[32]).tolist() for p in (near, far)]
+    [[32, 34], [16, 47]]
     """
     n = _pattern_size("dot_pairs", size, 8)
-    return dots(n, 2), dots(n, n // 2 - 1)
+    return dots(n, 2), dots(n, n // 2 - 1, column=n // 4)
