@@ -107,9 +107,9 @@ def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int
                                 pool_padding=padding, pooling_type=kind)
     out = DemoResult(os.fspath(path), os.fspath(output), result)
     windows = (window, 3) if window != 3 else (3,)
-    stages = result.stages()
+    stages = result.stages(titled=True)
     out.figures = {
-        "kernel": show_kernel(result.kernel),
+        "kernel": show_kernel(result.kernel, name=result.kernel_name),
         "filter_detect": show_stages(stages[:3]),
         "pools": show_pools(result.detect, windows, stride, padding, kind),
         "extraction": show_stages(stages),

@@ -149,10 +149,7 @@ def as_filters(kernel: Any, in_channels: int = 1, out_channels: int = 1) -> np.n
     array([ 1., 10.])
     """
     fn = "as_filters"
-    if isinstance(kernel, str):
-        k = _args.kernel_name(fn, "kernel", kernel, KERNELS)
-    else:
-        k = _args.kernel2d(fn, "kernel", kernel)
+    k, _ = kernel_and_name(fn, "kernel", kernel)
     cin = _args.integer(fn, "in_channels", in_channels)
     cout = _args.integer(fn, "out_channels", out_channels)
     if k.dtype.kind != "f":
@@ -160,3 +157,12 @@ def as_filters(kernel: Any, in_channels: int = 1, out_channels: int = 1) -> np.n
     _args.memory(fn, "in_channels and out_channels",
                  {"output": k.size * cin * cout * k.dtype.itemsize})
     return np.array(np.broadcast_to(k[:, :, None, None], k.shape + (cin, cout)))
+
+
+def kernel_and_name(fn: str, arg: str, kernel: Any) -> tuple[np.ndarray, str | None]:
+    """A kernel argument (a name or a 2-D array), validated: the read-only array and its
+    canonical name (None for an array)."""
+    if isinstance(kernel, str):
+        k = _args.kernel_name(fn, arg, kernel, KERNELS)
+        return k, next(n for n, v in KERNELS.items() if v is k)
+    return _args.kernel2d(fn, arg, kernel), None

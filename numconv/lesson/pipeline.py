@@ -37,7 +37,7 @@ from .. import _args
 from ..activations import leaky_relu, relu, relu6
 from ..conv import conv2d
 from .image import rgb_to_grayscale
-from .filters import KERNELS
+from .filters import kernel_and_name
 from ..geometry import Geometry, resolve
 from ..pooling import pool
 
@@ -45,6 +45,8 @@ __all__ = ["ExtractionResult", "feature_extraction", "ACTIVATIONS"]
 
 #: activation name -> function (``None`` means no activation: Detect = Filter)
 ACTIVATIONS = {"relu": relu, "relu6": relu6, "leaky_relu": leaky_relu}
+#: activation name -> how the figures' titles name it
+ACTIVATION_TITLES = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "leaky ReLU (alpha 0.2)"}
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:
@@ -94,11 +96,29 @@ class ExtractionResult:
     pooling_type: str
     source_channels: int = 1
 
-    def stages(self) -> list[tuple[str, np.ndarray]]:
+    def stages(self, titled: bool = False) -> list[tuple[str, np.ndarray]]:
         """``[("Input", input), ("Filter", filter), ("Detect", detect),
-        ("Condense", condense)]``."""
-        return [("Input", self.input), ("Filter", self.filter), ("Detect", self.detect),
-                ("Condense", self.condense)]
+        ("Condense", condense)]``.
+
+        With ``titled=True`` each name also says the operation and its parameters,
+        as the figures title the stages: ``"Filter: conv2d edge 3x3/1 SAME"``
+        (kernel name, window/strides, padding), ``"Detect: ReLU"``,
+        ``"Condense: MAX 2x2/2 SAME"``.
+
+        Examples
+        --------
+        >>> r = feature_extraction(np.ones((6, 6)), "edge", pool_size=3, pool_padding="VALID")
+        >>> [title for title, _ in r.stages(titled=True)]
+        ['Input', 'Filter: conv2d edge 3x3/1 SAME', 'Detect: ReLU', 'Condense: MAX 3x3/2 VALID']
+        """
+        name = f"{self.kernel_name} " if self.kernel_name else ""
+        act = ACTIVATION_TITLES[self.activation] if self.activation else "none (= Filter)"
+        titles = ["Input",
+                  f"Filter: conv2d {name}{window_label(self.conv_geometry)}",
+                  f"Detect: {act}",
+                  f"Condense: {self.pooling_type} {window_label(self.pool_geometry)}"]
+        arrays = [self.input, self.filter, self.detect, self.condense]
+        return list(zip(titles if titled else [t.split(":")[0] for t in titles], arrays))
 
     def describe(self) -> str:
         """The shape after each stage and how each windowed stage got its size.
@@ -141,6 +161,18 @@ class ExtractionResult:
                 for dim, g in zip(("height:", "width: "), geometry.dims):
                     out.append(f"{'':12}{dim} {g.explain()}")
         return "\n".join(out)
+
+
+def window_label(geometry: Geometry) -> str:
+    """A windowed stage's parameters, short: ``"3x3/2 SAME"`` (window/strides padding).
+
+    >>> window_label(resolve((8, 8), (3, 2), (2, 1), (1, 1), "VALID"))
+    '3x2/2x1 VALID'
+    """
+    strides = geometry.strides
+    return (f"{'x'.join(map(str, geometry.window))}/"
+            f"{strides[0] if len(set(strides)) == 1 else 'x'.join(map(str, strides))} "
+            f"{_mode(geometry)}")
 
 
 def _mode(geometry: Geometry) -> str:
@@ -188,11 +220,7 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     """
     fn = "feature_extraction"
     x = _args.batch_image(fn, "image", image)
-    if isinstance(kernel, str):
-        k = _args.kernel_name(fn, "kernel", kernel, KERNELS)
-        name = next(n for n, v in KERNELS.items() if v is k)
-    else:
-        k, name = _args.kernel2d(fn, "kernel", kernel), None
+    k, name = kernel_and_name(fn, "kernel", kernel)
     conv_strides = _args.int_tuple(fn, "conv_stride", conv_stride, 2)
     conv_pad = _args.padding(fn, conv_padding, 2, arg="conv_padding")
     act = _args.activation(fn, activation, tuple(ACTIVATIONS))
