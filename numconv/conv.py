@@ -215,10 +215,65 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
 def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
            data_format: str = "NWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto") -> np.ndarray:
-    """1-D convolution, TF's ``tf.nn.conv1d``; see :func:`convolution`.
+    """1-D convolution (cross-correlation), TF's ``tf.nn.conv1d``.
 
-    >>> conv1d(np.array([[[1.], [2.], [3.]]]), np.array([[[1.]], [[-1.]]]))[0, :, 0]
-    array([-1., -1.])
+    ``out[n, i, co] = bias[co] + sum_{t, ci} padded[n, i*stride + t*dilation, ci] *
+    filters[t, ci, co]``; the general case is :func:`convolution`.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, W, C)`` (``NWC``) or ``(N, C, W)`` (``NCW``)
+        A batch of 1-D signals; a single one is ``x[None]``.
+    filters : array_like, shape ``(kw, C / groups, C_out)``
+        TF's filter layout in every data_format; a single kernel ``k`` of shape
+        ``(kw,)`` is ``k[:, None, None]``.
+    stride : int or sequence of int
+        Step between windows (TF's ``stride``; also ``[1, s, 1]``).  Default 1.
+    padding : "SAME", "VALID", int, or (before, after) pairs
+        TF's SAME/VALID (any case), PyTorch's symmetric int, or explicit pairs.  Zeros.
+    data_format : {"NWC", "NCW"}
+        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
+        ``"channels_first"`` are accepted too.
+    dilations : int or sequence of int, optional
+        Spacing between window taps; default 1 (none).
+    bias : array_like, shape ``(C_out,)``, optional
+        Added to every output position.
+    algorithm : str
+        ``"auto"`` (an exact algorithm chosen from the shapes) or a name in
+        :data:`numconv.algorithms.ALGORITHMS`.
+
+    Returns
+    -------
+    ndarray, shape ``(N, out_w, C_out)`` (or ``(N, C_out, out_w)``)
+        ``out_w`` as :func:`numconv.explain` derives it (SAME: ``ceil(W / stride)``;
+        VALID: ``(W - eff + stride) // stride`` with ``eff = (kw - 1) * dilation + 1``).
+        Float inputs promote as NumPy does; integer inputs are computed exactly in int64.
+
+    Raises
+    ------
+    TypeError
+        For an input, filters or bias that is not a real numeric array, or an argument
+        of the wrong type.
+    ValueError
+        For a wrong rank (the message says how to fix the common cases: ``image[None]``
+        for a single image, ``kernel[:, None, None]`` for a single kernel),
+        channels that do not divide into the filters' groups, a non-positive stride or
+        dilation, a padding that is not understood, or a result over numconv's memory
+        limit.
+
+    Notes
+    -----
+    Like TensorFlow and PyTorch this is a cross-correlation: the kernel is not flipped.
+    NaN or Inf in a window propagates to that output.
+
+    Examples
+    --------
+    >>> x = np.array([[[1.], [2.], [4.]]])                  # (N, W, C) = (1, 3, 1)
+    >>> w = np.array([[[1.]], [[-1.]]])                     # (kw, C, C_out) = (2, 1, 1)
+    >>> conv1d(x, w)[0, :, 0]                               # x[i] - x[i + 1]
+    array([-1., -2.])
+    >>> conv1d(x, w, padding="SAME")[0, :, 0]               # one zero padded after
+    array([-1., -2.,  4.])
     """
     return _convolve("conv1d", input, filters, stride, padding, data_format, dilations, bias,
                      algorithm, 1, stride_arg="stride")
@@ -227,14 +282,72 @@ def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
 def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NHWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto") -> np.ndarray:
-    """2-D convolution, TF's ``tf.nn.conv2d``; see :func:`convolution`.
+    """2-D convolution (cross-correlation), TF's ``tf.nn.conv2d``.
 
-    >>> x = np.zeros((1, 3, 3, 1)); x[0, 1, 1, 0] = 1
+    ``out[n, i, j, co] = bias[co] + sum_{a, b, ci} filters[a, b, ci, co] *
+    padded[n, i*sh + a*dh, j*sw + b*dw, g*cin + ci]``, ``g`` the group of ``co`` and
+    ``cin = filters.shape[2]``; the general case is :func:`convolution`.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, H, W, C)`` (``NHWC``) or ``(N, C, H, W)`` (``NCHW``)
+        A batch of images; a single image ``(H, W, C)`` is ``image[None]``.
+    filters : array_like, shape ``(kh, kw, C / groups, C_out)``
+        TF's HWIO layout in every data_format; a 2-D kernel becomes filters with
+        :func:`numconv.as_filters`.  ``groups = C / filters.shape[2]``.
+    strides : int or sequence of int
+        Per spatial dim (``2`` or ``(2, 1)``; also TF's ``[1, sh, sw, 1]``).  Default 1.
+    padding : "SAME", "VALID", int, or (before, after) pairs
+        TF's SAME/VALID (any case), PyTorch's symmetric int, ``((t, b), (l, r))``, or
+        TF's ``[[0, 0], [t, b], [l, r], [0, 0]]``.  Zero padding.
+    data_format : {"NHWC", "NCHW"}
+        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
+        ``"channels_first"`` are accepted too.
+    dilations : int or sequence of int, optional
+        Spacing between window taps (atrous convolution); default 1 (none).
+    bias : array_like, shape ``(C_out,)``, optional
+        Added to every output position.
+    algorithm : str
+        ``"auto"`` (an exact algorithm chosen from the shapes) or a name in
+        :data:`numconv.algorithms.ALGORITHMS` (Winograd and FFT are less exact; see
+        their documentation).
+
+    Returns
+    -------
+    ndarray, shape ``(N, out_h, out_w, C_out)`` (or ``(N, C_out, out_h, out_w)``)
+        Output sizes as :func:`numconv.explain` derives them (SAME: ``ceil(H / sh)``;
+        VALID: ``(H - eff + sh) // sh`` with ``eff = (kh - 1) * dh + 1``).  Float
+        inputs promote as NumPy does; integer inputs are computed exactly in int64.
+
+    Raises
+    ------
+    TypeError
+        For an input, filters or bias that is not a real numeric array, or an argument
+        of the wrong type.
+    ValueError
+        For a wrong rank (the message says how to fix the common cases: ``image[None]``
+        for a single image, ``numconv.as_filters(kernel)`` for a 2-D kernel),
+        channels that do not divide into the filters' groups, a non-positive stride or
+        dilation, a padding that is not understood, or a result over numconv's memory
+        limit.
+
+    Notes
+    -----
+    Like TensorFlow and PyTorch this is a cross-correlation: the kernel is not flipped.
+    SAME puts the odd padding pixel after (bottom/right), as TF does.  NaN or Inf in a
+    window propagates to that output; a VALID window larger than the input gives an
+    empty output.
+
+    Examples
+    --------
+    >>> x = np.zeros((1, 3, 3, 1)); x[0, 1, 1, 0] = 1        # one bright pixel
     >>> edge = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], float)[:, :, None, None]
     >>> conv2d(x, edge, 1, "SAME")[0, :, :, 0]
     array([[-1., -1., -1.],
            [-1.,  8., -1.],
            [-1., -1., -1.]])
+    >>> conv2d(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), 2, "VALID").shape
+    (1, 2, 2, 1)
     """
     return _convolve("conv2d", input, filters, strides, padding, data_format, dilations, bias,
                      algorithm, 2)
@@ -243,10 +356,59 @@ def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
 def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NDHWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto") -> np.ndarray:
-    """3-D convolution, TF's ``tf.nn.conv3d``; see :func:`convolution`.
+    """3-D convolution (cross-correlation), TF's ``tf.nn.conv3d``.
 
-    >>> conv3d(np.ones((1, 2, 2, 2, 1)), np.ones((2, 2, 2, 1, 1))).ravel()
+    ``out[n, i, j, k, co] = bias[co] + sum_{a, b, c, ci} filters[a, b, c, ci, co] *
+    padded[n, i*sd + a*dd, j*sh + b*dh, k*sw + c*dw, ci]``; the general case is
+    :func:`convolution`.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, D, H, W, C)`` or ``(N, C, D, H, W)``
+        A batch of volumes (``NDHWC`` or ``NCDHW``); a single one is ``volume[None]``.
+    filters : array_like, shape ``(kd, kh, kw, C / groups, C_out)``
+        TF's DHWIO layout in every data_format; a single 3-D kernel is
+        ``kernel[..., None, None]``.
+    strides : int or sequence of int
+        Per spatial dim (also TF's ``[1, sd, sh, sw, 1]``).  Default 1.
+    padding : "SAME", "VALID", int, or (before, after) pairs
+        As in :func:`conv2d`, with three spatial dims.  Zero padding.
+    data_format : {"NDHWC", "NCDHW"}
+        Channels-last (default) or channels-first; Keras's names are accepted too.
+    dilations : int or sequence of int, optional
+        Spacing between window taps; default 1 (none).
+    bias : array_like, shape ``(C_out,)``, optional
+        Added to every output position.
+    algorithm : str
+        ``"auto"`` or a name in :data:`numconv.algorithms.ALGORITHMS`.
+
+    Returns
+    -------
+    ndarray, shape ``(N, out_d, out_h, out_w, C_out)`` (or channels-first)
+        Output sizes as :func:`numconv.explain` derives them, per spatial dim.
+
+    Raises
+    ------
+    TypeError
+        For an input, filters or bias that is not a real numeric array, or an argument
+        of the wrong type.
+    ValueError
+        For a wrong rank (the message says how to fix the common cases: ``image[None]``
+        for a single image, ``kernel[..., None, None]`` for a single kernel),
+        channels that do not divide into the filters' groups, a non-positive stride or
+        dilation, a padding that is not understood, or a result over numconv's memory
+        limit.
+
+    Notes
+    -----
+    A cross-correlation, as in TensorFlow and PyTorch; see :func:`conv2d`.
+
+    Examples
+    --------
+    >>> conv3d(np.ones((1, 2, 2, 2, 1)), np.ones((2, 2, 2, 1, 1))).ravel()   # one window of 8
     array([8.])
+    >>> conv3d(np.ones((1, 4, 4, 4, 1)), np.ones((3, 3, 3, 1, 2)), 1, "SAME").shape
+    (1, 4, 4, 4, 2)
     """
     return _convolve("conv3d", input, filters, strides, padding, data_format, dilations, bias,
                      algorithm, 3)
@@ -259,19 +421,36 @@ def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "
 
     Each input channel ``c`` is convolved with its own ``filter[:, :, c, m]`` for every
     multiplier ``m``; output channel ``c * multiplier + m``.  Same as
-    :func:`convolution` with filters reshaped to ``(kh, kw, 1, C * multiplier)``.
+    :func:`convolution` with filters reshaped to ``(kh, kw, 1, C * multiplier)``
+    (``groups = C``).
 
     Parameters
     ----------
+    input : array_like, shape ``(N, H, W, C)`` or ``(N, C, H, W)``
     filter : array_like, shape ``(kh, kw, C, multiplier)``
-    Other parameters as :func:`conv2d`.
+        One ``(kh, kw)`` kernel per input channel and multiplier; ``as_filters(kernel,
+        C, 1)`` applies the same kernel to every channel.
+    strides, padding, data_format, dilations, bias, algorithm
+        As in :func:`conv2d` (``data_format`` defaults to ``"NHWC"``; ``bias`` has
+        ``C * multiplier`` entries).
 
     Returns
     -------
     ndarray, shape ``(N, out_h, out_w, C * multiplier)`` (or channels-first)
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv2d`; also when ``filter.shape[2]`` is not the input's channel count.
+
+    Notes
+    -----
+    TF requires equal strides in both spatial dims for this op; numconv accepts any.
+
+    Examples
+    --------
     >>> x = np.ones((1, 2, 2, 2)); x[..., 1] = 10
-    >>> depthwise_conv2d(x, np.ones((2, 2, 2, 1))).ravel()
+    >>> depthwise_conv2d(x, np.ones((2, 2, 2, 1))).ravel()      # channels stay apart
     array([ 4., 40.])
     """
     return _convolve("depthwise_conv2d", input, filter, strides, padding, data_format,
