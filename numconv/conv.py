@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _args
+from ._docstrings import docfiller
 from .algorithms import ALGORITHMS, choose, requirement
 from .config import get_workspace_limit, workspace_limit
 from .layout import Layout
@@ -212,6 +213,7 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
                      bias, algorithm, None)
 
 
+@docfiller
 def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
            data_format: str = "NWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto") -> np.ndarray:
@@ -225,46 +227,24 @@ def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
     input : array_like, shape ``(N, W, C)`` (``NWC``) or ``(N, C, W)`` (``NCW``)
         A batch of 1-D signals; a single one is ``x[None]``.
     filters : array_like, shape ``(kw, C / groups, C_out)``
-        TF's filter layout in every data_format; a single kernel ``k`` of shape
-        ``(kw,)`` is ``k[:, None, None]``.
+        TF's layout in every data_format; a single kernel ``k`` is ``k[:, None, None]``.
     stride : int or sequence of int
-        Step between windows (TF's ``stride``; also ``[1, s, 1]``).  Default 1.
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID (any case), PyTorch's symmetric int, or explicit pairs.  Zeros.
+        Step between windows (also TF's ``[1, s, 1]``).  Default 1.
+    %(padding)s
     data_format : {"NWC", "NCW"}
-        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
-        ``"channels_first"`` are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    bias : array_like, shape ``(C_out,)``, optional
-        Added to every output position.
-    algorithm : str
-        ``"auto"`` (an exact algorithm chosen from the shapes) or a name in
-        :data:`numconv.algorithms.ALGORITHMS`.
+        Channels-last (default) or channels-first.
+        %(keras_formats)s
+    %(dilations)s
+    %(bias_algorithm)s
 
     Returns
     -------
     ndarray, shape ``(N, out_w, C_out)`` (or ``(N, C_out, out_w)``)
-        ``out_w`` as :func:`numconv.explain` derives it (SAME: ``ceil(W / stride)``;
-        VALID: ``(W - eff + stride) // stride`` with ``eff = (kw - 1) * dilation + 1``).
         Float inputs promote as NumPy does; integer inputs are computed exactly in int64.
 
-    Raises
-    ------
-    TypeError
-        For an input, filters or bias that is not a real numeric array, or an argument
-        of the wrong type.
-    ValueError
-        For a wrong rank (the message says how to fix the common cases: ``image[None]``
-        for a single image, ``kernel[:, None, None]`` for a single kernel),
-        channels that do not divide into the filters' groups, a non-positive stride or
-        dilation, a padding that is not understood, or a result over numconv's memory
-        limit.
+    %(conv_raises)s
 
-    Notes
-    -----
-    Like TensorFlow and PyTorch this is a cross-correlation: the kernel is not flipped.
-    NaN or Inf in a window propagates to that output.
+    %(conv_notes)s
 
     Examples
     --------
@@ -279,6 +259,7 @@ def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
                      algorithm, 1, stride_arg="stride")
 
 
+@docfiller
 def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NHWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto") -> np.ndarray:
@@ -297,46 +278,21 @@ def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
         :func:`numconv.as_filters`.  ``groups = C / filters.shape[2]``.
     strides : int or sequence of int
         Per spatial dim (``2`` or ``(2, 1)``; also TF's ``[1, sh, sw, 1]``).  Default 1.
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID (any case), PyTorch's symmetric int, ``((t, b), (l, r))``, or
-        TF's ``[[0, 0], [t, b], [l, r], [0, 0]]``.  Zero padding.
+    %(padding)s
     data_format : {"NHWC", "NCHW"}
-        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
-        ``"channels_first"`` are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps (atrous convolution); default 1 (none).
-    bias : array_like, shape ``(C_out,)``, optional
-        Added to every output position.
-    algorithm : str
-        ``"auto"`` (an exact algorithm chosen from the shapes) or a name in
-        :data:`numconv.algorithms.ALGORITHMS` (Winograd and FFT are less exact; see
-        their documentation).
+        Channels-last (default) or channels-first.
+        %(keras_formats)s
+    %(dilations)s
+    %(bias_algorithm)s
 
     Returns
     -------
     ndarray, shape ``(N, out_h, out_w, C_out)`` (or ``(N, C_out, out_h, out_w)``)
-        Output sizes as :func:`numconv.explain` derives them (SAME: ``ceil(H / sh)``;
-        VALID: ``(H - eff + sh) // sh`` with ``eff = (kh - 1) * dh + 1``).  Float
-        inputs promote as NumPy does; integer inputs are computed exactly in int64.
+        Float inputs promote as NumPy does; integer inputs are computed exactly in int64.
 
-    Raises
-    ------
-    TypeError
-        For an input, filters or bias that is not a real numeric array, or an argument
-        of the wrong type.
-    ValueError
-        For a wrong rank (the message says how to fix the common cases: ``image[None]``
-        for a single image, ``numconv.as_filters(kernel)`` for a 2-D kernel),
-        channels that do not divide into the filters' groups, a non-positive stride or
-        dilation, a padding that is not understood, or a result over numconv's memory
-        limit.
+    %(conv_raises)s
 
-    Notes
-    -----
-    Like TensorFlow and PyTorch this is a cross-correlation: the kernel is not flipped.
-    SAME puts the odd padding pixel after (bottom/right), as TF does.  NaN or Inf in a
-    window propagates to that output; a VALID window larger than the input gives an
-    empty output.
+    %(conv_notes)s
 
     Examples
     --------
@@ -353,6 +309,7 @@ def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
                      algorithm, 2)
 
 
+@docfiller
 def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NDHWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto") -> np.ndarray:
@@ -367,41 +324,24 @@ def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
     input : array_like, shape ``(N, D, H, W, C)`` or ``(N, C, D, H, W)``
         A batch of volumes (``NDHWC`` or ``NCDHW``); a single one is ``volume[None]``.
     filters : array_like, shape ``(kd, kh, kw, C / groups, C_out)``
-        TF's DHWIO layout in every data_format; a single 3-D kernel is
-        ``kernel[..., None, None]``.
+        TF's layout in every data_format; a single kernel is ``kernel[..., None, None]``.
     strides : int or sequence of int
         Per spatial dim (also TF's ``[1, sd, sh, sw, 1]``).  Default 1.
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        As in :func:`conv2d`, with three spatial dims.  Zero padding.
+    %(padding)s
     data_format : {"NDHWC", "NCDHW"}
-        Channels-last (default) or channels-first; Keras's names are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    bias : array_like, shape ``(C_out,)``, optional
-        Added to every output position.
-    algorithm : str
-        ``"auto"`` or a name in :data:`numconv.algorithms.ALGORITHMS`.
+        Channels-last (default) or channels-first.
+        %(keras_formats)s
+    %(dilations)s
+    %(bias_algorithm)s
 
     Returns
     -------
     ndarray, shape ``(N, out_d, out_h, out_w, C_out)`` (or channels-first)
-        Output sizes as :func:`numconv.explain` derives them, per spatial dim.
+        Float inputs promote as NumPy does; integer inputs are computed exactly in int64.
 
-    Raises
-    ------
-    TypeError
-        For an input, filters or bias that is not a real numeric array, or an argument
-        of the wrong type.
-    ValueError
-        For a wrong rank (the message says how to fix the common cases: ``image[None]``
-        for a single image, ``kernel[..., None, None]`` for a single kernel),
-        channels that do not divide into the filters' groups, a non-positive stride or
-        dilation, a padding that is not understood, or a result over numconv's memory
-        limit.
+    %(conv_raises)s
 
-    Notes
-    -----
-    A cross-correlation, as in TensorFlow and PyTorch; see :func:`conv2d`.
+    %(conv_notes)s
 
     Examples
     --------
@@ -414,6 +354,7 @@ def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
                      algorithm, 3)
 
 
+@docfiller
 def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "VALID",
                      data_format: str | None = None, dilations: Any = None, *,
                      bias: Any = None, algorithm: str = "auto") -> np.ndarray:
@@ -428,20 +369,21 @@ def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "
     ----------
     input : array_like, shape ``(N, H, W, C)`` or ``(N, C, H, W)``
     filter : array_like, shape ``(kh, kw, C, multiplier)``
-        One ``(kh, kw)`` kernel per input channel and multiplier; ``as_filters(kernel,
-        C, 1)`` applies the same kernel to every channel.
-    strides, padding, data_format, dilations, bias, algorithm
-        As in :func:`conv2d` (``data_format`` defaults to ``"NHWC"``; ``bias`` has
-        ``C * multiplier`` entries).
+        One ``(kh, kw)`` kernel per input channel and multiplier;
+        ``numconv.as_filters(kernel, C, 1)`` applies one kernel to every channel.
+    strides : int or sequence of int
+        Per spatial dim.  Default 1.
+    %(padding)s
+    data_format : {"NHWC", "NCHW"}, optional
+        Channels-last by default.
+    %(dilations)s
+    %(bias_algorithm)s
 
     Returns
     -------
     ndarray, shape ``(N, out_h, out_w, C * multiplier)`` (or channels-first)
 
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`conv2d`; also when ``filter.shape[2]`` is not the input's channel count.
+    %(conv_raises)s
 
     Notes
     -----
