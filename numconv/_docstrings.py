@@ -135,3 +135,171 @@ def docfiller(f: F) -> F:
     if f.__doc__:
         f.__doc__ = _KEY.sub(fill, f.__doc__)
     return f
+
+
+# --------------------------------------------------------------------------- rank-named ops
+
+_LAYOUTS = {1: ("NWC", "NCW", "(N, W, C)", "(N, C, W)", "out_w", "kw"),
+            2: ("NHWC", "NCHW", "(N, H, W, C)", "(N, C, H, W)", "out_h, out_w", "kh, kw"),
+            3: ("NDHWC", "NCDHW", "(N, D, H, W, C)", "(N, C, D, H, W)", "out_d, out_h, out_w",
+                "kd, kh, kw")}
+
+
+def _pool_block(kind: str, n: int | None) -> str:
+    """Description, Parameters, Returns, Raises and Notes of ``max_pool{n}d`` /
+    ``avg_pool{n}d``, or of the N-d ``max_pool`` / ``avg_pool`` for ``n=None``."""
+    last, first, shape_last, shape_first, outs, _ = _LAYOUTS[n] if n else (
+        "", "", "(N, *spatial, C)", "(N, C, *spatial)", "*out_spatial", "")
+    batch = ("A batch; a single image is ``image[None]``." if n else
+             "Rank 3 to 5: batch, 1 to 3 spatial dims, channels.")
+    formats = (f'''data_format : {{"{last}", "{first}"}}
+    Channels-last (default) or channels-first.''' if n else '''data_format : str, optional
+    Channels-last by default, or a rank-specific name (``"NCHW"``).''')
+    what = "maximum" if kind == "max" else "mean of the real (unpadded) elements"
+    dtype = ("The input's dtype." if kind == "max" else
+             DOCS["avg_dtype"].replace("\n", "\n    "))
+    return f'''\
+``out[n, o..., c]`` is the {what} of the window
+``padded[n, o*strides + t*dilations ..., c]`` over the taps ``t``; the general case
+(every option, any window) is :func:`pool`.
+
+Parameters
+----------
+input : array_like, shape ``{shape_last}`` or ``{shape_first}``
+    {batch}
+{DOCS["pool_window"]}
+{DOCS["padding"]}
+{formats}
+    {DOCS["keras_formats"]}
+{DOCS["dilations"]}
+{DOCS[kind + "_options"]}
+
+Returns
+-------
+ndarray, shape ``(N, {outs}, C)`` (or channels-first)
+    {dtype}
+
+{DOCS["pool_raises"]}
+
+{DOCS[kind + "_notes"]}'''
+
+
+def _grad_block(what: str, n: int) -> str:
+    """Description, Parameters, Returns, Raises and Notes of ``conv{n}d_backprop_input``,
+    ``conv{n}d_backprop_filter`` and ``conv{n}d_transpose``."""
+    last, first, xs, _, outs, window = _LAYOUTS[n]
+    ws = f"({window}, C / groups, C_out)"
+    ys = f"(N, {outs}, C_out)"
+    layout = f'''\
+data_format : {{"{last}", "{first}"}}
+    The forward layout (channels-last by default).'''
+    if what == "input":
+        head = f'''\
+``dx[n, i..., c] = sum over (o, t) with o*s + t*d - pad_before = i of
+sum_co g[n, o..., co] * w[t..., c % cin_g, co]``: each output position's gradient
+goes back, through the filters, to the window it read (entries landing on padding
+are dropped).  The N-d form is :func:`conv_backprop_input`.
+
+Parameters
+----------
+input_sizes : sequence of int
+    The forward input's shape ``{xs}`` in ``data_format`` order, or its spatial
+    size{"s" if n > 1 else ""}.
+filters : array_like, shape ``{ws}``
+    The forward filters.
+out_backprop : array_like, shape ``{ys}`` (or channels-first)
+    ``dL/dout``, the forward output's shape.'''
+        returns = "ndarray, shape ``input_sizes``"
+        notes = ("The adjoint of the forward op: ``sum(conv(x, w) * g) == sum(x * dx)`` for "
+                 "every\n``x``; checked against TensorFlow, PyTorch and finite differences.")
+    elif what == "filter":
+        head = f'''\
+``dw[t..., ci, co] = sum_{{n, o}} padded[n, o*s + t*d ..., g*cin_g + ci] * g[n, o..., co]``:
+the patch matrix (:func:`numconv.im2col`) transposed, times the output gradient.  The
+N-d form is :func:`conv_backprop_filter`.
+
+Parameters
+----------
+input : array_like, shape ``{xs}`` (or channels-first)
+    The forward input.
+filter_sizes : sequence of int
+    ``{ws}``, the forward filters' shape.
+out_backprop : array_like, shape ``{ys}`` (or channels-first)
+    ``dL/dout``, the forward output's shape.'''
+        returns = "ndarray, shape ``filter_sizes``"
+        notes = "Checked against TensorFlow's gradients, PyTorch's autograd and finite differences."
+    else:
+        head = f'''\
+The input gradient of the forward convolution used as a forward op:
+``conv{n}d_transpose(y, w, x_shape, ...) == conv{n}d_backprop_input(x_shape, w, y, ...)``.
+Each input position scatters ``input[o] @ w.T`` onto an output window starting
+``stride`` apart: the output is upsampled.  The N-d form is :func:`conv_transpose`.
+
+Parameters
+----------
+input : array_like, shape ``(N, {outs}, C_in)`` (or channels-first)
+filters : array_like, shape ``({window}, C_out / groups, C_in)``
+    TF's layout for transposed convolution: the filters of the forward convolution
+    that maps the output back to the input.
+output_shape : sequence of int
+    ``(N, *out_spatial, C_out)`` in ``data_format`` order, or the spatial sizes;
+    several sizes map to one input size, so it must be given.'''
+        returns = "ndarray, shape ``output_shape``"
+        notes = ("TF names a size mismatch \"Size of out_backprop doesn't match computed\"; "
+                 "numconv\ngives the expected input size.")
+    return f'''\
+{head}
+{DOCS["forward_args"]}
+{layout}
+
+Returns
+-------
+{returns}
+    Float dtypes promote as the forward op does; integers are exact in int64.
+
+{DOCS["grad_raises"]}
+
+Notes
+-----
+{notes}'''
+
+
+for _kind in ("max", "avg"):
+    DOCS[f"{_kind}_pool"] = _pool_block(_kind, None)
+for _n in (1, 2, 3):
+    for _kind in ("max", "avg"):
+        DOCS[f"{_kind}_pool{_n}d"] = _pool_block(_kind, _n)
+    for _what, _name in (("input", "backprop_input"), ("filter", "backprop_filter"),
+                         ("transpose", "transpose")):
+        DOCS[f"conv{_n}d_{_name}"] = _grad_block(_what, _n)
+
+_GLOBAL = '''\
+Parameters
+----------
+input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
+    Rank 3 to 5; the spatial dims must not be empty.
+data_format : str, optional
+    Channels-last by default, or a rank-specific name (``"NCHW"``).
+    {formats}
+keepdims : bool
+    Keep the spatial dims, each of size 1.
+
+Returns
+-------
+ndarray, shape ``(N, C)``, or the input's rank with spatial dims of 1 if ``keepdims``
+    {dtype}
+
+Raises
+------
+TypeError
+    For an input that is not a real numeric array, or a ``keepdims`` that is not a bool.
+ValueError
+    For a rank outside 3 to 5, or empty spatial dims.
+
+Notes
+-----
+The same as :func:`{op}` with a window covering the whole input, VALID.'''
+DOCS["global_max_pool"] = _GLOBAL.format(formats=DOCS["keras_formats"], op="max_pool",
+                                         dtype="The input's dtype.")
+DOCS["global_avg_pool"] = _GLOBAL.format(formats=DOCS["keras_formats"], op="avg_pool",
+                                         dtype=DOCS["avg_dtype"].replace("\n", "\n    "))

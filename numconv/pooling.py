@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _args
+from ._docstrings import docfiller
 from .kernels.pool import reduce_windows
 from .layout import Layout
 from .geometry import Geometry, resolve
@@ -233,48 +234,16 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
                  nan_policy)
 
 
+@docfiller
 def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              ceil_mode: bool = False, nan_policy: str = "propagate") -> np.ndarray:
     """N-d max pooling, TF's ``tf.nn.max_pool``: 1 to 3 spatial dims from the input's rank.
 
     The rank-named :func:`max_pool1d`, :func:`max_pool2d`, :func:`max_pool3d` fix the
-    number of spatial dims; the general case (dilations with any padding, every option)
-    is :func:`pool`.
+    number of spatial dims.
 
-    Parameters
-    ----------
-    input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
-        Rank 3 to 5: batch, 1 to 3 spatial dims, channels.
-    ksize, strides : int or sequence of int
-        Window size and step per spatial dim (also TF's full form).
-    padding : "SAME", "VALID", int, or (before, after) pairs
-    data_format : str, optional
-        Channels-last by default; a rank-specific name (``"NCHW"``) or Keras's names.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    ceil_mode : bool
-        PyTorch's ceil rounding of the output size.
-    nan_policy : {"propagate", "ignore"}
-        As in :func:`pool`.
-
-    Returns
-    -------
-    ndarray, shape ``(N, *out_spatial, C)`` (or channels-first), the input's dtype
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood,
-        options that do not apply (``ceil_mode`` with SAME), or a result over
-        numconv's memory limit.
-
-    Notes
-    -----
-    Padding never wins a window (it behaves as -inf); see :func:`pool`.
+    %(max_pool)s
 
     Examples
     --------
@@ -285,6 +254,7 @@ def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
                  ceil_mode=ceil_mode, nan_policy=nan_policy)
 
 
+@docfiller
 def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              count_include_pad: bool = False, ceil_mode: bool = False,
@@ -292,40 +262,9 @@ def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
     """N-d average pooling, TF's ``tf.nn.avg_pool``: 1 to 3 spatial dims from the input's rank.
 
     The rank-named :func:`avg_pool1d`, :func:`avg_pool2d`, :func:`avg_pool3d` fix the
-    number of spatial dims; the general case is :func:`pool`.
+    number of spatial dims.
 
-    Parameters
-    ----------
-    input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
-        Rank 3 to 5: batch, 1 to 3 spatial dims, channels.
-    ksize, strides : int or sequence of int
-        Window size and step per spatial dim (also TF's full form).
-    padding : "SAME", "VALID", int, or (before, after) pairs
-    data_format : str, optional
-        Channels-last by default; a rank-specific name (``"NCHW"``) or Keras's names.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    count_include_pad, ceil_mode, divisor_override
-        PyTorch's options, as in :func:`pool`.
-
-    Returns
-    -------
-    ndarray, shape ``(N, *out_spatial, C)`` (or channels-first)
-        float16 for float16, the input's dtype for float32/float64, float64 for integers.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood,
-        options that do not apply (``ceil_mode`` with SAME), or a result over
-        numconv's memory limit.
-
-    Notes
-    -----
-    Padding is never counted: a SAME border window divides by its real elements.
+    %(avg_pool)s
 
     Examples
     --------
@@ -338,58 +277,13 @@ def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
                  count_include_pad, ceil_mode, divisor_override)
 
 
+@docfiller
 def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate") -> np.ndarray:
     """1-D max pooling, TF's ``tf.nn.max_pool1d``.
 
-    ``out[n, o..., c]`` is the maximum of the window
-    ``padded[n, o*strides + t*dilations ..., c]`` over the window taps ``t``; the general
-    case is :func:`pool`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, W, C)`` (``NWC``) or ``(N, C, W)`` (``NCW``)
-        A batch; a single image is ``image[None]``.
-    ksize : int or sequence of int
-        Window size per spatial dim (also TF's full form with 1 at batch and channels).
-    strides : int or sequence of int
-        Step between windows per spatial dim (also TF's full form).
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID (any case), PyTorch's symmetric int, or explicit pairs per
-        spatial dim.
-    data_format : {"NWC", "NCW"}
-        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
-        ``"channels_first"`` are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    ceil_mode : bool
-        PyTorch's ceil rounding of the output size (VALID or explicit padding).
-    nan_policy : {"propagate", "ignore"}
-        "propagate" (default; NumPy, PyTorch): a window holding NaN gives NaN.
-        "ignore" (TF's CPU kernels): NaN is skipped; a window of only NaN or padding
-        gives the dtype's lowest finite value.
-
-    Returns
-    -------
-    ndarray, shape ``(N, out_w, C)`` (or channels-first)
-        Output sizes as :func:`numconv.explain` derives them.  The input's dtype.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood,
-        options that do not apply (``ceil_mode`` with SAME), or a result over
-        numconv's memory limit.
-
-    Notes
-    -----
-    Padding behaves as -inf (the integer minimum for integer dtypes), so it never
-    wins a window.  On ties the first maximum in window order is the one whose
-    gradient :func:`numconv.max_pool_grad` receives.
+    %(max_pool1d)s
 
     Examples
     --------
@@ -401,58 +295,13 @@ def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
                  ceil_mode=ceil_mode, n=1, nan_policy=nan_policy)
 
 
+@docfiller
 def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate") -> np.ndarray:
     """2-D max pooling, TF's ``tf.nn.max_pool2d``.
 
-    ``out[n, o..., c]`` is the maximum of the window
-    ``padded[n, o*strides + t*dilations ..., c]`` over the window taps ``t``; the general
-    case is :func:`pool`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, H, W, C)`` (``NHWC``) or ``(N, C, H, W)`` (``NCHW``)
-        A batch; a single image is ``image[None]``.
-    ksize : int or sequence of int
-        Window size per spatial dim (also TF's full form with 1 at batch and channels).
-    strides : int or sequence of int
-        Step between windows per spatial dim (also TF's full form).
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID (any case), PyTorch's symmetric int, or explicit pairs per
-        spatial dim.
-    data_format : {"NHWC", "NCHW"}
-        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
-        ``"channels_first"`` are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    ceil_mode : bool
-        PyTorch's ceil rounding of the output size (VALID or explicit padding).
-    nan_policy : {"propagate", "ignore"}
-        "propagate" (default; NumPy, PyTorch): a window holding NaN gives NaN.
-        "ignore" (TF's CPU kernels): NaN is skipped; a window of only NaN or padding
-        gives the dtype's lowest finite value.
-
-    Returns
-    -------
-    ndarray, shape ``(N, out_h, out_w, C)`` (or channels-first)
-        Output sizes as :func:`numconv.explain` derives them.  The input's dtype.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood,
-        options that do not apply (``ceil_mode`` with SAME), or a result over
-        numconv's memory limit.
-
-    Notes
-    -----
-    Padding behaves as -inf (the integer minimum for integer dtypes), so it never
-    wins a window.  On ties the first maximum in window order is the one whose
-    gradient :func:`numconv.max_pool_grad` receives.
+    %(max_pool2d)s
 
     Examples
     --------
@@ -467,58 +316,13 @@ def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
                  ceil_mode=ceil_mode, n=2, nan_policy=nan_policy)
 
 
+@docfiller
 def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate") -> np.ndarray:
     """3-D max pooling, TF's ``tf.nn.max_pool3d``.
 
-    ``out[n, o..., c]`` is the maximum of the window
-    ``padded[n, o*strides + t*dilations ..., c]`` over the window taps ``t``; the general
-    case is :func:`pool`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, D, H, W, C)`` (``NDHWC``) or ``(N, C, D, H, W)`` (``NCDHW``)
-        A batch; a single image is ``image[None]``.
-    ksize : int or sequence of int
-        Window size per spatial dim (also TF's full form with 1 at batch and channels).
-    strides : int or sequence of int
-        Step between windows per spatial dim (also TF's full form).
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID (any case), PyTorch's symmetric int, or explicit pairs per
-        spatial dim.
-    data_format : {"NDHWC", "NCDHW"}
-        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
-        ``"channels_first"`` are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    ceil_mode : bool
-        PyTorch's ceil rounding of the output size (VALID or explicit padding).
-    nan_policy : {"propagate", "ignore"}
-        "propagate" (default; NumPy, PyTorch): a window holding NaN gives NaN.
-        "ignore" (TF's CPU kernels): NaN is skipped; a window of only NaN or padding
-        gives the dtype's lowest finite value.
-
-    Returns
-    -------
-    ndarray, shape ``(N, out_d, out_h, out_w, C)`` (or channels-first)
-        Output sizes as :func:`numconv.explain` derives them.  The input's dtype.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood,
-        options that do not apply (``ceil_mode`` with SAME), or a result over
-        numconv's memory limit.
-
-    Notes
-    -----
-    Padding behaves as -inf (the integer minimum for integer dtypes), so it never
-    wins a window.  On ties the first maximum in window order is the one whose
-    gradient :func:`numconv.max_pool_grad` receives.
+    %(max_pool3d)s
 
     Examples
     --------
@@ -530,61 +334,13 @@ def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
                  ceil_mode=ceil_mode, n=3, nan_policy=nan_policy)
 
 
+@docfiller
 def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
     """1-D average pooling, TF's ``tf.nn.avg_pool1d``.
 
-    ``out[n, o..., c]`` is the mean of the real (unpadded) elements of the window
-    ``padded[n, o*strides + t*dilations ..., c]`` over the window taps ``t``; the general
-    case is :func:`pool`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, W, C)`` (``NWC``) or ``(N, C, W)`` (``NCW``)
-        A batch; a single image is ``image[None]``.
-    ksize : int or sequence of int
-        Window size per spatial dim (also TF's full form with 1 at batch and channels).
-    strides : int or sequence of int
-        Step between windows per spatial dim (also TF's full form).
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID (any case), PyTorch's symmetric int, or explicit pairs per
-        spatial dim.
-    data_format : {"NWC", "NCW"}
-        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
-        ``"channels_first"`` are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    count_include_pad : bool
-        PyTorch's option: also count the declared padding in the divisor (default
-        False: padding never counts, as in TF and Keras).
-    ceil_mode : bool
-        PyTorch's ceil rounding of the output size (VALID or explicit padding).
-    divisor_override : int, optional
-        PyTorch's option: divide every window's sum by this number.
-
-    Returns
-    -------
-    ndarray, shape ``(N, out_w, C)`` (or channels-first)
-        Output sizes as :func:`numconv.explain` derives them.  float16 for float16
-        input (accumulated in float32), the input's dtype for float32 and float64,
-        float64 for integer input.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood,
-        options that do not apply (``ceil_mode`` with SAME), or a result over
-        numconv's memory limit.
-
-    Notes
-    -----
-    SAME padding is never counted: a border window divides by the number of real
-    elements it covers (TF, Keras).  PyTorch's default ``count_include_pad=True``
-    is an option here.
+    %(avg_pool1d)s
 
     Examples
     --------
@@ -598,61 +354,13 @@ def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
                  count_include_pad, ceil_mode, divisor_override, n=1)
 
 
+@docfiller
 def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
     """2-D average pooling, TF's ``tf.nn.avg_pool2d``.
 
-    ``out[n, o..., c]`` is the mean of the real (unpadded) elements of the window
-    ``padded[n, o*strides + t*dilations ..., c]`` over the window taps ``t``; the general
-    case is :func:`pool`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, H, W, C)`` (``NHWC``) or ``(N, C, H, W)`` (``NCHW``)
-        A batch; a single image is ``image[None]``.
-    ksize : int or sequence of int
-        Window size per spatial dim (also TF's full form with 1 at batch and channels).
-    strides : int or sequence of int
-        Step between windows per spatial dim (also TF's full form).
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID (any case), PyTorch's symmetric int, or explicit pairs per
-        spatial dim.
-    data_format : {"NHWC", "NCHW"}
-        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
-        ``"channels_first"`` are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    count_include_pad : bool
-        PyTorch's option: also count the declared padding in the divisor (default
-        False: padding never counts, as in TF and Keras).
-    ceil_mode : bool
-        PyTorch's ceil rounding of the output size (VALID or explicit padding).
-    divisor_override : int, optional
-        PyTorch's option: divide every window's sum by this number.
-
-    Returns
-    -------
-    ndarray, shape ``(N, out_h, out_w, C)`` (or channels-first)
-        Output sizes as :func:`numconv.explain` derives them.  float16 for float16
-        input (accumulated in float32), the input's dtype for float32 and float64,
-        float64 for integer input.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood,
-        options that do not apply (``ceil_mode`` with SAME), or a result over
-        numconv's memory limit.
-
-    Notes
-    -----
-    SAME padding is never counted: a border window divides by the number of real
-    elements it covers (TF, Keras).  PyTorch's default ``count_include_pad=True``
-    is an option here.
+    %(avg_pool2d)s
 
     Examples
     --------
@@ -665,61 +373,13 @@ def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
                  count_include_pad, ceil_mode, divisor_override, n=2)
 
 
+@docfiller
 def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
     """3-D average pooling, TF's ``tf.nn.avg_pool3d``.
 
-    ``out[n, o..., c]`` is the mean of the real (unpadded) elements of the window
-    ``padded[n, o*strides + t*dilations ..., c]`` over the window taps ``t``; the general
-    case is :func:`pool`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, D, H, W, C)`` (``NDHWC``) or ``(N, C, D, H, W)`` (``NCDHW``)
-        A batch; a single image is ``image[None]``.
-    ksize : int or sequence of int
-        Window size per spatial dim (also TF's full form with 1 at batch and channels).
-    strides : int or sequence of int
-        Step between windows per spatial dim (also TF's full form).
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID (any case), PyTorch's symmetric int, or explicit pairs per
-        spatial dim.
-    data_format : {"NDHWC", "NCDHW"}
-        Channels-last (default) or channels-first; Keras's ``"channels_last"`` and
-        ``"channels_first"`` are accepted too.
-    dilations : int or sequence of int, optional
-        Spacing between window taps; default 1 (none).
-    count_include_pad : bool
-        PyTorch's option: also count the declared padding in the divisor (default
-        False: padding never counts, as in TF and Keras).
-    ceil_mode : bool
-        PyTorch's ceil rounding of the output size (VALID or explicit padding).
-    divisor_override : int, optional
-        PyTorch's option: divide every window's sum by this number.
-
-    Returns
-    -------
-    ndarray, shape ``(N, out_d, out_h, out_w, C)`` (or channels-first)
-        Output sizes as :func:`numconv.explain` derives them.  float16 for float16
-        input (accumulated in float32), the input's dtype for float32 and float64,
-        float64 for integer input.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood,
-        options that do not apply (``ceil_mode`` with SAME), or a result over
-        numconv's memory limit.
-
-    Notes
-    -----
-    SAME padding is never counted: a border window divides by the number of real
-    elements it covers (TF, Keras).  PyTorch's default ``count_include_pad=True``
-    is an option here.
+    %(avg_pool3d)s
 
     Examples
     --------
@@ -749,39 +409,16 @@ def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> 
     return out.astype(np.float16) if x.dtype == np.float16 else out
 
 
+@docfiller
 def global_max_pool(input: Any, data_format: str | None = None,
                     keepdims: bool = False) -> np.ndarray:
     """Maximum over all spatial positions, Keras's ``GlobalMaxPooling*D``.
 
-    Parameters
-    ----------
-    input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
-        Rank 3 to 5; the spatial dims must not be empty.
-    data_format : str, optional
-        Channels-last by default; a rank-specific name (``"NCHW"``) or Keras's
-        ``"channels_last"`` / ``"channels_first"``.
-    keepdims : bool
-        Keep the spatial dims, each of size 1.
-
-    Returns
-    -------
-    ndarray, shape ``(N, C)``, or the input's rank with spatial dims of 1 if ``keepdims``
-        The input's dtype.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or a ``keepdims`` that is not a bool.
-    ValueError
-        For a rank outside 3 to 5 or empty spatial dims.
-
-    Notes
-    -----
-    The same as :func:`max_pool` with the window covering the whole input, VALID.
+    %(global_max_pool)s
 
     Examples
     --------
-    >>> x = np.arange(6.0).reshape(1, 3, 2)            # (N, W, C): channels [0 2 4], [1 3 5]
+    >>> x = np.arange(6.0).reshape(1, 3, 2)        # (N, W, C): channels [0 2 4], [1 3 5]
     >>> global_max_pool(x).tolist()
     [[4.0, 5.0]]
     >>> global_max_pool(x, keepdims=True).shape
@@ -790,40 +427,16 @@ def global_max_pool(input: Any, data_format: str | None = None,
     return _global("global_max_pool", input, data_format, keepdims, "MAX")
 
 
+@docfiller
 def global_avg_pool(input: Any, data_format: str | None = None,
                     keepdims: bool = False) -> np.ndarray:
     """Mean over all spatial positions, Keras's ``GlobalAveragePooling*D``.
 
-    Parameters
-    ----------
-    input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
-        Rank 3 to 5; the spatial dims must not be empty.
-    data_format : str, optional
-        Channels-last by default; a rank-specific name (``"NCHW"``) or Keras's
-        ``"channels_last"`` / ``"channels_first"``.
-    keepdims : bool
-        Keep the spatial dims, each of size 1.
-
-    Returns
-    -------
-    ndarray, shape ``(N, C)``, or the input's rank with spatial dims of 1 if ``keepdims``
-        float16 for float16 (accumulated in float32), float32/float64 kept,
-        float64 for integers.
-
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or a ``keepdims`` that is not a bool.
-    ValueError
-        For a rank outside 3 to 5 or empty spatial dims.
-
-    Notes
-    -----
-    The same as :func:`avg_pool` with the window covering the whole input, VALID.
+    %(global_avg_pool)s
 
     Examples
     --------
-    >>> x = np.arange(6.0).reshape(1, 3, 2)            # (N, W, C): channels [0 2 4], [1 3 5]
+    >>> x = np.arange(6.0).reshape(1, 3, 2)        # (N, W, C): channels [0 2 4], [1 3 5]
     >>> global_avg_pool(x, keepdims=True).tolist()
     [[[2.0, 3.0]]]
     >>> global_avg_pool(np.ones((2, 4, 4, 3), np.uint8)).dtype
