@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import _args
+from ._docstrings import docfiller
 from .kernels.conv_grad import filter_grad, input_grad
 from .conv import result_dtypes
 from .layout import Layout
@@ -242,6 +243,7 @@ def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strid
                             strides, padding, data_format, dilations, None)
 
 
+@docfiller
 def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NWC",
                           dilations: Any = None) -> np.ndarray:
@@ -249,44 +251,7 @@ def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
 
     TensorFlow has no 1-D op: it differentiates ``tf.nn.conv1d`` through conv2d.
 
-    ``dx[n, i..., c] = sum over (o, t) with o*s + t*d - pad_before = i of
-    sum_co g[n, o..., co] * w[t..., c % cin_g, co]``: each output position's gradient
-    goes back, through the filters, to the window it read.  The N-d form is
-    :func:`conv_backprop_input`.
-
-    Parameters
-    ----------
-    input_sizes : sequence of int
-        The forward input's shape ``(N, W, C)`` in ``data_format`` order, or its 1
-        spatial size.
-    filters : array_like, shape ``(kw, C / groups, C_out)``
-        The forward filters.
-    out_backprop : array_like, shape ``(N, out_w, C_out)`` (or channels-first)
-        ``dL/dout``, the forward output's shape.
-    strides, padding, dilations
-        The forward convolution's.
-    data_format : {"NWC", "NCW"}
-        The forward layout (channels-last by default).
-
-    Returns
-    -------
-    ndarray, shape ``input_sizes``
-        Float dtypes promote as the forward op does; integers are exact in int64.
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``out_backprop`` that is not
-        the forward output's shape (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    The adjoint of the forward op: ``sum(conv(x, w) * g) == sum(x * dx)``
-    for every ``x`` (tested).  Gradient entries that land on padding are dropped.
+    %(conv1d_backprop_input)s
 
     Examples
     --------
@@ -298,6 +263,7 @@ def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
                            strides, padding, data_format, dilations, 1)
 
 
+@docfiller
 def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
                            padding: Any, data_format: str = "NWC",
                            dilations: Any = None) -> np.ndarray:
@@ -305,42 +271,7 @@ def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 
     TensorFlow has no 1-D op: it differentiates ``tf.nn.conv1d`` through conv2d.
 
-    ``dw[t..., ci, co] = sum_{n, o} padded[n, o*s + t*d ..., g*cin_g + ci] * g[n, o..., co]``:
-    the patch matrix (:func:`numconv.im2col`) transposed, times the output gradient.  The
-    N-d form is :func:`conv_backprop_filter`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, W, C)`` (or channels-first)
-        The forward input.
-    filter_sizes : sequence of int
-        ``(kw, C / groups, C_out)``, the forward filters' shape.
-    out_backprop : array_like, shape ``(N, out_w, C_out)`` (or channels-first)
-        ``dL/dout``, the forward output's shape.
-    strides, padding, dilations
-        The forward convolution's.
-    data_format : {"NWC", "NCW"}
-        The forward layout (channels-last by default).
-
-    Returns
-    -------
-    ndarray, shape ``filter_sizes``
-        Float dtypes promote as the forward op does; integers are exact in int64.
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``out_backprop`` that is not
-        the forward output's shape (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    Checked against TensorFlow's gradients (goldens), PyTorch's autograd and finite
-    differences.
+    %(conv1d_backprop_filter)s
 
     Examples
     --------
@@ -352,6 +283,7 @@ def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
                             strides, padding, data_format, dilations, 1)
 
 
+@docfiller
 def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NHWC",
                           dilations: Any = None) -> np.ndarray:
@@ -359,44 +291,7 @@ def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
 
     TF's ``tf.compat.v1.nn.conv2d_backprop_input``.
 
-    ``dx[n, i..., c] = sum over (o, t) with o*s + t*d - pad_before = i of
-    sum_co g[n, o..., co] * w[t..., c % cin_g, co]``: each output position's gradient
-    goes back, through the filters, to the window it read.  The N-d form is
-    :func:`conv_backprop_input`.
-
-    Parameters
-    ----------
-    input_sizes : sequence of int
-        The forward input's shape ``(N, H, W, C)`` in ``data_format`` order, or its 2
-        spatial sizes.
-    filters : array_like, shape ``(kh, kw, C / groups, C_out)``
-        The forward filters.
-    out_backprop : array_like, shape ``(N, out_h, out_w, C_out)`` (or channels-first)
-        ``dL/dout``, the forward output's shape.
-    strides, padding, dilations
-        The forward convolution's.
-    data_format : {"NHWC", "NCHW"}
-        The forward layout (channels-last by default).
-
-    Returns
-    -------
-    ndarray, shape ``input_sizes``
-        Float dtypes promote as the forward op does; integers are exact in int64.
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``out_backprop`` that is not
-        the forward output's shape (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    The adjoint of the forward op: ``sum(conv(x, w) * g) == sum(x * dx)``
-    for every ``x`` (tested).  Gradient entries that land on padding are dropped.
+    %(conv2d_backprop_input)s
 
     Examples
     --------
@@ -410,6 +305,7 @@ def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
                            strides, padding, data_format, dilations, 2)
 
 
+@docfiller
 def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
                            padding: Any, data_format: str = "NHWC",
                            dilations: Any = None) -> np.ndarray:
@@ -417,42 +313,7 @@ def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 
     TF's ``tf.compat.v1.nn.conv2d_backprop_filter``.
 
-    ``dw[t..., ci, co] = sum_{n, o} padded[n, o*s + t*d ..., g*cin_g + ci] * g[n, o..., co]``:
-    the patch matrix (:func:`numconv.im2col`) transposed, times the output gradient.  The
-    N-d form is :func:`conv_backprop_filter`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, H, W, C)`` (or channels-first)
-        The forward input.
-    filter_sizes : sequence of int
-        ``(kh, kw, C / groups, C_out)``, the forward filters' shape.
-    out_backprop : array_like, shape ``(N, out_h, out_w, C_out)`` (or channels-first)
-        ``dL/dout``, the forward output's shape.
-    strides, padding, dilations
-        The forward convolution's.
-    data_format : {"NHWC", "NCHW"}
-        The forward layout (channels-last by default).
-
-    Returns
-    -------
-    ndarray, shape ``filter_sizes``
-        Float dtypes promote as the forward op does; integers are exact in int64.
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``out_backprop`` that is not
-        the forward output's shape (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    Checked against TensorFlow's gradients (goldens), PyTorch's autograd and finite
-    differences.
+    %(conv2d_backprop_filter)s
 
     Examples
     --------
@@ -465,6 +326,7 @@ def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
                             strides, padding, data_format, dilations, 2)
 
 
+@docfiller
 def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NDHWC",
                           dilations: Any = None) -> np.ndarray:
@@ -472,44 +334,7 @@ def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
 
     TF's ``tf.compat.v1.nn.conv3d_backprop_input_v2``.
 
-    ``dx[n, i..., c] = sum over (o, t) with o*s + t*d - pad_before = i of
-    sum_co g[n, o..., co] * w[t..., c % cin_g, co]``: each output position's gradient
-    goes back, through the filters, to the window it read.  The N-d form is
-    :func:`conv_backprop_input`.
-
-    Parameters
-    ----------
-    input_sizes : sequence of int
-        The forward input's shape ``(N, D, H, W, C)`` in ``data_format`` order, or its 3
-        spatial sizes.
-    filters : array_like, shape ``(kd, kh, kw, C / groups, C_out)``
-        The forward filters.
-    out_backprop : array_like, shape ``(N, out_d, out_h, out_w, C_out)`` (or channels-first)
-        ``dL/dout``, the forward output's shape.
-    strides, padding, dilations
-        The forward convolution's.
-    data_format : {"NDHWC", "NCDHW"}
-        The forward layout (channels-last by default).
-
-    Returns
-    -------
-    ndarray, shape ``input_sizes``
-        Float dtypes promote as the forward op does; integers are exact in int64.
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``out_backprop`` that is not
-        the forward output's shape (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    The adjoint of the forward op: ``sum(conv(x, w) * g) == sum(x * dx)``
-    for every ``x`` (tested).  Gradient entries that land on padding are dropped.
+    %(conv3d_backprop_input)s
 
     Examples
     --------
@@ -522,6 +347,7 @@ def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
                            strides, padding, data_format, dilations, 3)
 
 
+@docfiller
 def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
                            padding: Any, data_format: str = "NDHWC",
                            dilations: Any = None) -> np.ndarray:
@@ -529,42 +355,7 @@ def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 
     TF's ``tf.compat.v1.nn.conv3d_backprop_filter_v2``.
 
-    ``dw[t..., ci, co] = sum_{n, o} padded[n, o*s + t*d ..., g*cin_g + ci] * g[n, o..., co]``:
-    the patch matrix (:func:`numconv.im2col`) transposed, times the output gradient.  The
-    N-d form is :func:`conv_backprop_filter`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, D, H, W, C)`` (or channels-first)
-        The forward input.
-    filter_sizes : sequence of int
-        ``(kd, kh, kw, C / groups, C_out)``, the forward filters' shape.
-    out_backprop : array_like, shape ``(N, out_d, out_h, out_w, C_out)`` (or channels-first)
-        ``dL/dout``, the forward output's shape.
-    strides, padding, dilations
-        The forward convolution's.
-    data_format : {"NDHWC", "NCDHW"}
-        The forward layout (channels-last by default).
-
-    Returns
-    -------
-    ndarray, shape ``filter_sizes``
-        Float dtypes promote as the forward op does; integers are exact in int64.
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``out_backprop`` that is not
-        the forward output's shape (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    Checked against TensorFlow's gradients (goldens), PyTorch's autograd and finite
-    differences.
+    %(conv3d_backprop_filter)s
 
     Examples
     --------
@@ -576,6 +367,7 @@ def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
                             strides, padding, data_format, dilations, 3)
 
 
+@docfiller
 def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop: Any,
                                     strides: Any, padding: Any, data_format: str = "NHWC",
                                     dilations: Any = None) -> np.ndarray:
@@ -602,15 +394,7 @@ def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop:
     -------
     ndarray, shape ``input_sizes``
 
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``out_backprop`` that is not
-        the forward output's shape (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
+    %(grad_raises)s
 
     Notes
     -----
@@ -629,6 +413,7 @@ def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop:
                            depthwise=True)
 
 
+@docfiller
 def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any,
                                      strides: Any, padding: Any, data_format: str = "NHWC",
                                      dilations: Any = None) -> np.ndarray:
@@ -655,15 +440,7 @@ def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop
     -------
     ndarray, shape ``filter_sizes``
 
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``out_backprop`` that is not
-        the forward output's shape (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
+    %(grad_raises)s
 
     Notes
     -----
@@ -681,6 +458,7 @@ def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop
                             depthwise=True)
 
 
+@docfiller
 def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarray:
     """Gradient of a bias added per channel, TF's ``BiasAddGrad``: the sum over all axes
     but the channels.
@@ -781,52 +559,13 @@ def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                            data_format, dilations, None, transpose=True)
 
 
+@docfiller
 def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NWC",
                      dilations: Any = None) -> np.ndarray:
     """1-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv1d_transpose``.
 
-    The input gradient of :func:`numconv.conv1d` used as a forward op:
-    ``conv1d_transpose(y, w, x_shape, ...) == conv1d_backprop_input(x_shape, w, y, ...)``.
-    Each input position scatters ``input[o] @ w.T`` onto an output window starting
-    ``stride`` apart: the output is upsampled.  The N-d form is :func:`conv_transpose`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, out_w, C_in)`` (or channels-first)
-    filters : array_like, shape ``(kw, C_out / groups, C_in)``
-        TF's layout for transposed convolution: the filters of the forward convolution
-        that maps the output back to the input.
-    output_shape : sequence of int
-        ``(N, *out_spatial, C_out)`` in ``data_format`` order, or the spatial sizes.
-        Several sizes map to one input size, so it must be given.
-    strides : int or sequence of int
-        The forward convolution's strides: the upsampling factor.
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        The forward convolution's (default SAME).
-    data_format : {"NWC", "NCW"}
-        Channels-last by default.
-    dilations : int or sequence of int, optional
-        The forward convolution's.
-
-    Returns
-    -------
-    ndarray, shape ``output_shape``
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``output_shape`` whose forward
-        convolution does not have the input's size (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    TF names the shape mismatch "Size of out_backprop doesn't match computed"; numconv
-    gives the expected input size instead.
+    %(conv1d_transpose)s
 
     Examples
     --------
@@ -838,52 +577,13 @@ def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                            data_format, dilations, 1, transpose=True)
 
 
+@docfiller
 def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NHWC",
                      dilations: Any = None) -> np.ndarray:
     """2-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv2d_transpose``.
 
-    The input gradient of :func:`numconv.conv2d` used as a forward op:
-    ``conv2d_transpose(y, w, x_shape, ...) == conv2d_backprop_input(x_shape, w, y, ...)``.
-    Each input position scatters ``input[o] @ w.T`` onto an output window starting
-    ``stride`` apart: the output is upsampled.  The N-d form is :func:`conv_transpose`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, out_h, out_w, C_in)`` (or channels-first)
-    filters : array_like, shape ``(kh, kw, C_out / groups, C_in)``
-        TF's layout for transposed convolution: the filters of the forward convolution
-        that maps the output back to the input.
-    output_shape : sequence of int
-        ``(N, *out_spatial, C_out)`` in ``data_format`` order, or the spatial sizes.
-        Several sizes map to one input size, so it must be given.
-    strides : int or sequence of int
-        The forward convolution's strides: the upsampling factor.
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        The forward convolution's (default SAME).
-    data_format : {"NHWC", "NCHW"}
-        Channels-last by default.
-    dilations : int or sequence of int, optional
-        The forward convolution's.
-
-    Returns
-    -------
-    ndarray, shape ``output_shape``
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``output_shape`` whose forward
-        convolution does not have the input's size (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    TF names the shape mismatch "Size of out_backprop doesn't match computed"; numconv
-    gives the expected input size instead.
+    %(conv2d_transpose)s
 
     Examples
     --------
@@ -898,52 +598,13 @@ def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                            data_format, dilations, 2, transpose=True)
 
 
+@docfiller
 def conv3d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NDHWC",
                      dilations: Any = None) -> np.ndarray:
     """3-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv3d_transpose``.
 
-    The input gradient of :func:`numconv.conv3d` used as a forward op:
-    ``conv3d_transpose(y, w, x_shape, ...) == conv3d_backprop_input(x_shape, w, y, ...)``.
-    Each input position scatters ``input[o] @ w.T`` onto an output window starting
-    ``stride`` apart: the output is upsampled.  The N-d form is :func:`conv_transpose`.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, out_d, out_h, out_w, C_in)`` (or channels-first)
-    filters : array_like, shape ``(kd, kh, kw, C_out / groups, C_in)``
-        TF's layout for transposed convolution: the filters of the forward convolution
-        that maps the output back to the input.
-    output_shape : sequence of int
-        ``(N, *out_spatial, C_out)`` in ``data_format`` order, or the spatial sizes.
-        Several sizes map to one input size, so it must be given.
-    strides : int or sequence of int
-        The forward convolution's strides: the upsampling factor.
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        The forward convolution's (default SAME).
-    data_format : {"NDHWC", "NCDHW"}
-        Channels-last by default.
-    dilations : int or sequence of int, optional
-        The forward convolution's.
-
-    Returns
-    -------
-    ndarray, shape ``output_shape``
-
-    Raises
-    ------
-    TypeError
-        For an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        shape argument that does not fit the others, an ``output_shape`` whose forward
-        convolution does not have the input's size (the message gives the expected shape),
-        a non-positive stride or dilation, or a result over numconv's memory limit.
-
-    Notes
-    -----
-    TF names the shape mismatch "Size of out_backprop doesn't match computed"; numconv
-    gives the expected input size instead.
+    %(conv3d_transpose)s
 
     Examples
     --------
