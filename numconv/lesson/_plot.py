@@ -209,6 +209,12 @@ def show(fig: Figure, block: bool | None = None) -> None:
         Agg): the warning says how to save the figure instead; pyplot keeps no
         reference to the figure.
 
+    Notes
+    -----
+    pyplot is imported only here, and only outside a notebook.  After
+    ``pyplot.figure(fig)`` pyplot keeps a reference to the figure until its window is
+    closed (or ``pyplot.close(fig)``).
+
     Examples
     --------
     >>> from numconv import viz
@@ -264,6 +270,11 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> str:
         If ``fig`` is not a Figure or ``path`` not a path.
     OSError
         If the directory is missing or not writable.
+
+    Notes
+    -----
+    Writing through a temporary file means a reader never sees a half-written PNG,
+    and a failure (a full disk) leaves the previous file in place.
 
     Examples
     --------

@@ -89,6 +89,11 @@ def show_kernel(kernel: Any, label: bool = True, digits: int | None = None,
         For a kernel that is not a finite 2-D array or a known name, or a drawing
         too large for a figure.
 
+    Notes
+    -----
+    The kernel is drawn as :func:`numconv.conv2d` slides it over the image (a
+    cross-correlation: not flipped).
+
     Examples
     --------
     >>> fig = show_kernel("blur")
@@ -187,6 +192,12 @@ def show_translation_invariance(near: Any = None, far: Any = None, steps: int = 
     TypeError, ValueError
         For maps that are not one image, or ``steps`` out of range.
 
+    Notes
+    -----
+    With a power-of-two size and aligned dots, two dots fall into one pixel after ``k``
+    poolings exactly when they lie in the same ``2**k``-wide block
+    (:func:`numconv.lesson.image.dots`): pooling forgets small shifts, not large ones.
+
     Examples
     --------
     >>> near, far = np.zeros((8, 8)), np.zeros((8, 8))
@@ -280,6 +291,11 @@ def show_im2col(image: Any = None, window: Any = 3, stride: Any = 1, padding: An
     TypeError, ValueError
         For an image that is not single-channel, a window that does not fit, a
         highlight outside the output grid, or a matrix over the memory limit.
+
+    Notes
+    -----
+    Convolution is this matrix times the filters reshaped to ``(kh * kw * C, C_out)``
+    (:func:`numconv.im2col`); the matrix holds each pixel up to ``kh * kw`` times.
 
     Examples
     --------

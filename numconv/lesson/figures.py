@@ -88,6 +88,13 @@ def show_stages(stages: Sequence[tuple[str, Any]], gray: Sequence[str] = ("Input
         For stages that are not ``(str, array)`` pairs of displayable images, or a
         figure over 100 inches.
 
+    Notes
+    -----
+    The resolution (``fig.dpi``) is raised until every array pixel covers at least one
+    device pixel (at most 300 dpi), and images are drawn with ``"nearest"``
+    interpolation, so one-pixel details (the edges of a Detect map) survive in the PNG;
+    an image still larger than its panel at 300 dpi is drawn ``"antialiased"``.
+
     Examples
     --------
     >>> fig = show_stages([("Input", np.eye(4)), ("Twice", 2 * np.eye(4)[None, :, :, None])])
@@ -161,6 +168,12 @@ def show_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_padding:
     TypeError, ValueError
         As :func:`~numconv.lesson.pipeline.feature_extraction` does.
 
+    Notes
+    -----
+    Filter and Detect share one colour scale centred on 0 when the filter has negative
+    values: the blue (negative) pixels of Filter are white in Detect, which is what
+    ReLU does.
+
     Examples
     --------
     >>> fig = show_extraction(np.eye(8), "edge", pool_size=3, pool_padding="VALID")
@@ -201,6 +214,11 @@ def show_filter_detect(image: Any, kernel: Any, conv_stride: Any = 1,
     TypeError, ValueError
         As :func:`~numconv.lesson.pipeline.feature_extraction` does.
 
+    Notes
+    -----
+    The arrays drawn are the pipeline's own (``fig.axes[i].images[0].get_array()``),
+    the ones the tests compare with TensorFlow's.
+
     Examples
     --------
     >>> fig = show_filter_detect(np.eye(6), [[-1, 1]])
@@ -238,6 +256,11 @@ def show_pools(detect: Any, windows: Sequence[Any] = (2, 3), strides: Any = 2,
     TypeError, ValueError
         For a map that is not one image, windows that do not fit it, or a pooling
         over numconv's memory limit.
+
+    Notes
+    -----
+    Pooling never counts padding: SAME max pooling behaves as if padded with -inf, SAME
+    average pooling divides by the real elements of each window.
 
     Examples
     --------

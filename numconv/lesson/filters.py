@@ -101,6 +101,10 @@ def get_kernel(name: str) -> np.ndarray:
     ValueError
         For an unknown name; the message lists the known ones.
 
+    Notes
+    -----
+    :data:`KERNELS` holds read-only arrays; this returns a copy you may change.
+
     Examples
     --------
     >>> get_kernel("blur").sum()
@@ -135,6 +139,20 @@ def as_filters(kernel: Any, in_channels: int = 1, out_channels: int = 1) -> np.n
     ndarray, shape ``(kh, kw, in_channels, out_channels)``
         A new array.  Float kernels keep their dtype; integer and bool kernels
         become float32 (so a float32 image stays float32 through the convolution).
+
+    Raises
+    ------
+    TypeError
+        For a kernel that is not a name or a real numeric array, or channel counts
+        that are not integers.
+    ValueError
+        For an unknown name, a kernel that is not 2-D and finite, non-positive channel
+        counts, or filters over numconv's memory limit.
+
+    Notes
+    -----
+    The result is a new array (``np.broadcast_to`` copied), so changing one ``(in,
+    out)`` slot does not change the others.
 
     Examples
     --------

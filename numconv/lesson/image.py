@@ -111,6 +111,13 @@ def read_image(path: Any, channels: int | None = None, *, dct_method: str = "") 
     TypeError
         ``path`` is not a path, ``channels`` not an int.
 
+    Notes
+    -----
+    Pixels are scaled as ``tf.image.convert_image_dtype`` does (``v / 255`` for 8-bit,
+    ``v / 65535`` for 16-bit, in float32), and grayscale uses TF's
+    ``rgb_to_grayscale`` weights, so numconv's arrays equal the lesson's bit for bit
+    (tested against TensorFlow's goldens).
+
     Examples
     --------
     >>> gray = read_image(default_image_path(), channels=1)
@@ -273,6 +280,15 @@ def default_image_path() -> pathlib.Path:
     ------
     FileNotFoundError
         If neither copy exists.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``grace_hopper.jpg`` (600 x 512, RGB).
+
+    Notes
+    -----
+    The same photograph as TensorFlow's and matplotlib's sample data.
 
     Examples
     --------

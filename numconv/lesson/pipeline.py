@@ -217,6 +217,24 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     ------
     ValueError, TypeError
         For invalid arguments, or settings that leave a stage empty.
+
+    Notes
+    -----
+    Every stage is checked against TensorFlow's (data/golden/demo.npz): on the
+    bundled photograph the Input is bit-identical and Filter, Detect and Condense
+    agree to float32 rounding.
+
+    Examples
+    --------
+    >>> r = feature_extraction(np.eye(4), [[1, -1]], pool_size=2)
+    >>> r.filter[0, :, :, 0]                     # x[i, j] - x[i, j + 1], zero padded
+    array([[ 1.,  0.,  0.,  0.],
+           [-1.,  1.,  0.,  0.],
+           [ 0., -1.,  1.,  0.],
+           [ 0.,  0., -1.,  1.]])
+    >>> r.condense[0, :, :, 0]                   # max of relu over 2x2 blocks
+    array([[1., 0.],
+           [0., 1.]])
     """
     fn = "feature_extraction"
     x = _args.batch_image(fn, "image", image)
