@@ -45,7 +45,7 @@ __all__ = [
     "im2col", "explain", "Geometry", "DimGeometry", "Layout",
     "workspace_limit", "get_workspace_limit", "set_workspace_limit",
     "memory_limit", "get_memory_limit", "set_memory_limit",
-    # backward passes (issue 5)
+    # backward passes
     "vjp", "col2im", "relu_grad", "relu6_grad", "leaky_relu_grad",
     "conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",
     "conv1d_backprop_filter", "conv2d_backprop_input", "conv2d_backprop_filter",

@@ -44,7 +44,7 @@ __all__ = ["reduce_windows"]
 
 #: Budget of one pooling block as ``plan`` counts it (two input rows per output row,
 #: about its step buffers; with NumPy's iterator buffers).  Whole images of the
-#: issue's cases (3.2 MB) beat bands of rows: a block costs ~10 ufunc calls and some
+#: benchmark's pooling cases (3.2 MB) beat bands of rows: a block costs ~10 ufunc calls and some
 #: Python whatever its size, and the steps after the first (which streams the input)
 #: run about as fast from the L3 cache as from L2.
 POOL_BLOCK_BYTES = 4 << 20
@@ -117,7 +117,7 @@ def _subsample_wins(d: DimGeometry, channels: int, dtype: np.dtype) -> bool:
     Measured in whole pooling calls (inputs of 3-25 MB, windows 2 to 5, strides 2 to
     4) on the 2-core AVX-512 development machine, whose timings vary by +-15% from
     run to run: subsampling wins by 1.2-2.6x when a position's channels span at most
-    32 bytes, by 1.1-1.4x on the issue's cases (256 bytes, stride 2), and is even or
+    32 bytes, by 1.1-1.4x on the benchmark's pooling cases (256 bytes, stride 2), and is even or
     loses by up to 20% in between at strides 3 and 4 or beyond 256 bytes, where the
     strided taps' inner loops are long and the stride-1 reduction does ``stride``
     times more.  One channel is left out (NumPy then runs the strided taps as one
