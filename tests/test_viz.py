@@ -177,6 +177,19 @@ def test_show_stages_a_few_large_values_do_not_flatten_the_rest():
     assert fig.axes[0].images[0].colorbar.extend == "min"      # the outlier is clipped
 
 
+def test_show_stages_resolution_stays_within_the_pixel_bounds():
+    x = np.zeros((800, 800))
+    x[::2] = 1
+    fig = viz.show_stages([("Detect", x)] * 12)        # 12 panels: about 59 inches wide
+    width, height = fig.get_size_inches() * fig.dpi
+    assert width <= 10_000 and width * height <= 25_000_000
+    assert fig.dpi > 100                                # raised as far as the bound allows
+    assert {ax.images[0].get_interpolation() for ax in fig.axes} == {"antialiased"}
+    big = viz.show_stages([("Detect", np.zeros((2000, 2000)))])   # 4 inches: 500 dpi needed
+    assert big.dpi == 300
+    assert big.axes[0].images[0].get_interpolation() == "antialiased"
+
+
 def test_show_stages_draws_every_array_pixel_on_a_device_pixel():
     x = np.zeros((600, 512))
     x[::2] = 1                                      # one-pixel stripes

@@ -47,8 +47,10 @@ DIVERGING = "RdBu_r"
 #: Colour limits: this percentile of the nonzero magnitudes, so a few large values
 #: do not flatten the rest (larger ones take the end colours; the colour bar's arrows).
 ROBUST_PERCENTILE = 99.5
-#: Highest resolution chosen to draw every array pixel on at least one device pixel.
+#: Highest resolution chosen to draw every array pixel on at least one device pixel ...
 MAX_DPI = 300
+#: ... within these bounds on the rendered image (what a 100-inch figure has at 100 dpi).
+MAX_PIXELS_SIDE, MAX_PIXELS = 10_000, 25_000_000
 
 
 class LessonFigure(Figure):
@@ -141,10 +143,14 @@ def native_resolution(fig: Figure, images: list[AxesImage]) -> Figure:
     """Raise ``fig.dpi`` until every image has a device pixel per array pixel, then lay out.
 
     One-pixel details (the edges of a 600x512 map) then survive in the PNG.  The
-    resolution is capped at :data:`MAX_DPI`; images still larger than their panels are
-    then drawn with ``"antialiased"`` interpolation (each screen pixel an average),
-    the others with ``"nearest"`` (every pixel a sharp square).
+    resolution is capped at :data:`MAX_DPI` and so that the rendered image stays within
+    :data:`MAX_PIXELS_SIDE` pixels a side and :data:`MAX_PIXELS` pixels; images still
+    larger than their panels are then drawn with ``"antialiased"`` interpolation (each
+    screen pixel an average), the others with ``"nearest"`` (every pixel a sharp square).
     """
+    width, height = fig.get_size_inches()
+    most = min(MAX_DPI, MAX_PIXELS_SIDE / max(width, height),
+               math.sqrt(MAX_PIXELS / (width * height)))
     def needed() -> float:
         laid_out(fig)
         need = 0.0
@@ -156,9 +162,9 @@ def native_resolution(fig: Figure, images: list[AxesImage]) -> Figure:
 
     need = needed()
     for _ in range(3):          # the layout moves a little with the resolution
-        if need <= fig.dpi or fig.dpi >= MAX_DPI:
+        if need <= fig.dpi or fig.dpi >= most:
             break
-        fig.set_dpi(min(math.ceil(need * 1.02), MAX_DPI))
+        fig.set_dpi(max(min(math.ceil(need * 1.02), math.floor(most)), fig.dpi))
         need = needed()
     for image in images:
         image.set_interpolation("nearest" if fig.dpi >= need else "antialiased")
