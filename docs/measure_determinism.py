@@ -4,8 +4,10 @@ For each op and float dtype, the reference result (default settings) is compared
 bit for bit with the same call
 
 * repeated (5 times) and in a fresh process,
-* with ``NUMCONV_NUM_THREADS`` = 1, 2, 4, 8 (numconv's block workers),
-* with BLAS limited to 1 thread (threadpoolctl),
+* with ``NUMCONV_NUM_THREADS`` = 1, 2, 3, 4, 8 (numconv's block workers),
+* with BLAS limited to 1 or 2 threads by the caller (threadpoolctl),
+* with the arrays given in another memory layout (Fortran order, strided, negative
+  strides, big-endian),
 * under workspace bounds from 4 KiB to 64 MiB (different chunks, so GEMMs of other sizes),
 * on each batch item alone instead of the whole batch,
 
@@ -33,6 +35,8 @@ from numconv import conv_grad, pooling_grad
 from numconv.config import workspace_limit
 
 RNG = np.random.default_rng(2024)
+#: setting label -> ops on the same values in another memory layout
+LAID: dict = {}
 
 
 def inputs(dtype):
@@ -42,12 +46,21 @@ def inputs(dtype):
     return x, w, g
 
 
-def ops(dtype):
-    """name -> fn(batch slice); every op's inputs are sliced to the same batch items."""
-    x, w, g = inputs(dtype)
+def ops(dtype, layout=None):
+    """name -> fn(batch slice); every op's inputs are sliced to the same batch items.
+
+    ``layout`` (a function of an array) gives the arrays in another memory layout.
+    """
+    x, w, g = (a if layout is None else layout(a) for a in inputs(dtype))
+    xs, ws = x[:2, :23, :19], w[..., :24]          # 3x3 SAME, 16 -> 24 channels
     return {
         "conv2d": lambda b=slice(None): numconv.conv2d(x[b], w, 2, "SAME"),
         "conv2d 1x1": lambda b=slice(None): numconv.conv2d(x[b], w[1:2, 1:2], 1, "VALID"),
+        "conv2d 16->24 SAME": lambda b=slice(None): numconv.conv2d(xs[b], ws, 1, "SAME"),
+        "conv2d 16->24 SAME dilated": lambda b=slice(None): numconv.conv2d(
+            xs[b], ws, 1, "SAME", dilations=2),
+        "conv2d im2col (2, 1) VALID": lambda b=slice(None): numconv.conv2d(
+            x[b, :5, :9, :1], w[:2, :1, :1, :1], (2, 1), "VALID", algorithm="im2col"),
         "conv2d fft": lambda b=slice(None): numconv.conv2d(x[b], w, 1, "SAME", algorithm="fft"),
         "conv2d winograd": lambda b=slice(None): numconv.conv2d(x[b], w, 1, "SAME",
                                                                 algorithm="winograd"),
@@ -58,6 +71,7 @@ def ops(dtype):
         "conv2d_backprop_filter": lambda b=slice(None): conv_grad.conv2d_backprop_filter(
             x[b], w.shape, g[b], 2, "SAME"),
         "avg_pool2d": lambda b=slice(None): numconv.avg_pool2d(x[b], 3, 2, "SAME"),
+        "global_avg_pool": lambda b=slice(None): numconv.global_avg_pool(x[b]),
         "max_pool2d": lambda b=slice(None): numconv.max_pool2d(x[b], 3, 2, "SAME"),
         "max_pool_grad": lambda b=slice(None): pooling_grad.max_pool_grad(
             x[b], numconv.max_pool2d(x[b], 3, 2, "SAME"), 3, 2, "SAME"),
@@ -87,18 +101,38 @@ def env(name, value):
             os.environ[name] = old
 
 
-def blas_one_thread():
+def blas_threads(n):
     from threadpoolctl import threadpool_limits
-    return threadpool_limits(1, user_api="blas")
+    return threadpool_limits(n, user_api="blas")
+
+
+def _negative(a):
+    return np.ascontiguousarray(a[::-1, ..., ::-1])[::-1, ..., ::-1]
+
+
+def _strided(a):
+    buf = np.zeros((*a.shape[:-1], 2 * a.shape[-1]), a.dtype)
+    buf[..., ::2] = a
+    return buf[..., ::2]
+
+
+LAYOUTS = {"Fortran order": np.asfortranarray, "strided": _strided,
+           "negative strides": _negative,
+           "big-endian": lambda a: a.astype(a.dtype.newbyteorder(">"))}
 
 
 def settings():
-    yield "repeat x5", contextlib.nullcontext, 5
-    for t in (1, 2, 4, 8):
-        yield f"NUMCONV_NUM_THREADS={t}", lambda t=t: env("NUMCONV_NUM_THREADS", str(t)), 1
-    yield "BLAS 1 thread", blas_one_thread, 1
+    """``(label, context, repetitions, layout)`` of every setting compared."""
+    yield "repeat x5", contextlib.nullcontext, 5, None
+    for t in (1, 2, 3, 4, 8):
+        yield (f"NUMCONV_NUM_THREADS={t}", lambda t=t: env("NUMCONV_NUM_THREADS", str(t)), 1,
+               None)
+    for n in (1, 2):
+        yield f"BLAS {n} thread(s)", lambda n=n: blas_threads(n), 1, None
+    for label, layout in LAYOUTS.items():
+        yield label, contextlib.nullcontext, 1, layout
     for ws in (4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 16 << 20, 64 << 20):
-        yield f"workspace {ws >> 10} KiB", lambda ws=ws: workspace_limit(ws), 1
+        yield f"workspace {ws >> 10} KiB", lambda ws=ws: workspace_limit(ws), 1, None
 
 
 def digest(dtype) -> str:
@@ -126,13 +160,18 @@ def main() -> int:
         print(f"| all | {dtype.__name__} | fresh process | "
               f"{'0 (same digest)' if fresh[i] == here else 'DIGEST DIFFERS'} | 0 |")
         RNG = np.random.default_rng(2024)
-        for name, fn in ops(dtype).items():
+        table = ops(dtype)
+        for label, _, _, layout in settings():
+            if layout is not None:
+                RNG = np.random.default_rng(2024)
+                LAID[label] = ops(dtype, layout)
+        for name, fn in table.items():
             ref = fn()
-            for label, ctx, times in settings():
+            for label, ctx, times, layout in settings():
                 worst = (0, 0.0)
                 for _ in range(times):
                     with ctx():
-                        got = fn()
+                        got = (fn if layout is None else LAID[label][name])()
                     worst = max(worst, ulps(got, ref))
                 if worst != (0, 0.0) or label == "repeat x5":
                     print(f"| {name} | {dtype.__name__} | {label} | {worst[0]} | "

@@ -29,6 +29,7 @@ import numpy as np
 from . import _args
 from ._docstrings import docfiller
 from .kernels.conv_grad import filter_grad, input_grad
+from .kernels.pool import reduce_positions
 from .conv import result_dtypes
 from .layout import Layout
 from .geometry import Geometry, resolve
@@ -501,14 +502,13 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
         if g.ndim < 2:
             _args.fail(fn, "out_backprop", "must have rank >= 2 (batch, ..., channels)", None,
                        shown=f"shape {g.shape} (rank {g.ndim})")
-        axis = g.ndim - 1
     else:
         layout = _args.data_format(fn, data_format, None)
         _args.check_input_rank(fn, "out_backprop", g, layout)
-        axis = layout.channel_axis
+        g = layout.to_canonical(g)
     acc, result = result_dtypes(g.dtype)
-    axes = tuple(a for a in range(g.ndim) if a != axis)
-    return g.sum(axis=axes, dtype=acc).astype(result, copy=False)
+    # per image in an order set by the shape (not the memory layout), then over images
+    return np.add.reduce(reduce_positions(g, "SUM", acc), axis=0).astype(result, copy=False)
 
 
 def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,

@@ -2,20 +2,29 @@
 
 Every algorithm works block by block.  A *block* is ``(batch_slice, rows_slice)``:
 whole images when they fit, otherwise a band of rows (the first output spatial
-dim) of one image, sized so that the scratch memory of all workers together stays
-under the workspace bound (:func:`numconv.get_workspace_limit`) and, when the work is
-large enough, so that one block's scratch stays in the CPU's last-level cache.
+dim) of one image, sized so that one block's scratch stays under the workspace
+bound (:func:`numconv.get_workspace_limit`) and, when the work is large enough, in
+the CPU's last-level cache.
+
+**Determinism.** The bands of an image are planned from that image's shape alone
+(and the workspace bound), never from the worker count or the batch size, and
+kernels compute each image of a block as they would compute it alone (a GEMM per
+image and band, never one spanning two images).  So every output element is the
+same arithmetic, in the same order, whatever the thread count, the batch it sits
+in, or the memory layout of the input (blocks read it through exact copies).
+BLAS calls run on one BLAS thread (:func:`single_threaded_blas`, with
+``threadpoolctl``): OpenBLAS changes the summation of small GEMMs and GEMVs with
+its thread count, so a GEMM's bits are a function of its shape only when that is
+fixed.  Without ``threadpoolctl`` blocks that call BLAS run serially and BLAS keeps
+its own thread count, a constant of the process.
 
 Padding is applied per block: :func:`slab` copies the input rows one block reads
 into a scratch buffer with its border filled, so no padded copy of the whole input
 is ever made (the padded input of a large batch alone could exceed the bound).
 
 Blocks may run on a small thread pool (NumPy copies, ufuncs and BLAS release the
-GIL).  When they do and ``threadpoolctl`` is installed, BLAS is limited to one
-thread per worker meanwhile, so workers x BLAS threads never exceed the cores;
-without ``threadpoolctl`` blocks run serially and BLAS keeps its own threads.
-The number of workers is ``NUMCONV_NUM_THREADS`` if set, else the usable cores
-(at most 8).
+GIL), as many at once as the workspace bound affords.  The number of workers is
+``NUMCONV_NUM_THREADS`` if set, else the usable cores (at most 8).
 
 The timing hook (:func:`profiling`) is off by default; when on, algorithms add the
 seconds spent in each phase (``pad``, ``patches``, ``gemm``, ``epilogue`` ...) to a
@@ -31,7 +40,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -39,9 +48,9 @@ from numpy.lib.stride_tricks import as_strided
 from .config import get_workspace_limit
 from .geometry import Geometry
 
-__all__ = ["Block", "all_finite", "profiling", "add_time", "clock", "num_workers", "plan",
-           "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps", "Scratch",
-           "can_limit_blas", "single_threaded_blas"]
+__all__ = ["Block", "Plan", "all_finite", "profiling", "add_time", "clock", "num_workers",
+           "plan", "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps",
+           "Scratch", "can_limit_blas", "single_threaded_blas"]
 
 Block = tuple[slice, slice]
 
@@ -49,6 +58,10 @@ Block = tuple[slice, slice]
 #: the Python work per block (tens of microseconds), small enough to stay in the L3
 #: cache while it is built and consumed.
 CACHE_BLOCK_BYTES = 4 << 20
+
+#: Bytes set aside from the workspace bound per running worker for NumPy's ufunc
+#: buffers (a strided ufunc may buffer 3 operands of 8192 elements of 8 bytes).
+UFUNC_BUFFERS = 3 * 8192 * 8
 
 # --------------------------------------------------------------------------- profiling
 
@@ -169,13 +182,16 @@ def run_blocks(blocks: Sequence[Block], work: Callable[[int, Block], None], work
 
     Blocks are handed out dynamically; ``worker_index`` (``0 <= i < workers``) lets
     a worker reuse its own scratch buffers.  With ``blas=True`` (the work calls BLAS)
-    the blocks run in parallel only if BLAS can be limited to one thread meanwhile.
+    BLAS runs on one thread meanwhile, serial or not, so that a GEMM's bits do not
+    follow the thread count; without ``threadpoolctl`` the blocks then run serially
+    (BLAS keeps its own threads).
     """
     if blas and workers > 1 and not can_limit_blas():
         workers = 1
     workers = min(workers, len(blocks))
+    context = single_threaded_blas() if blas else contextlib.nullcontext()
     if workers <= 1:
-        with np.errstate(**_IEEE):
+        with context, np.errstate(**_IEEE):
             for block in blocks:
                 work(0, block)
         return
@@ -191,7 +207,6 @@ def run_blocks(blocks: Sequence[Block], work: Callable[[int, Block], None], work
                     return
                 work(index, block)
 
-    context = single_threaded_blas() if blas else contextlib.nullcontext()
     with context:   # the calling thread is worker 0: one thread hand-off fewer
         futures = [_pool(workers - 1).submit(worker, i) for i in range(1, workers)]
         try:
@@ -202,55 +217,81 @@ def run_blocks(blocks: Sequence[Block], work: Callable[[int, Block], None], work
 
 
 def all_finite(*arrays: np.ndarray) -> bool:
-    """Whether every element is finite, in one pass with no array-sized temporary.
+    """Whether every element is finite: its maximum and minimum are (NaN propagates).
 
-    A finite sum may still overflow to inf: then False is returned for finite data,
-    which only makes a caller take its slower exact path.
+    Exact (a sum could overflow for finite data, and then whether a batch takes a
+    finite-only path would depend on the batch), with no array-sized temporary.
 
     >>> all_finite(np.ones(3), np.array([1.0, np.inf]))
     False
     """
-    with np.errstate(**_IEEE):
-        return all(bool(np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)))
-                   for a in arrays)
+    return all(a.size == 0 or bool(np.isfinite(np.maximum.reduce(a, axis=None))
+                                   and np.isfinite(np.minimum.reduce(a, axis=None)))
+               for a in arrays)
 
 
 # --------------------------------------------------------------------------- planning
 
+class Plan(NamedTuple):
+    """A call's blocks and how many workers may run them at once."""
+
+    blocks: list[Block]
+    workers: int
+
+
 def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int], int],
-         workers: int = 1, cache_bytes: int | None = None) -> list[Block]:
-    """Blocks whose scratch ``block_bytes(images, rows)`` fits the per-worker budget.
+         workers: int = 1, cache_bytes: int | None = None, *, reserve: int = 0,
+         split_rows: bool = False) -> Plan:
+    """Blocks whose scratch ``block_bytes(images, rows)`` fits the budget, from one image's shape.
 
-    The budget is ``min(workspace_limit / workers, cache_bytes)`` (``cache_bytes``
-    defaults to :data:`CACHE_BLOCK_BYTES`).  Blocks are whole images when one fits,
-    else bands of rows of one image; there are at least ``workers`` blocks when the
-    output has enough rows.  A block holds at least one row, so the bound is
-    ``max(limit, workers * block_bytes(1, 1))``.
+    The budget of a block is ``min(workspace_limit - reserve - UFUNC_BUFFERS,
+    cache_bytes)`` (``cache_bytes`` defaults to :data:`CACHE_BLOCK_BYTES`; ``reserve``:
+    bytes the call keeps outside its blocks).  An image is one band of rows when it
+    fits, else as few equal bands as fit (at least one row each): the bands depend on
+    the image's shape and the budget only, never on the batch or the workers.  Whole
+    images are grouped, several to a block, spread over at least ``workers`` blocks
+    when the batch allows; a kernel must compute each image of a block as it would
+    alone.  ``split_rows=True`` (kernels whose arithmetic per output does not depend
+    on the block, such as tap-wise ufuncs) also cuts the bands so that every worker
+    gets one when the batch is smaller than ``workers``.
 
-    >>> plan(4, (10, 10), lambda n, r: n * r * 80, cache_bytes=1600)
+    ``Plan.workers`` is at most ``workers`` and as many as the bound affords: their
+    blocks and :data:`UFUNC_BUFFERS` each fit ``workspace_limit - reserve`` together.
+    A block holds at least one row, so the bound is ``max(limit, block_bytes(1, 1))``.
+
+    >>> plan(4, (10, 10), lambda n, r: n * r * 80, cache_bytes=1600).blocks
     [(slice(0, 2, None), slice(0, 10, None)), (slice(2, 4, None), slice(0, 10, None))]
-    >>> plan(1, (10, 10), lambda n, r: n * r * 80, cache_bytes=400)
+    >>> plan(1, (10, 10), lambda n, r: n * r * 80, cache_bytes=400).blocks
     [(slice(0, 1, None), slice(0, 5, None)), (slice(0, 1, None), slice(5, 10, None))]
     """
     if batch == 0 or math.prod(out_shape) == 0:
-        return []
+        return Plan([], 1)
+    limit = max(get_workspace_limit() - reserve, 1024)
     cache = CACHE_BLOCK_BYTES if cache_bytes is None else cache_bytes
-    budget = min(get_workspace_limit() // workers, cache)
+    budget = min(max(limit - UFUNC_BUFFERS, 1024), cache)
     rows = out_shape[0]
-    image = max(block_bytes(1, rows), 1)
-    if image <= budget and batch >= workers:
-        images = max(1, min(batch, budget // image, -(-batch // workers)))
+    band = rows
+    if block_bytes(1, rows) > budget:
+        band = max(1, min(rows, budget // max(block_bytes(1, 1), 1)))
+        while band > 1 and block_bytes(1, band) > budget:
+            band -= 1
+    bands = -(-rows // band)
+    if split_rows and batch < workers:
+        bands = max(bands, min(rows, -(-workers // batch)))
+    band = -(-rows // bands)                             # equal bands
+    if band < rows:
+        blocks = [(slice(b, b + 1), slice(r, min(r + band, rows)))
+                  for b in range(batch) for r in range(0, rows, band)]
+    else:
+        images = max(1, min(batch, budget // max(block_bytes(1, rows), 1),
+                            -(-batch // workers)))
         while images > 1 and block_bytes(images, rows) > budget:
             images -= 1
-        return [(slice(b, min(b + images, batch)), slice(0, rows))
-                for b in range(0, batch, images)]
-    per_block = max(1, min(rows, budget // max(block_bytes(1, 1), 1)))
-    if batch < workers:
-        per_block = min(per_block, max(1, -(-rows * batch // workers)))
-    while per_block > 1 and block_bytes(1, per_block) > budget:
-        per_block -= 1
-    return [(slice(b, b + 1), slice(r, min(r + per_block, rows)))
-            for b in range(batch) for r in range(0, rows, per_block)]
+        blocks = [(slice(b, min(b + images, batch)), slice(0, rows))
+                  for b in range(0, batch, images)]
+    largest = block_bytes(blocks[0][0].stop - blocks[0][0].start, band)
+    affordable = limit // max(largest + UFUNC_BUFFERS, 1)
+    return Plan(blocks, max(1, min(workers, len(blocks), affordable)))
 
 
 def slab_rows(geometry: Geometry, rows: int) -> int:

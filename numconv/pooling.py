@@ -13,6 +13,7 @@ declared padding), ``ceil_mode`` and ``divisor_override``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import _args
 from ._docstrings import docfiller
-from .kernels.pool import reduce_windows
+from .kernels.pool import reduce_positions, reduce_windows
 from .layout import Layout
 from .geometry import Geometry, resolve
 from .windows import applied
@@ -400,13 +401,20 @@ def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> 
     if 0 in layout.spatial_shape(x.shape):
         _args.fail(fn, "input", "must have non-empty spatial dims for a global pool", None,
                    shown=f"shape {x.shape}")
+    # one reduction per image in an order set by the shape (not by the memory layout)
+    xc = layout.to_canonical(x)
     if kind == "MAX":
-        return np.max(x, axis=layout.spatial_axes, keepdims=keep)
-    acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
-                                                      else np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):  # IEEE results silently (nonfinite.md)
-        out = np.mean(x, axis=layout.spatial_axes, keepdims=keep, dtype=acc)
-    return out.astype(np.float16) if x.dtype == np.float16 else out
+        out = reduce_positions(xc, "MAX", x.dtype)
+    else:
+        acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
+                                                          else np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):  # IEEE results (nonfinite.md)
+            out = reduce_positions(xc, "SUM", acc)
+            out /= math.prod(xc.shape[1:-1])
+        out = out.astype(np.float16) if x.dtype == np.float16 else out
+    if keep:
+        out = out.reshape(layout.full_index((1,) * layout.n_spatial, *out.shape))
+    return out
 
 
 @docfiller

@@ -24,9 +24,9 @@ import math
 import numpy as np
 
 from ..config import get_workspace_limit
+from ..engine import (Scratch, add_time, all_finite, clock, num_workers, plan,
+                      single_threaded_blas, slab, slab_rows, slab_shape)
 from ..geometry import Geometry
-from ..engine import (Scratch, add_time, all_finite, clock, num_workers, plan, slab,
-                      slab_rows, slab_shape)
 from .gemm import im2col_gemm
 
 __all__ = ["fft_conv"]
@@ -90,7 +90,7 @@ def fft_conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
     limit = get_workspace_limit()
     if spectrum(sizes(1)) * w_bytes_per_row > limit // 2:
         return im2col_gemm(x, w, geometry, groups, dtype)
-    blocks = plan(batch, out_shape, nbytes, 1, cache_bytes=max(FFT_BLOCK_BYTES, limit // 4))
+    blocks = plan(batch, out_shape, nbytes, cache_bytes=max(FFT_BLOCK_BYTES, limit // 4)).blocks
     fft_sizes = sizes(max(b[1].stop - b[1].start for b in blocks))
     axes = tuple(range(1, n + 1))
     threads = num_workers()
@@ -111,9 +111,12 @@ def fft_conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
             yf = xf[..., 0, None] * wf[:, 0]
             for c in range(1, cin_g):
                 yf += xf[..., c, None] * wf[:, c]                      # (b, P, g, cout_g)
-        else:  # frequencies x groups as a stack of small GEMMs
-            yf = np.matmul(xf.transpose(1, 2, 0, 3), wf.transpose(0, 2, 1, 3))
-            yf = yf.transpose(2, 0, 1, 3)                               # (b, P, g, cout_g)
+        else:  # frequencies x groups x images as a stack of one-row GEMMs (an image's
+            # bits then do not depend on the batch), on one BLAS thread
+            with single_threaded_blas():
+                yf = np.matmul(xf.transpose(1, 2, 0, 3)[..., None, :],
+                               wf.transpose(0, 2, 1, 3)[:, :, None])   # (P, g, b, 1, cout_g)
+            yf = yf[..., 0, :].transpose(2, 0, 1, 3)                    # (b, P, g, cout_g)
         start = add_time("product", start)
         yf = yf.reshape(images, *xf_shape(fft_sizes), cout)
         y = sfft.irfftn(yf, s=fft_sizes, axes=axes, workers=threads)

@@ -14,8 +14,12 @@ Grouped convolution copies the patches group-major, ``(groups, positions, K)``,
 multiplies once per block with a stacked GEMM and scatters the result into the
 output's channel groups (the epilogue).
 
-Blocks are cache-sized (about 1 MiB of patches) and together stay under the
-workspace bound, whatever the batch size.  Phases reported by
+Each image of a block is its own GEMM (a stacked ``np.matmul`` over the block's
+images), whose rows are the image's band of output positions: BLAS sums in an order
+that depends on the GEMM's shape, so a block's bits then depend on the image's shape
+only, never on the batch or on how images are grouped (see
+:mod:`~numconv.engine`).  Blocks are cache-sized (about 4 MiB of scratch)
+and together stay under the workspace bound, whatever the batch size.  Phases reported by
 :func:`~numconv.engine.profiling`: ``pad``, ``patches``, ``gemm``,
 ``epilogue``.
 """
@@ -26,15 +30,18 @@ import math
 
 import numpy as np
 
+from ..engine import (Block, Scratch, add_time, clock, num_workers, plan, run_blocks, slab,
+                      slab_shape, slab_view)
 from ..geometry import Geometry
-from ..engine import (Block, Scratch, add_time, can_limit_blas, clock, num_workers, plan,
-                      run_blocks, slab, slab_shape, slab_view)
 
 __all__ = ["filter_matrix", "im2col_gemm"]
 
 
 def filter_matrix(w: np.ndarray, groups: int, dtype: np.dtype) -> np.ndarray:
     """``(*window, cin_g, cout)`` filters -> ``(groups, prod(window)*cin_g, cout/groups)``.
+
+    A C-contiguous copy in ``dtype`` (native byte order), whatever the filters' memory
+    layout: NumPy hands strided operands to BLAS, or to its own loops, differently.
 
     >>> filter_matrix(np.arange(8.0).reshape(1, 2, 2, 2), 2, np.dtype(float))[1]
     array([[1.],
@@ -44,7 +51,7 @@ def filter_matrix(w: np.ndarray, groups: int, dtype: np.dtype) -> np.ndarray:
     """
     rows = math.prod(w.shape[:-1])
     cout_g = w.shape[-1] // groups
-    return w.astype(dtype, copy=False).reshape(rows, groups, cout_g).transpose(1, 0, 2)
+    return np.ascontiguousarray(w.reshape(rows, groups, cout_g).transpose(1, 0, 2), dtype)
 
 
 def needs_slab(x: np.ndarray, geometry: Geometry, dtype: np.dtype) -> bool:
@@ -83,8 +90,7 @@ def im2col_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
             total += positions * cout * itemsize
         return total
 
-    workers = num_workers() if can_limit_blas() else 1
-    blocks = plan(batch, out_shape, nbytes, workers)
+    blocks, workers = plan(batch, out_shape, nbytes, num_workers())
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -93,12 +99,14 @@ def im2col_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
         start = add_time("pad", start) if copy_in else start
         view = slab_view(xs, geometry, block[1].stop - block[1].start)
         out_block = out[block]
-        m = math.prod(out_block.shape[:-1])
+        images = out_block.shape[0]
+        m = math.prod(out_block.shape[1:-1])        # one image's positions: one GEMM each
         if groups == 1:
             patches = scratch.get(worker, "patches", view.shape, dtype)
             np.copyto(patches, view)
             start = add_time("patches", start)
-            np.matmul(patches.reshape(m, k), wm[0], out=out_block.reshape(m, cout))
+            np.matmul(patches.reshape(images, m, k), wm[0],
+                      out=out_block.reshape(images, m, cout))
             add_time("gemm", start)
             return
         # channels -> (groups, cin_g), groups to the front: one copy, group-major
@@ -106,10 +114,10 @@ def im2col_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
         patches = scratch.get(worker, "patches", grouped.shape, dtype)
         np.copyto(patches, grouped)
         start = add_time("patches", start)
-        result = scratch.get(worker, "result", (groups, m, cout_g), dtype)
-        np.matmul(patches.reshape(groups, m, k), wm, out=result)
+        result = scratch.get(worker, "result", (groups, images, m, cout_g), dtype)
+        np.matmul(patches.reshape(groups, images, m, k), wm[:, None], out=result)
         start = add_time("gemm", start)
-        out_block.reshape(m, groups, cout_g)[...] = result.transpose(1, 0, 2)
+        out_block.reshape(images, m, groups, cout_g)[...] = result.transpose(1, 2, 0, 3)
         add_time("epilogue", start)
 
     run_blocks(blocks, work, workers, blas=True)

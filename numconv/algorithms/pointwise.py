@@ -1,20 +1,22 @@
 """Direct GEMM for 1x1 windows: the input already is the patch matrix.
 
 With a window of ones, ``out[n, o..., :] = x[n, o*stride ..., :] @ w.reshape(C, C_out)``.
-With stride 1, no padding, no dtype cast and a C-contiguous input, the input
-reshaped to ``(positions, C)`` is multiplied block by block with no copy at all;
-otherwise each block's strided (and, for explicit padding, padded) slice is copied
-to a contiguous matrix first, as :func:`~numconv.algorithms.shift.shift_accumulate`
-does for its single tap.
+With stride 1, no padding and no dtype cast, each image's ``(positions, C)`` matrix
+is multiplied band by band (the bands planned from the image's shape, one GEMM per
+image and band): with no copy at all when the input is C-contiguous, else through a
+contiguous copy of the band, so the bits do not depend on the memory layout.
+Otherwise (strides, padding, a cast, groups) the single tap runs on
+:func:`~numconv.algorithms.shift.shift_accumulate`.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..engine import Block, Scratch, add_time, clock, num_workers, plan, run_blocks
 from ..geometry import Geometry
-from ..engine import (CACHE_BLOCK_BYTES, add_time, can_limit_blas, clock, num_workers,
-                      run_blocks)
 from .shift import shift_accumulate
 
 __all__ = ["pointwise_gemm", "supports"]
@@ -38,24 +40,33 @@ def pointwise_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int
     assert supports(geometry)
     dtype = np.dtype(dtype)
     direct = (groups == 1 and not geometry.padded and x.dtype == dtype
-              and x.flags.c_contiguous and all(s == 1 for s in geometry.strides))
+              and all(s == 1 for s in geometry.strides))
     if not direct:
         return shift_accumulate(x, w, geometry, groups, dtype)
-    channels, cout = x.shape[-1], w.shape[-1]
+    batch, channels, cout = x.shape[0], x.shape[-1], w.shape[-1]
     out = np.empty((*x.shape[:-1], cout), dtype=dtype)
-    a = x.reshape(-1, channels)
-    c = out.reshape(-1, cout)
-    b = w.astype(dtype, copy=False).reshape(channels, cout)
-    m = a.shape[0]
-    workers = num_workers() if can_limit_blas() else 1
-    # no scratch: blocks only split the GEMM across workers in cache-sized pieces
-    rows = max(1, min(-(-m // workers), CACHE_BLOCK_BYTES // max((channels + cout)
-                                                                  * dtype.itemsize, 1)))
-    blocks = [(slice(r, min(r + rows, m)), slice(None)) for r in range(0, m, rows)]
+    b = np.ascontiguousarray(w.reshape(channels, cout), dtype)
+    line = math.prod(x.shape[2:-1])
+    copy_in = not x.flags.c_contiguous
 
-    def work(worker: int, block: tuple[slice, slice]) -> None:
+    def nbytes(images: int, rows: int) -> int:
+        # a band's copy (only of a non-contiguous input: counted always, so that the
+        # bands, hence the bits, do not depend on the layout) and the GEMM's operands
+        return images * rows * line * (2 * channels + cout) * dtype.itemsize
+
+    blocks, workers = plan(batch, x.shape[1:-1], nbytes, num_workers())
+    scratch = Scratch(workers)
+
+    def work(worker: int, block: Block) -> None:
         start = clock()
-        np.matmul(a[block[0]], b, out=c[block[0]])
+        a = x[block]
+        if copy_in:
+            buf = scratch.get(worker, "input", a.shape, dtype)
+            np.copyto(buf, a)
+            a = buf
+        images = a.shape[0]
+        m = math.prod(a.shape[1:-1])                 # one image's positions: one GEMM each
+        np.matmul(a.reshape(images, m, channels), b, out=out[block].reshape(images, m, cout))
         add_time("gemm", start)
 
     run_blocks(blocks, work, workers, blas=True)

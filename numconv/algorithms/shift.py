@@ -21,7 +21,12 @@ Per tap, by filter shape:
 * few input channels and one output (``groups == 1``, ``C <= 4``, ``C_out == 1``): one
   multiply per input channel, ``tap[..., c, None] * w[t, c, :]``;
 * otherwise: the tap is copied to a contiguous ``(positions, C)`` matrix (group-major
-  for grouped filters) and multiplied by ``w[t]`` with one GEMM.
+  for grouped filters) and multiplied by ``w[t]`` with one GEMM per image of the
+  block (a stacked ``np.matmul``), so an image's bits do not depend on the batch.
+
+The elementwise modes compute every output with the same multiplies and adds in tap
+order whatever the block, so their blocks may follow the worker count; the GEMM mode
+plans its bands from the image's shape only (:func:`~numconv.engine.plan`).
 """
 
 from __future__ import annotations
@@ -30,10 +35,10 @@ import math
 
 import numpy as np
 
+from ..engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, clock, flat_slab,
+                      num_workers, plan, run_blocks, slab, slab_rows, slab_shape, tap_slice,
+                      taps)
 from ..geometry import Geometry
-from ..engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, can_limit_blas, clock,
-                      flat_slab, num_workers, plan, run_blocks, slab, slab_rows, slab_shape,
-                      tap_slice, taps)
 
 __all__ = ["shift_accumulate"]
 
@@ -71,7 +76,7 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     batch, channels = x.shape[0], x.shape[-1]
     cin_g, cout = w.shape[-2], w.shape[-1]
     cout_g = cout // groups
-    wc = w.astype(dtype, copy=False)
+    wc = np.ascontiguousarray(w, dtype)           # BLAS operands: C order, native
     out_shape = geometry.out_shape
     mode = _mode(cin_g, groups, cout_g, geometry)
     if mode == "flat":
@@ -81,7 +86,7 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     itemsize = dtype.itemsize
     copy_in = geometry.padded or x.dtype != dtype
     if mode == "gemm":  # (taps, groups, cin_g, cout_g)
-        wg = wc.reshape(-1, cin_g, groups, cout_g).transpose(0, 2, 1, 3)
+        wg = np.ascontiguousarray(wc.reshape(-1, cin_g, groups, cout_g).transpose(0, 2, 1, 3))
     elif mode == "depthwise":  # (taps, groups, cout_g)
         wg = wc.reshape(-1, groups, cout_g)
     else:  # (taps, cin, cout)
@@ -98,9 +103,9 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
         return total
 
     blas = mode == "gemm"
-    workers = num_workers() if (can_limit_blas() or not blas) else 1
-    blocks = plan(batch, out_shape, nbytes, workers,
-                  cache_bytes=CACHE_BLOCK_BYTES if blas else SHIFT_BLOCK_BYTES)
+    blocks, workers = plan(batch, out_shape, nbytes, num_workers(),
+                           cache_bytes=CACHE_BLOCK_BYTES if blas else SHIFT_BLOCK_BYTES,
+                           split_rows=not blas)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -110,7 +115,8 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
         rows = block[1].stop - block[1].start
         acc = out[block]
         tmp = scratch.get(worker, "product", acc.shape, dtype)
-        m = math.prod(acc.shape[:-1])
+        images = acc.shape[0]
+        m = math.prod(acc.shape[1:-1])               # one image's positions: one GEMM each
         first = True
         for t, tap in enumerate(tap_list):
             view = tap_slice(xs, geometry, tap, rows)
@@ -130,11 +136,12 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
                     first = False
             elif groups == 1:
                 if view.flags.c_contiguous and view.dtype == dtype:
-                    matrix = view.reshape(m, cin_g)
+                    matrix = view.reshape(images, m, cin_g)
                 else:
-                    matrix = scratch.get(worker, "tap", (m, cin_g), dtype)
+                    matrix = scratch.get(worker, "tap", (images, m, cin_g), dtype)
                     np.copyto(matrix.reshape(view.shape), view)
-                np.matmul(matrix, wg[t, 0], out=(acc if first else tmp).reshape(m, cout))
+                np.matmul(matrix, wg[t, 0],
+                          out=(acc if first else tmp).reshape(images, m, cout))
                 if not first:
                     np.add(acc, tmp, out=acc)
                 first = False
@@ -142,13 +149,13 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
                 split = view.reshape(*view.shape[:-1], groups, cin_g)
                 matrix = scratch.get(worker, "tap", (groups, *view.shape[:-1], cin_g), dtype)
                 np.copyto(matrix, np.moveaxis(split, -2, 0))
-                result = scratch.get(worker, "result", (groups, m, cout_g), dtype)
-                np.matmul(matrix.reshape(groups, m, cin_g), wg[t], out=result)
-                target = acc.reshape(m, groups, cout_g)
+                result = scratch.get(worker, "result", (groups, images, m, cout_g), dtype)
+                np.matmul(matrix.reshape(groups, images, m, cin_g), wg[t][:, None], out=result)
+                target = acc.reshape(images, m, groups, cout_g)
                 if first:
-                    np.copyto(target, result.transpose(1, 0, 2))
+                    np.copyto(target, result.transpose(1, 2, 0, 3))
                 else:
-                    np.add(target, result.transpose(1, 0, 2), out=target)
+                    np.add(target, result.transpose(1, 2, 0, 3), out=target)
                 first = False
         add_time("taps", start)
 
@@ -185,8 +192,8 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
         sums = images * rows * inner * (1 if direct else 2)
         return (sums + math.prod(slab_shape(x.shape, geometry, images, rows)) + inner) * itemsize
 
-    workers = num_workers()
-    blocks = plan(batch, out_shape, nbytes, workers, cache_bytes=FLAT_BLOCK_BYTES)
+    blocks, workers = plan(batch, out_shape, nbytes, num_workers(),
+                           cache_bytes=FLAT_BLOCK_BYTES, split_rows=True)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:

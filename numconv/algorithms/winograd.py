@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 
+from ..engine import (Block, Scratch, add_time, all_finite, clock, num_workers, plan,
+                      run_blocks, single_threaded_blas, slab, slab_shape)
 from ..geometry import Geometry
-from ..engine import (Block, Scratch, add_time, all_finite, can_limit_blas, clock,
-                      num_workers, plan, run_blocks, slab, slab_shape)
 from .gemm import im2col_gemm
 
 __all__ = ["winograd_f2x2_3x3", "supports"]
@@ -94,8 +94,9 @@ def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
     th_total, tw = tiled.out_shape[0] // 2, tiled.out_shape[1] // 2
     # U[a, b] = G g G^T: (4, 4, C, C_out)
     gm = _G.astype(dtype)
-    u = (gm @ w.astype(dtype).reshape(3, -1)).reshape(4, 3, -1)       # G g  (4, 3, C*C_out)
-    u = np.matmul(gm, u).reshape(16, channels, cout)                   # (G g) G^T, row-major
+    with single_threaded_blas():         # C-order operands, one BLAS thread: fixed bits
+        u = (gm @ np.ascontiguousarray(w, dtype).reshape(3, -1)).reshape(4, 3, -1)  # G g
+        u = np.matmul(gm, u).reshape(16, channels, cout)               # (G g) G^T, row-major
     itemsize = dtype.itemsize
 
     def nbytes(images: int, tile_rows: int) -> int:
@@ -103,8 +104,8 @@ def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
         total = math.prod(slab_shape(x.shape, tiled, images, 2 * tile_rows)) * itemsize
         return total + tiles * 16 * (2 * channels + 2 * cout) * itemsize
 
-    workers = num_workers() if can_limit_blas() else 1
-    blocks = plan(batch, (th_total, tw), nbytes, workers, cache_bytes=WINOGRAD_BLOCK_BYTES)
+    blocks, workers = plan(batch, (th_total, tw), nbytes, num_workers(),
+                           cache_bytes=WINOGRAD_BLOCK_BYTES)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -124,7 +125,9 @@ def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
             _input_transform(*(c[b][:, i:i + 2 * nt:2] for i in range(4)), v[:, b])
         start = add_time("transform", start)
         prod = scratch.get(worker, "m", (16, m, cout), dtype)
-        np.matmul(v.reshape(16, m, channels), u, out=prod)
+        per_image = m // images                    # one GEMM per image: batch-invariant bits
+        np.matmul(v.reshape(16, images, per_image, channels), u[:, None],
+                  out=prod.reshape(16, images, per_image, cout))
         start = add_time("gemm", start)
         p = prod.reshape(4, 4, images, nt, tw, cout)
         # A^T = [[1, 1, 1, 0], [0, 1, -1, -1]] along the tile rows (a), then columns (b),

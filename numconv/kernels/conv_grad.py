@@ -5,48 +5,48 @@ over all worker threads, stays under the workspace bound
 (:func:`numconv.get_workspace_limit`) whatever the batch size.  Beyond that scratch
 and the returned array, a call keeps only filter-sized arrays (the filters cast and
 transposed; for ``dL/dw`` the accumulator and :data:`WAVE` partial products), which
-the blocks' plan leaves room for (:func:`blocks_under`).
+the blocks' plan leaves room for (its ``reserve``).  As in the forward algorithms,
+the bands of an image follow its shape only and every GEMM covers one image, so
+``dL/dx`` of an image has the same bits alone or in a batch, on any thread count.
 
-* ``dL/dx`` with stride 1 (in every dim with more than one output), a result in the
-  accumulation dtype and channels-last: the gradient is a forward convolution of
-  ``g`` with the filters flipped and transposed, ``dx[i] = sum_t g[i + pad_before -
-  t*d] @ w[t].T``, padded ``eff - 1 - pad_before`` before and ``in - out +
-  pad_before`` after (``eff - 1 - pad_after`` for stride 1); it runs on the forward
-  algorithm ``auto`` picks (:func:`numconv.algorithms.choose`) if that is one of
-  :data:`GATHER`.
-* ``dL/dx`` otherwise (strides, pads wider than the window, depthwise, float16,
-  channels-first): the scatter-add ``dx[o*s + t*d - pad_before] += g[o] @ w[t].T``,
-  blocked by rows of ``dx`` (first spatial dim).  For each first-dim tap row ``t0``
-  the rows of ``g`` that land in the block are multiplied by ``w[t0]`` in one GEMM
-  (depthwise: one broadcast multiply per tap) and added tap by tap into the block,
-  each tap clipped to the input: every element of ``dx`` is written by one block
-  only and sums its taps in window order, so the result does not depend on the
-  blocks or the threads.
+* ``dL/dx`` with stride 1 (in every dim with more than one output): the gradient is
+  a forward convolution of ``g`` with the filters flipped and transposed,
+  ``dx[i] = sum_t g[i + pad_before - t*d] @ w[t].T``, padded ``eff - 1 - pad_before``
+  before and ``in - out + pad_before`` after (``eff - 1 - pad_after`` for stride 1);
+  it runs on the forward algorithm ``auto`` picks (:func:`numconv.algorithms.choose`)
+  if that is one of :data:`GATHER`, in any result layout and dtype.
+* ``dL/dx`` otherwise (strides, pads wider than the window): the scatter-add
+  ``dx[o*s + t*d - pad_before] += g[o] @ w[t].T``, blocked by rows of ``dx`` (first
+  spatial dim).  For each first-dim tap row ``t0`` the rows of ``g`` that land in the
+  block are multiplied by ``w[t0]`` in one GEMM per image (depthwise: one broadcast
+  multiply per tap) and added tap by tap into the block, each tap clipped to the
+  input: every element of ``dx`` is written by one block only and sums its taps in
+  window order.
 * ``dL/dw``: the patch matrix of a block (its padded input rows copied to a slab)
   transposed, times the block of ``g`` (depthwise: per tap, one sum of products per
-  channel with ``np.einsum``, no patch matrix); the partial products of :data:`WAVE`
-  blocks run on the worker threads and are added in block order, so the sum does
-  not depend on the thread count.
+  channel with ``np.einsum`` on a C-contiguous slab, no patch matrix); the partial
+  products of :data:`WAVE` blocks run on the worker threads and are added in block
+  order.  The blocks are planned for :data:`WAVE` workers whatever the thread count,
+  so the sum does not depend on it (it is a sum over the batch: a sub-batch is
+  another sum).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import numpy as np
 
 from ..algorithms import ALGORITHMS, choose
-from ..engine import (Block, Scratch, can_limit_blas, num_workers, plan, run_blocks,
-                                 single_threaded_blas, slab, slab_shape, slab_view, tap_slice)
 from ..algorithms.gemm import filter_matrix
 from ..config import get_workspace_limit, workspace_limit
+from ..engine import (Block, Scratch, num_workers, plan, run_blocks, single_threaded_blas, slab,
+                      slab_shape, slab_view, tap_slice)
 from ..geometry import DimGeometry, Geometry, resolve
 from ..windows import tap_region
 
-__all__ = ["window_rows", "blocks_under", "input_grad", "filter_grad", "GATHER",
-           "WAVE", "UFUNC_BUFFERS"]
+__all__ = ["window_rows", "input_grad", "filter_grad", "GATHER", "WAVE"]
 
 #: Forward algorithms ``dL/dx`` may gather with (all of them).
 GATHER = ("im2col", "winograd", "pointwise", "fft", "shift")
@@ -55,20 +55,6 @@ GATHER = ("im2col", "winograd", "pointwise", "fft", "shift")
 #: threads) and then added in order: a constant, so the result is the same for any
 #: thread count.
 WAVE = 2
-
-
-#: Bytes set aside from the workspace bound per worker for NumPy's ufunc buffers
-#: (a strided ufunc may buffer 3 operands of 8192 elements of 8 bytes).
-UFUNC_BUFFERS = 3 * 8192 * 8
-
-
-def blocks_under(batch: int, shape: tuple[int, ...], nbytes: Any, workers: int,
-                 reserve: int = 0, cache_bytes: int | None = None) -> list[Block]:
-    """:func:`~numconv.engine.plan` under the workspace bound minus ``reserve``
-    bytes (arrays the blocks do not own) and the workers' ufunc buffers."""
-    budget = get_workspace_limit() - reserve - workers * UFUNC_BUFFERS
-    with workspace_limit(max(budget, 1024)):
-        return plan(batch, shape, nbytes, workers, cache_bytes=cache_bytes)
 
 
 def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
@@ -128,18 +114,32 @@ def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
 
     ``out`` is the zero-filled result, channels-last (a view of the caller's layout,
     of the result dtype), or None: then a gather may return a new channels-last array
-    in ``dtype`` (only allowed when that is the result's dtype and layout).
+    in ``dtype`` (only allowed when that is the result's dtype and layout).  With
+    ``out`` a gather runs a few images at a time and is copied into it (an image's
+    bits do not depend on its batch), so every layout gets the same bits.
     """
     dtype = np.dtype(dtype)
-    back = _gather_geometry(geometry) if out is None else None
+    back = _gather_geometry(geometry)
     if back is not None:
         wf_shape = (*geometry.window, w.shape[-1] // groups, groups * w.shape[-2])
         name = choose(g.shape, wf_shape, back, groups, dtype)
         if name in GATHER:
             wf = _flipped(w, groups, dtype)
-            budget = get_workspace_limit() - wf.nbytes - num_workers() * UFUNC_BUFFERS
-            with workspace_limit(max(budget, 1024)):
-                return ALGORITHMS[name](g, wf, back, groups, dtype)
+            gather = ALGORITHMS[name]
+            limit = max(get_workspace_limit() - wf.nbytes, 1024)
+            if out is None:
+                with workspace_limit(limit):
+                    return gather(g, wf, back, groups, dtype)
+            # the images' results and the gather's scratch share the bound
+            per_image = math.prod(out.shape[1:]) * dtype.itemsize
+            chunk = max(1, min(g.shape[0], limit // 2 // max(per_image, 1)))
+            # (IEEE results silently: a float16 result may overflow, see nonfinite.md)
+            with workspace_limit(max(limit // 2, 1024)), np.errstate(over="ignore"):
+                for start in range(0, g.shape[0], chunk):
+                    part = gather(g[start:start + chunk], wf, back, groups, dtype)
+                    np.copyto(out[start:start + chunk], part, casting="unsafe")
+                    del part                  # before the next chunk allocates its own
+            return out
     if out is None:
         shape = (g.shape[0], *(d.in_size for d in geometry.dims), groups * w.shape[-2])
         out = np.zeros(shape, dtype)
@@ -174,8 +174,8 @@ def _scatter_input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups
         total = positions * (channels if depthwise else krest * channels + cout) * itemsize
         return total + (0 if direct else images * rows * line_in * channels * itemsize)
 
-    workers = num_workers() if (depthwise or can_limit_blas()) else 1
-    blocks = blocks_under(batch, in_shape, nbytes, workers, (wd if depthwise else wt).nbytes)
+    blocks, workers = plan(batch, in_shape, nbytes, num_workers(),
+                           reserve=(wd if depthwise else wt).nbytes, split_rows=depthwise)
     scratch = Scratch(workers)
     rest_slices = [_tap_slices(dims[1:], t) for t in rest_taps]
 
@@ -200,14 +200,15 @@ def _scatter_input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups
                 buf = scratch.get(worker, "g", (most * cout,), dtype)[:gb.size]
                 np.copyto(buf.reshape(gb.shape), gb, casting="unsafe")
                 gb = buf.reshape(gb.shape)
-            m = math.prod(gb.shape[:-1])
+            images, m = gb.shape[0], math.prod(gb.shape[1:-1])    # one GEMM per image
             if not depthwise:
-                cols = work_buf[:groups * m * krest * cin_g].reshape(groups, m, krest * cin_g)
+                cols = work_buf[:groups * images * m * krest * cin_g].reshape(
+                    groups, images, m, krest * cin_g)
                 if groups == 1:
-                    np.matmul(gb.reshape(m, cout), wt[t0, 0], out=cols[0])
+                    np.matmul(gb.reshape(images, m, cout), wt[t0, 0], out=cols[0])
                 else:
-                    np.matmul(gb.reshape(m, groups, cout_g).transpose(1, 0, 2), wt[t0],
-                              out=cols)
+                    np.matmul(gb.reshape(images, m, groups, cout_g).transpose(2, 0, 1, 3),
+                              wt[t0][:, None], out=cols)
                 cv = cols.reshape(groups, *gb.shape[:-1], krest, cin_g)
             for j, region in enumerate(rest_slices):
                 if region is None:
@@ -242,8 +243,9 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
     dw = np.zeros((groups, k, cout_g), dtype)
     line = math.prod(geometry.out_shape[1:])
     itemsize = dtype.itemsize
-    copy_in = geometry.padded or x.dtype != dtype
     depthwise = cin_g == 1                   # per tap: one sum of products per channel
+    # (counted for depthwise whatever the layout: the blocks, so the sums, follow nbytes)
+    copy_in = geometry.padded or x.dtype != dtype or depthwise
     tap_list = list(itertools.product(*(range(t) for t in geometry.window)))
 
     def nbytes(images: int, rows: int) -> int:
@@ -253,16 +255,20 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
             total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
         return total
 
-    # the accumulator and WAVE partial products are filter-sized, outside the blocks
-    blocks = blocks_under(batch, geometry.out_shape, nbytes, WAVE, (WAVE + 1) * dw.nbytes)
-    workers = min(num_workers(), WAVE) if (depthwise or can_limit_blas()) else 1
+    # the accumulator and WAVE partial products are filter-sized, outside the blocks;
+    # the blocks are planned for WAVE workers (a constant), used by up to WAVE threads
+    blocks, affordable = plan(batch, geometry.out_shape, nbytes, WAVE,
+                              reserve=(WAVE + 1) * dw.nbytes)
+    workers = min(num_workers(), affordable)
     scratch = Scratch(workers)
     slots = [dw] if len(blocks) == 1 else [np.empty_like(dw) for _ in range(WAVE)]
     wave: list[Block] = []
 
     def work(worker: int, block: Block) -> None:
         result = slots[wave.index(block)]
-        xs = slab(x, geometry, block, 0, scratch, worker, dtype if x.dtype != dtype else None)
+        # (einsum's summation order follows the operands' strides: a C-ordered slab)
+        cast = x.dtype != dtype or (depthwise and not x.flags.c_contiguous)
+        xs = slab(x, geometry, block, 0, scratch, worker, dtype if cast else None)
         view = slab_view(xs, geometry, block[1].stop - block[1].start)
         m = math.prod(view.shape[:1 + n])
         gb = g[block]

@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 
 from ..config import get_workspace_limit
+from ..engine import Block, Scratch, num_workers, plan, run_blocks
 from ..geometry import DimGeometry, Geometry
 from ..windows import tap_region
-from ..engine import Block, Scratch, num_workers, plan, run_blocks
 
-__all__ = ["reduce_windows"]
+__all__ = ["reduce_windows", "reduce_positions"]
 
 #: Budget of one pooling block as ``plan`` counts it (two input rows per output row,
 #: about its step buffers; with NumPy's iterator buffers).  Whole images of the
@@ -246,8 +246,11 @@ def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fil
     per_row = max(2, steps[0] or 1) * in_line if last == 0 else 2 * in_line
     iterator = 3 * np.getbufsize() * max(dtype.itemsize, x.dtype.itemsize)
     cap = max(min(POOL_BLOCK_BYTES, spare // workers) - iterator, 1)
-    blocks = plan(batch, out_shape, lambda images, rows: images * rows * per_row, workers,
-                  cache_bytes=_budget(batch, out_shape[0], per_row, cap, workers))
+    # each output is the same reduction in the same tap order in any block: the blocks
+    # may follow the workers
+    blocks, workers = plan(batch, out_shape, lambda images, rows: images * rows * per_row,
+                           workers, cache_bytes=_budget(batch, out_shape[0], per_row, cap,
+                                                        workers), split_rows=True)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -280,4 +283,50 @@ def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fil
                 np.divide(target, factor, out=target)
 
     run_blocks(blocks, work, workers)
+    return out
+
+
+def reduce_positions(x: np.ndarray, kind: str, dtype: Any) -> np.ndarray:
+    """Max (``kind="MAX"``) or sum (``"SUM"``) over all spatial positions of each image.
+
+    Every image is reduced as a C-contiguous ``(positions, C)`` array in ``dtype`` by
+    one NumPy reduction along its first axis: ``x`` itself when it is one, else a copy
+    made a few images at a time (as many as fit the workspace bound, at least one).
+    NumPy's summation order follows the memory layout, so this makes it a function of
+    the shape alone: the same bits for any strides or byte order, and for an image
+    alone or in a batch.
+
+    Parameters
+    ----------
+    x : ndarray, shape ``(N, *spatial, C)``
+        Channels last, at least one position.
+    kind : {"MAX", "SUM"}
+    dtype : dtype
+        Accumulation and result dtype.
+
+    Returns
+    -------
+    ndarray, shape ``(N, C)``
+
+    Examples
+    --------
+    >>> reduce_positions(np.arange(12.0).reshape(1, 3, 2, 2), "SUM", np.float64)
+    array([[30., 36.]])
+    """
+    dtype = np.dtype(dtype)
+    ufunc = {"MAX": np.maximum, "SUM": np.add}[kind]
+    batch, channels = x.shape[0], x.shape[-1]
+    positions = math.prod(x.shape[1:-1])
+    out = np.empty((batch, channels), dtype)
+    if x.dtype == dtype and x.flags.c_contiguous:
+        ufunc.reduce(x.reshape(batch, positions, channels), axis=1, out=out)
+        return out
+    image = positions * channels * dtype.itemsize
+    chunk = max(1, min(batch, get_workspace_limit() // max(image, 1)))
+    buf = np.empty((chunk, positions, channels), dtype)
+    for start in range(0, batch, chunk):
+        part = buf[:min(chunk, batch - start)]
+        np.copyto(part.reshape(len(part), *x.shape[1:]), x[start:start + len(part)],
+                  casting="unsafe")
+        ufunc.reduce(part, axis=1, out=out[start:start + len(part)])
     return out

@@ -25,11 +25,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .conv_grad import blocks_under, window_rows
-from ..engine import Block, Scratch, num_workers, run_blocks
 from ..config import get_workspace_limit
+from ..engine import Block, Plan, Scratch, num_workers, plan, run_blocks
 from ..geometry import DimGeometry, Geometry
 from ..windows import tap_region
+from .conv_grad import window_rows
 
 __all__ = ["argmax_taps", "max_grad", "avg_grad"]
 
@@ -170,10 +170,9 @@ def argmax_taps(xc: np.ndarray, geometry: Geometry, best: np.ndarray, flat: np.n
     def nbytes(images: int, rows: int) -> int:   # which, step, 4 masks, take's indices
         return images * rows * line * (2 * idt.itemsize + 4 + 8 + extra)
 
-    workers = num_workers()
-    blocks = blocks_under(batch, geometry.out_shape, nbytes, workers,
-                          offsets.nbytes + sum(o.nbytes for o in origin),
-                          cache_bytes=POOL_GRAD_BLOCK_BYTES)
+    blocks, workers = plan(batch, geometry.out_shape, nbytes, num_workers(),
+                           POOL_GRAD_BLOCK_BYTES, split_rows=True,
+                           reserve=offsets.nbytes + sum(o.nbytes for o in origin))
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -203,7 +202,7 @@ def argmax_taps(xc: np.ndarray, geometry: Geometry, best: np.ndarray, flat: np.n
 
 
 def _dx_blocks(shape: tuple[int, ...], geometry: Geometry, window_row: int, input_row: int,
-               workers: int, reserve: int) -> list[Block]:
+               workers: int, reserve: int) -> Plan:
     """Blocks of ``dx`` rows, with ``window_row`` bytes of scratch per row of the windows
     that reach them and ``input_row`` per row of ``dx`` (one image)."""
     d0 = geometry.dims[0]
@@ -212,8 +211,8 @@ def _dx_blocks(shape: tuple[int, ...], geometry: Geometry, window_row: int, inpu
         wrows = min(d0.out_size, -(-(rows + d0.effective_window - 1) // d0.stride))
         return images * (wrows * window_row + rows * input_row)
 
-    return blocks_under(shape[0], tuple(d.in_size for d in geometry.dims), nbytes, workers,
-                        reserve, cache_bytes=POOL_GRAD_BLOCK_BYTES)
+    return plan(shape[0], tuple(d.in_size for d in geometry.dims), nbytes, workers,
+                POOL_GRAD_BLOCK_BYTES, reserve=reserve, split_rows=True)
 
 
 def _scatter(out: np.ndarray, dtype: np.dtype, geometry: Geometry, window_row: int,
@@ -226,9 +225,9 @@ def _scatter(out: np.ndarray, dtype: np.dtype, geometry: Geometry, window_row: i
     is copied to ``out`` afterwards (another result dtype, or a channels-first result).
     """
     direct = out.dtype == dtype and out.flags.c_contiguous
-    workers = num_workers()
     input_row = 0 if direct else math.prod(out.shape[2:]) * dtype.itemsize
-    blocks = _dx_blocks(out.shape, geometry, window_row, input_row, workers, reserve)
+    blocks, workers = _dx_blocks(out.shape, geometry, window_row, input_row, num_workers(),
+                                 reserve)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
