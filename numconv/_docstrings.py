@@ -153,7 +153,8 @@ def _pool_block(kind: str, n: int | None) -> str:
     batch = ("A batch; a single image is ``image[None]``." if n else
              "Rank 3 to 5: batch, 1 to 3 spatial dims, channels.")
     formats = (f'''data_format : {{"{last}", "{first}"}}
-    Channels-last (default) or channels-first.''' if n else '''data_format : str, optional
+    Channels-last (default) or channels-first.
+    {DOCS["keras_formats"]}''' if n else '''data_format : str, optional
     Channels-last by default, or a rank-specific name (``"NCHW"``).''')
     what = "maximum" if kind == "max" else "mean of the real (unpadded) elements"
     dtype = ("The input's dtype." if kind == "max" else
@@ -170,7 +171,6 @@ input : array_like, shape ``{shape_last}`` or ``{shape_first}``
 {DOCS["pool_window"]}
 {DOCS["padding"]}
 {formats}
-    {DOCS["keras_formats"]}
 {DOCS["dilations"]}
 {DOCS[kind + "_options"]}
 
@@ -280,7 +280,6 @@ input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
     Rank 3 to 5; the spatial dims must not be empty.
 data_format : str, optional
     Channels-last by default, or a rank-specific name (``"NCHW"``).
-    {formats}
 keepdims : bool
     Keep the spatial dims, each of size 1.
 
@@ -299,7 +298,6 @@ ValueError
 Notes
 -----
 The same as :func:`{op}` with a window covering the whole input, VALID.'''
-DOCS["global_max_pool"] = _GLOBAL.format(formats=DOCS["keras_formats"], op="max_pool",
-                                         dtype="The input's dtype.")
-DOCS["global_avg_pool"] = _GLOBAL.format(formats=DOCS["keras_formats"], op="avg_pool",
+DOCS["global_max_pool"] = _GLOBAL.format(op="max_pool", dtype="The input's dtype.")
+DOCS["global_avg_pool"] = _GLOBAL.format(op="avg_pool",
                                          dtype=DOCS["avg_dtype"].replace("\n", "\n    "))
