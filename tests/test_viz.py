@@ -477,6 +477,51 @@ def test_show_without_a_display_says_how_to_save(call, tmp_path):
     assert report["pyplot figures"] == []              # pyplot keeps no reference
 
 
+FAKE_GUI = """
+from matplotlib.backend_bases import FigureManagerBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+SHOWN = []
+
+
+class FigureManager(FigureManagerBase):
+    def show(self):
+        SHOWN.append(self.canvas.figure)
+
+    @classmethod
+    def start_main_loop(cls):
+        SHOWN.append("main loop")
+
+
+class FigureCanvas(FigureCanvasAgg):
+    manager_class = FigureManager
+"""
+
+SHOW_WINDOW = """
+import json, warnings
+warnings.simplefilter("error")
+from numconv import viz
+import fakegui
+fig = viz.show_kernel("edge")
+viz.show(fig, block=True)
+import matplotlib.pyplot as plt
+print(json.dumps({"shown": [x is fig if x != "main loop" else x for x in fakegui.SHOWN],
+                  "pyplot figures": [plt.figure(n) is fig for n in plt.get_fignums()]}))
+"""
+
+
+def test_show_opens_a_window_with_a_gui_backend(tmp_path):
+    # a stand-in GUI backend that records what pyplot asks of it
+    (tmp_path / "fakegui.py").write_text(FAKE_GUI)
+    env = dict(os.environ, MPLBACKEND="module://fakegui",
+               PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", SHOW_WINDOW], env=env, capture_output=True,
+                         text=True, check=True, cwd=tmp_path)
+    report = json.loads(out.stdout)
+    assert report["shown"] == [True, "main loop"]       # the window, then its event loop
+    assert report["pyplot figures"] == [True]            # pyplot adopted the figure
+
+
 # --------------------------------------------------------------------------- errors
 
 def test_show_type():
