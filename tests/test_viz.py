@@ -239,11 +239,13 @@ def test_show_filter_detect_row():
     ("Bottom_Sobel", (2, 1), "VALID", "relu6",
      ["Filter: conv2d bottom_sobel 3x3/2x1 VALID", "Detect: ReLU6"]),
     ([[1, 2]], 3, [[0, 1], [1, 0]], "leaky_relu",
-     ["Filter: conv2d 1x2/3 explicit ((0, 1), (1, 0))", "Detect: leaky ReLU (alpha 0.2)"]),
+     ["Filter: conv2d 1x2/3 explicit pads (0,1),(1,0)", "Detect: leaky ReLU (alpha 0.2)"]),
 ])
 def test_filter_detect_titles_name_the_operations(kernel, stride, padding, activation, expected):
     fig = viz.show_filter_detect(np.eye(9), kernel, stride, padding, activation)
-    assert [t.splitlines()[0] for t in titles(fig)] == ["Input", *expected]
+    named = [" ".join(t.splitlines()[:-1]) for t in titles(fig)]     # wrapped to 32 columns
+    assert named == ["Input", *expected]
+    assert all(len(line) <= 32 for t in titles(fig) for line in t.splitlines())
 
 
 def test_filter_panel_is_centred_on_zero_for_the_lessons_edge_kernel():

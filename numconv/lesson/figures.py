@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Sequence
 
 import matplotlib
@@ -64,7 +65,8 @@ def show_stages(stages: Sequence[tuple[str, Any]], gray: Sequence[str] = ("Input
     ----------
     stages : sequence of (str, array_like)
         ``(name, array)`` pairs, arrays ``(H, W)``, ``(H, W, C)`` or ``(1, H, W, C)``
-        (such as :meth:`ExtractionResult.stages`).  Three channels are drawn as RGB;
+        (such as :meth:`ExtractionResult.stages`); a long name is wrapped to the
+        panel's width.  Three channels are drawn as RGB;
         one channel (or the mean of other counts) with a colour bar: gray scale on
         [0, 1] for the names in ``gray``, the others on one shared scale, diverging
         and centred on 0 when any of them has a negative value (limits ``+-L``),
@@ -130,7 +132,8 @@ def _stage_row(fn: str, args: str, arrays: list[tuple[str, np.ndarray]], gray: S
             if plane.ndim == 2:
                 colorbar(images[-1])
             ax.axis("off")
-            ax.set_title(f"{name}\n{tuple(int(d) for d in x.shape)}{note}", fontsize=TITLE_SIZE)
+            ax.set_title(f"{textwrap.fill(name, round(panel * 8))}\n"
+                         f"{tuple(int(d) for d in x.shape)}{note}", fontsize=TITLE_SIZE)
         return native_resolution(fig, images)
 
 

@@ -168,11 +168,16 @@ def window_label(geometry: Geometry) -> str:
 
     >>> window_label(resolve((8, 8), (3, 2), (2, 1), (1, 1), "VALID"))
     '3x2/2x1 VALID'
+    >>> window_label(resolve((8, 8), (3, 3), (1, 1), (1, 1), ((0, 1), (1, 1))))
+    '3x3/1 explicit pads (0,1),(1,1)'
     """
     strides = geometry.strides
+    mode = geometry.dims[0].mode
+    if mode == "EXPLICIT":      # compact, so a title wraps between the parts
+        mode = "explicit pads " + ",".join(f"({b},{a})" for b, a in geometry.pads)
     return (f"{'x'.join(map(str, geometry.window))}/"
             f"{strides[0] if len(set(strides)) == 1 else 'x'.join(map(str, strides))} "
-            f"{_mode(geometry)}")
+            f"{mode}")
 
 
 def _mode(geometry: Geometry) -> str:
