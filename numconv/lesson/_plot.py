@@ -151,6 +151,7 @@ def native_resolution(fig: Figure, images: list[AxesImage]) -> Figure:
     width, height = fig.get_size_inches()
     most = min(MAX_DPI, MAX_PIXELS_SIDE / max(width, height),
                math.sqrt(MAX_PIXELS / (width * height)))
+
     def needed() -> float:
         laid_out(fig)
         need = 0.0
