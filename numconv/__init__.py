@@ -16,7 +16,8 @@ import numpy as np  # noqa: F401  (doctest namespace)
 
 from .activations import leaky_relu, leaky_relu_grad, relu, relu6, relu6_grad, relu_grad
 from .autodiff import vjp
-from .config import (get_memory_limit, get_workspace_limit, memory_limit, set_memory_limit,
+from .config import (default_precision, get_default_precision, get_memory_limit,
+                     get_workspace_limit, memory_limit, set_default_precision, set_memory_limit,
                      set_workspace_limit, workspace_limit)
 from .conv import conv1d, conv2d, conv3d, convolution, depthwise_conv2d
 from .lesson.image import default_image_path, read_image
@@ -45,6 +46,7 @@ __all__ = [
     "im2col", "explain", "Geometry", "DimGeometry", "Layout",
     "workspace_limit", "get_workspace_limit", "set_workspace_limit",
     "memory_limit", "get_memory_limit", "set_memory_limit",
+    "default_precision", "get_default_precision", "set_default_precision",
     # backward passes
     "vjp", "col2im", "relu_grad", "relu6_grad", "leaky_relu_grad",
     "conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",

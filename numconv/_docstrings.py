@@ -42,9 +42,13 @@ Keras's ``"channels_last"`` and ``"channels_first"`` are accepted too.''',
 bias : array_like, shape ``(C_out,)``, optional
     Added to every output position.
 algorithm : str
-    ``"auto"`` (an exact algorithm chosen from the shapes) or a name in
-    :data:`numconv.algorithms.ALGORITHMS` (Winograd and FFT are faster but less
-    exact; see their documentation).''',
+    ``"auto"`` (chosen from the shapes and ``precision``) or a name in
+    :data:`numconv.algorithms.ALGORITHMS`; an explicit name always runs.
+precision : {"exact", "fast"}, optional
+    What ``auto`` may pick.  ``"exact"``: only direct sums, every output within
+    ``gamma_K * (|x| conv |w|)`` of the exact result; ``"fast"``: Winograd and FFT
+    too where they are faster, with a normwise bound only
+    (:mod:`numconv.algorithms`).  None (default): :func:`numconv.get_default_precision`.''',
     "conv_raises": '''\
 Raises
 ------
@@ -110,6 +114,11 @@ and float64, float64 for integer input.''',
     "forward_args": '''\
 strides, padding, dilations
     The forward convolution's, spelled as for :func:`numconv.convolution`.''',
+    "grad_precision": '''\
+precision : {"exact", "fast"}, optional
+    As for :func:`numconv.convolution`: with stride 1 the gradient runs as a forward
+    convolution on the algorithm ``auto`` picks for this precision (``"exact"``, the
+    default: a direct sum with a per-element bound).''',
     "grad_raises": '''\
 Raises
 ------
@@ -247,10 +256,11 @@ output_shape : sequence of int
         returns = "ndarray, shape ``output_shape``"
         notes = ("TF names a size mismatch \"Size of out_backprop doesn't match computed\"; "
                  "numconv\ngives the expected input size.")
+    precision = "" if what == "filter" else "\n" + DOCS["grad_precision"]
     return f'''\
 {head}
 {DOCS["forward_args"]}
-{layout}
+{layout}{precision}
 
 Returns
 -------

@@ -9,7 +9,8 @@ convention).  Which arguments those are is listed per op in :data:`GRADIENTS`
 Each op's rule calls the public backward function beside its forward op
 (:mod:`numconv.conv_grad`, :mod:`numconv.pooling_grad`, :mod:`numconv.activations`),
 so the chain rule is written out by the caller, one op at a time, as micrograd's
-``_backward`` closures do it by hand.
+``_backward`` closures do it by hand.  A pullback computes with the forward call's
+``precision`` (its argument, else the default precision when the forward ran).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from . import conv_grad as cg
 from . import pooling as pl
 from . import pooling_grad as pg
 from . import windows as win
+from .config import default_precision, get_default_precision
 from .layout import Layout
 
 __all__ = ["vjp", "GRADIENTS"]
@@ -102,12 +104,14 @@ def vjp(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], t
     wrt = tuple(name for name in GRADIENTS[fn] if a[name] is not None)
     rule = _RULES[fn]
     name = getattr(fn, "__name__", "fn")
+    precision = a.get("precision") or get_default_precision()
 
     def pullback(cotangent: Any) -> tuple:
         ct = _args.array("pullback", "cotangent", cotangent)
         _args.grad_shape("pullback", "cotangent", ct.shape, primal.shape,
                          f"the output of {name}")
-        grads = rule(a, primal, ct)
+        with default_precision(precision):   # the forward call's, for every conv inside
+            grads = rule(a, primal, ct)
         return tuple(grads[n] for n in wrt)
 
     pullback.__doc__ = f"Pull a cotangent of {name}'s output back to {', '.join(wrt)}."

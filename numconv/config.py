@@ -1,5 +1,6 @@
-"""Run-time settings: the workspace bound that chunked computations stay under, and the
-memory limit that refuses calls which would need more memory than the machine should give.
+"""Run-time settings: the workspace bound that chunked computations stay under, the
+memory limit that refuses calls which would need more memory than the machine should give,
+and the default precision of convolutions.
 
 * The **workspace bound** (default 256 MiB) sizes the chunks of a computation: the patch
   matrix of one chunk stays under it, so any input that fits in memory can be convolved.
@@ -15,7 +16,15 @@ memory limit that refuses calls which would need more memory than the machine sh
   function and its arguments (a dilation of 10**6 with SAME padding asks for terabytes of
   padding) instead of being killed by the operating system.
 
-Both are held in :class:`contextvars.ContextVar` objects, so a ``with`` block in one
+* The **default precision** (``"exact"``) is what a convolution's ``precision=None``
+  means.  ``"exact"``: ``algorithm="auto"`` picks only direct sums (im2col, shift,
+  pointwise), whose every output is within ``gamma_K * (|x| conv |w|)`` of the truth;
+  ``"fast"``: auto may also pick Winograd and FFT, faster on some shapes but only
+  normwise accurate (:mod:`numconv.algorithms` states both bounds).  An explicit
+  ``algorithm=`` runs whatever the precision, as ``precision=`` in JAX and
+  ``allow_tf32`` in PyTorch only change what the library may choose for you.
+
+All three are held in :class:`contextvars.ContextVar` objects, so a ``with`` block in one
 thread does not change them for another.
 """
 
@@ -30,7 +39,8 @@ from . import _args
 
 __all__ = ["DEFAULT_WORKSPACE_BYTES", "get_workspace_limit", "set_workspace_limit",
            "workspace_limit", "DEFAULT_MEMORY_BYTES", "get_memory_limit", "set_memory_limit",
-           "memory_limit"]
+           "memory_limit", "get_default_precision", "set_default_precision",
+           "default_precision"]
 
 #: Default bound on the scratch memory (patch matrices, tap buffers) of one call: 256 MiB.
 DEFAULT_WORKSPACE_BYTES = 256 * 2**20
@@ -129,3 +139,50 @@ def memory_limit(nbytes: int) -> Iterator[int]:
         yield _MEMORY.get()
     finally:
         _MEMORY.reset(token)
+
+
+# --------------------------------------------------------------------------- precision
+
+_PRECISION: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "numconv_precision", default="exact")
+
+
+def get_default_precision() -> str:
+    """The precision a convolution's ``precision=None`` means here: "exact" or "fast".
+
+    >>> get_default_precision()
+    'exact'
+    """
+    return _PRECISION.get()
+
+
+def set_default_precision(precision: str) -> None:
+    """Set the default precision ("exact" or "fast") for the current context."""
+    _PRECISION.set(_args.precision("set_default_precision", precision))
+
+
+@contextlib.contextmanager
+def default_precision(precision: str) -> Iterator[str]:
+    """Temporarily let ``algorithm="auto"`` trade exactness for speed, or forbid it.
+
+    ``"fast"`` lets ``auto`` pick Winograd and FFT where they are faster (normwise
+    error bound); ``"exact"`` (the default) keeps it to direct sums (per-element
+    bound).  A call's own ``precision=`` argument wins over this default.
+
+    Examples
+    --------
+    >>> import numpy as np, numconv
+    >>> from numconv.algorithms import choose
+    >>> from numconv.geometry import resolve
+    >>> g = resolve((56, 56), (3, 3), (1, 1), (1, 1), "SAME")
+    >>> with default_precision("fast"):
+    ...     get_default_precision(), choose((8, 56, 56, 64), (3, 3, 64, 64), g, 1)
+    ('fast', 'winograd')
+    >>> get_default_precision(), choose((8, 56, 56, 64), (3, 3, 64, 64), g, 1)
+    ('exact', 'im2col')
+    """
+    token = _PRECISION.set(_args.precision("default_precision", precision))
+    try:
+        yield _PRECISION.get()
+    finally:
+        _PRECISION.reset(token)

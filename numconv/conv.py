@@ -17,7 +17,7 @@ import numpy as np
 from . import _args
 from ._docstrings import docfiller
 from .algorithms import ALGORITHMS, choose, requirement
-from .config import get_workspace_limit, workspace_limit
+from .config import get_default_precision, get_workspace_limit, workspace_limit
 from .layout import Layout
 from .geometry import Geometry, resolve
 from .windows import applied
@@ -57,13 +57,15 @@ class ConvSpec:
     dilations: tuple[int, ...]
     geometry: Geometry
     algorithm: str
+    precision: str                    # "exact" or "fast" (None resolved)
     acc: np.dtype                     # accumulation dtype
     result: np.dtype
 
 
 def conv_spec(fn: str, x: Any, filters: Any, strides: Any, padding: Any, data_format: Any,
               dilations: Any, bias: Any, algorithm: Any, n: int | None,
-              depthwise: bool = False, stride_arg: str = "strides") -> ConvSpec:
+              depthwise: bool = False, stride_arg: str = "strides",
+              precision: Any = None) -> ConvSpec:
     """Validate a convolution call against ``x`` (an array, or anything with ``shape``,
     ``ndim`` and ``dtype``).  The memory check and whether an explicit algorithm fits
     the window are the caller's (a dask array may be larger than memory).
@@ -87,6 +89,7 @@ def conv_spec(fn: str, x: Any, filters: Any, strides: Any, padding: Any, data_fo
                                layout=layout)
     pad = _args.padding(fn, padding, n, layout)
     algo = _args.choice(fn, "algorithm", algorithm, ("auto", *ALGORITHMS))
+    prec = _args.precision(fn, precision, get_default_precision())
     channels = x.shape[layout.channel_axis]
     if depthwise:  # (*window, C, multiplier) -> grouped filters (*window, 1, C*multiplier)
         if w.shape[-2] != channels:
@@ -98,16 +101,17 @@ def conv_spec(fn: str, x: Any, filters: Any, strides: Any, padding: Any, data_fo
 
     geometry = resolve(layout.spatial_shape(x.shape), w.shape[:n], stride, dilation, pad)
     acc, result = result_dtypes(x.dtype, w.dtype, *(() if b is None else (b.dtype,)))
-    return ConvSpec(layout, filters, w, groups, b, stride, dilation, geometry, algo, acc,
+    return ConvSpec(layout, filters, w, groups, b, stride, dilation, geometry, algo, prec, acc,
                     result)
 
 
 def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
-              data_format: Any, dilations: Any, bias: Any, algorithm: str, n: int | None,
-              depthwise: bool = False, stride_arg: str = "strides") -> np.ndarray:
+              data_format: Any, dilations: Any, bias: Any, algorithm: str, precision: Any,
+              n: int | None, depthwise: bool = False, stride_arg: str = "strides"
+              ) -> np.ndarray:
     x = _args.array(fn, "input", input)
     spec = conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias, algorithm,
-                     n, depthwise, stride_arg)
+                     n, depthwise, stride_arg, precision)
     layout, w, b, geometry = spec.layout, spec.w, spec.bias, spec.geometry
     groups, algo, acc, result = spec.groups, spec.algorithm, spec.acc, spec.result
     warg = "filter" if depthwise else "filters"
@@ -122,7 +126,7 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
     xc = layout.to_canonical(x)
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
     if algo == "auto":
-        algo = choose(xc.shape, w.shape, geometry, groups, acc)
+        algo = choose(xc.shape, w.shape, geometry, groups, acc, spec.precision)
     return _run(ALGORITHMS[algo], xc, w, geometry, groups, acc, result, b, layout)
 
 
@@ -160,7 +164,8 @@ def _run(algorithm: Any, xc: np.ndarray, w: np.ndarray, geometry: Any, groups: i
 
 def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "VALID",
                 data_format: str | None = None, dilations: Any = None, *,
-                bias: Any = None, algorithm: str = "auto") -> np.ndarray:
+                bias: Any = None, algorithm: str = "auto",
+                precision: str | None = None) -> np.ndarray:
     """N-d convolution (cross-correlation), TF's ``tf.nn.convolution``.
 
     Parameters
@@ -182,7 +187,15 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
     bias : array_like, shape ``(C_out,)``, optional
         Added to every output position.
     algorithm : str
-        ``"auto"`` or a name in :data:`numconv.algorithms.ALGORITHMS`.
+        ``"auto"`` or a name in :data:`numconv.algorithms.ALGORITHMS`.  An explicit
+        name always runs (``"winograd"`` and ``"fft"`` whatever ``precision``).
+    precision : {"exact", "fast"}, optional
+        What ``auto`` may pick.  ``"exact"``: only direct sums, every output within
+        ``gamma_K * (|x| conv |w|)`` of the exact result (``K`` products summed,
+        ``gamma_K = K u / (1 - K u)``); ``"fast"``: Winograd and FFT too where they
+        are faster, with a normwise bound only (:mod:`numconv.algorithms`).  None
+        (default): :func:`numconv.get_default_precision`, ``"exact"`` unless changed
+        with :func:`numconv.default_precision`.
 
     Returns
     -------
@@ -210,13 +223,13 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
            [42., 50.]])
     """
     return _convolve("convolution", input, filters, strides, padding, data_format, dilations,
-                     bias, algorithm, None)
+                     bias, algorithm, precision, None)
 
 
 @docfiller
 def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
            data_format: str = "NWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> np.ndarray:
+           algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
     """1-D convolution (cross-correlation), TF's ``tf.nn.conv1d``.
 
     ``out[n, i, co] = bias[co] + sum_{t, ci} padded[n, i*stride + t*dilation, ci] *
@@ -256,13 +269,13 @@ def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
     array([-1., -2.,  4.])
     """
     return _convolve("conv1d", input, filters, stride, padding, data_format, dilations, bias,
-                     algorithm, 1, stride_arg="stride")
+                     algorithm, precision, 1, stride_arg="stride")
 
 
 @docfiller
 def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NHWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> np.ndarray:
+           algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
     """2-D convolution (cross-correlation), TF's ``tf.nn.conv2d``.
 
     ``out[n, i, j, co] = bias[co] + sum_{a, b, ci} filters[a, b, ci, co] *
@@ -306,13 +319,13 @@ def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
     (1, 2, 2, 1)
     """
     return _convolve("conv2d", input, filters, strides, padding, data_format, dilations, bias,
-                     algorithm, 2)
+                     algorithm, precision, 2)
 
 
 @docfiller
 def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NDHWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> np.ndarray:
+           algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
     """3-D convolution (cross-correlation), TF's ``tf.nn.conv3d``.
 
     ``out[n, i, j, k, co] = bias[co] + sum_{a, b, c, ci} filters[a, b, c, ci, co] *
@@ -351,13 +364,14 @@ def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
     (1, 4, 4, 4, 2)
     """
     return _convolve("conv3d", input, filters, strides, padding, data_format, dilations, bias,
-                     algorithm, 3)
+                     algorithm, precision, 3)
 
 
 @docfiller
 def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "VALID",
                      data_format: str | None = None, dilations: Any = None, *,
-                     bias: Any = None, algorithm: str = "auto") -> np.ndarray:
+                     bias: Any = None, algorithm: str = "auto",
+                     precision: str | None = None) -> np.ndarray:
     """Depthwise 2-D convolution, TF's ``tf.nn.depthwise_conv2d``.
 
     Each input channel ``c`` is convolved with its own ``filter[:, :, c, m]`` for every
@@ -396,4 +410,4 @@ def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "
     array([ 4., 40.])
     """
     return _convolve("depthwise_conv2d", input, filter, strides, padding, data_format,
-                     dilations, bias, algorithm, 2, depthwise=True)
+                     dilations, bias, algorithm, precision, 2, depthwise=True)

@@ -6,7 +6,8 @@ For ``out = conv(x, w)`` (:func:`numconv.convolution`) and an upstream gradient
 * ``dL/dx = conv_backprop_input(x.shape, w, g)``: ``dx[o*s + t*d] += g[o] @ w[t].T``,
   the adjoint of the forward's gather; entries that land on padding are dropped.
   With stride 1 it is a forward convolution of ``g`` with the flipped, transposed
-  filters (on the algorithm ``auto`` picks); otherwise a blocked scatter-add.
+  filters (on the algorithm ``auto`` picks for ``precision``); otherwise a blocked
+  scatter-add.
 * ``dL/dw = conv_backprop_filter(x, w.shape, g)``: the transposed patch matrix times
   ``g``, accumulated over blocks; ``dL/dbias = bias_add_grad(g)``.
 
@@ -28,6 +29,7 @@ import numpy as np
 
 from . import _args
 from ._docstrings import docfiller
+from .config import get_default_precision
 from .kernels.conv_grad import filter_grad, input_grad
 from .kernels.pool import reduce_positions
 from .conv import result_dtypes
@@ -62,8 +64,9 @@ def _expect_grad(fn: str, arg: str, g: np.ndarray, layout: Layout, geometry: Geo
 
 
 def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
-                    padding: Any, data_format: Any, dilations: Any, n: int | None,
-                    depthwise: bool = False, transpose: bool = False) -> np.ndarray:
+                    padding: Any, data_format: Any, dilations: Any, precision: Any,
+                    n: int | None, depthwise: bool = False, transpose: bool = False
+                    ) -> np.ndarray:
     warg = "filter" if depthwise else "filters"
     sarg, garg = ("output_shape", "input") if transpose else ("input_sizes", "out_backprop")
     w = _args.array(fn, warg, filters)
@@ -71,6 +74,7 @@ def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, 
     if n is None:
         n = _args.spatial_rank(fn, warg, w, 2) if data_format is None else None
     layout, stride, dilation, pad_spec = _common(fn, n, data_format, strides, padding, dilations)
+    prec = _args.precision(fn, precision, get_default_precision())
     n = layout.n_spatial
     _args.filters(fn, warg, w, n)
     _args.check_input_rank(fn, garg, g, layout)
@@ -102,9 +106,9 @@ def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, 
         return np.zeros(shape, result)
     gc = layout.to_canonical(g)
     if acc == result and layout.channels_last:     # may gather into a new array
-        return input_grad(gc, wt, applied(geometry), groups, None, acc)
+        return input_grad(gc, wt, applied(geometry), groups, None, acc, prec)
     dx = np.zeros(shape, result)                   # written block by block, any layout
-    input_grad(gc, wt, applied(geometry), groups, layout.to_canonical(dx), acc)
+    input_grad(gc, wt, applied(geometry), groups, layout.to_canonical(dx), acc, prec)
     return dx
 
 
@@ -147,7 +151,8 @@ def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, 
 
 def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                         padding: Any, data_format: str | None = None,
-                        dilations: Any = None) -> np.ndarray:
+                        dilations: Any = None, *,
+                        precision: str | None = None) -> np.ndarray:
     """Gradient of :func:`numconv.convolution` with respect to its input (TF's argument order).
 
     ``dx[n, i..., c] = sum over (o, t) with o*s + t*d - pad_before = i of
@@ -168,6 +173,10 @@ def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strid
     strides, padding, dilations, data_format
         As for the forward :func:`numconv.convolution`; ``data_format=None`` is
         channels-last with the rank of ``filters``.
+    precision : {"exact", "fast"}, optional
+        As for :func:`numconv.convolution`: with stride 1 the gradient runs as a
+        forward convolution on the algorithm ``auto`` picks for this precision
+        (``"exact"``, the default: a direct sum, per-element bound).
 
     Returns
     -------
@@ -194,7 +203,7 @@ def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strid
            [1., 2., 1.]])
     """
     return _backprop_input("conv_backprop_input", input_sizes, filters, out_backprop, strides,
-                           padding, data_format, dilations, None)
+                           padding, data_format, dilations, precision, None)
 
 
 def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
@@ -247,7 +256,8 @@ def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strid
 @docfiller
 def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NWC",
-                          dilations: Any = None) -> np.ndarray:
+                          dilations: Any = None, *,
+                          precision: str | None = None) -> np.ndarray:
     """Gradient of :func:`numconv.conv1d` with respect to its input.
 
     TensorFlow has no 1-D op: it differentiates ``tf.nn.conv1d`` through conv2d.
@@ -261,7 +271,7 @@ def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
     array([ 1., 11., 10.])
     """
     return _backprop_input("conv1d_backprop_input", input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, 1)
+                           strides, padding, data_format, dilations, precision, 1)
 
 
 @docfiller
@@ -287,7 +297,8 @@ def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 @docfiller
 def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NHWC",
-                          dilations: Any = None) -> np.ndarray:
+                          dilations: Any = None, *,
+                          precision: str | None = None) -> np.ndarray:
     """Gradient of :func:`numconv.conv2d` with respect to its input.
 
     TF's ``tf.compat.v1.nn.conv2d_backprop_input``.
@@ -303,7 +314,7 @@ def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
            [1., 2., 1.]])
     """
     return _backprop_input("conv2d_backprop_input", input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, 2)
+                           strides, padding, data_format, dilations, precision, 2)
 
 
 @docfiller
@@ -330,7 +341,8 @@ def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 @docfiller
 def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NDHWC",
-                          dilations: Any = None) -> np.ndarray:
+                          dilations: Any = None, *,
+                          precision: str | None = None) -> np.ndarray:
     """Gradient of :func:`numconv.conv3d` with respect to its input.
 
     TF's ``tf.compat.v1.nn.conv3d_backprop_input_v2``.
@@ -345,7 +357,7 @@ def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
     (np.float64(64.0), np.float64(8.0))
     """
     return _backprop_input("conv3d_backprop_input", input_sizes, filters, out_backprop,
-                           strides, padding, data_format, dilations, 3)
+                           strides, padding, data_format, dilations, precision, 3)
 
 
 @docfiller
@@ -371,7 +383,8 @@ def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
 @docfiller
 def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop: Any,
                                     strides: Any, padding: Any, data_format: str = "NHWC",
-                                    dilations: Any = None) -> np.ndarray:
+                                    dilations: Any = None, *,
+                                    precision: str | None = None) -> np.ndarray:
     """Input gradient of :func:`numconv.depthwise_conv2d`, TF's
     ``tf.compat.v1.nn.depthwise_conv2d_native_backprop_input``.
 
@@ -390,6 +403,7 @@ def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop:
         The forward op's.
     data_format : {"NHWC", "NCHW"}
         Channels-last by default.
+    %(grad_precision)s
 
     Returns
     -------
@@ -410,8 +424,8 @@ def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop:
     array([1., 2.])
     """
     return _backprop_input("depthwise_conv2d_backprop_input", input_sizes, filter,
-                           out_backprop, strides, padding, data_format, dilations, 2,
-                           depthwise=True)
+                           out_backprop, strides, padding, data_format, dilations, precision,
+                           2, depthwise=True)
 
 
 @docfiller
@@ -513,7 +527,7 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
 
 def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                    padding: Any = "SAME", data_format: str | None = None,
-                   dilations: Any = None) -> np.ndarray:
+                   dilations: Any = None, *, precision: str | None = None) -> np.ndarray:
     """Transposed convolution ("deconvolution"), TF's ``tf.nn.conv_transpose``.
 
     The gradient of :func:`numconv.convolution` with respect to its input, used as a
@@ -533,6 +547,8 @@ def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
         stride) == in``), so it must be given.
     strides, padding, data_format, dilations
         The forward convolution's.
+    precision : {"exact", "fast"}, optional
+        As for :func:`numconv.convolution` (stride 1 runs as a forward convolution).
 
     Returns
     -------
@@ -556,13 +572,14 @@ def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
     array([1., 1., 3., 2.])
     """
     return _backprop_input("conv_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, None, transpose=True)
+                           data_format, dilations, precision, None, transpose=True)
 
 
 @docfiller
 def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NWC",
-                     dilations: Any = None) -> np.ndarray:
+                     dilations: Any = None, *,
+                     precision: str | None = None) -> np.ndarray:
     """1-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv1d_transpose``.
 
     %(conv1d_transpose)s
@@ -574,13 +591,14 @@ def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
     array([1., 1., 3., 2.])
     """
     return _backprop_input("conv1d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, 1, transpose=True)
+                           data_format, dilations, precision, 1, transpose=True)
 
 
 @docfiller
 def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NHWC",
-                     dilations: Any = None) -> np.ndarray:
+                     dilations: Any = None, *,
+                     precision: str | None = None) -> np.ndarray:
     """2-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv2d_transpose``.
 
     %(conv2d_transpose)s
@@ -595,13 +613,14 @@ def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
            [1., 1., 1., 1.]])
     """
     return _backprop_input("conv2d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, 2, transpose=True)
+                           data_format, dilations, precision, 2, transpose=True)
 
 
 @docfiller
 def conv3d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NDHWC",
-                     dilations: Any = None) -> np.ndarray:
+                     dilations: Any = None, *,
+                     precision: str | None = None) -> np.ndarray:
     """3-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv3d_transpose``.
 
     %(conv3d_transpose)s
@@ -613,4 +632,4 @@ def conv3d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
     array([1., 1., 1., 1., 1., 1., 1., 1.])
     """
     return _backprop_input("conv3d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, 3, transpose=True)
+                           data_format, dilations, precision, 3, transpose=True)

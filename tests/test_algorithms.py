@@ -300,24 +300,30 @@ def test_pooling_makes_no_padded_copy(kind):
 
 # --------------------------------------------------------------------------- choose, errors
 
-@pytest.mark.parametrize("x_shape, w_shape, strides, expected", [
-    ((8, 28, 28, 256), (1, 1, 256, 128), 1, "pointwise"),
-    ((8, 56, 56, 64), (3, 3, 1, 64), 1, "shift"),         # depthwise
-    ((1, 400, 600, 1), (3, 3, 1, 1), 1, "shift"),         # one channel
-    ((1, 400, 600, 3), (5, 5, 3, 1), 1, "shift"),         # RGB to one output
-    ((8, 224, 224, 3), (7, 7, 3, 64), 2, "im2col"),
-    ((8, 56, 56, 64), (3, 3, 64, 64), 1, "winograd"),
-    ((8, 56, 56, 32), (3, 3, 32, 64), 1, "im2col"),
-    ((8, 14, 14, 256), (3, 3, 256, 256), 1, "winograd"),
-    ((8, 14, 14, 256), (3, 3, 256, 256), 2, "im2col"),
-    ((1, 256, 256, 1), (15, 15, 1, 1), 1, "fft"),
-    ((1, 256, 256, 2), (9, 9, 2, 2), 1, "fft"),
-    ((1, 256, 256, 2), (9, 9, 2, 2), 2, "im2col"),
+@pytest.mark.parametrize("x_shape, w_shape, strides, exact, fast", [
+    ((8, 28, 28, 256), (1, 1, 256, 128), 1, "pointwise", "pointwise"),
+    ((8, 56, 56, 64), (3, 3, 1, 64), 1, "shift", "shift"),         # depthwise
+    ((1, 400, 600, 1), (3, 3, 1, 1), 1, "shift", "shift"),         # one channel
+    ((1, 400, 600, 3), (5, 5, 3, 1), 1, "shift", "shift"),         # RGB to one output
+    ((8, 224, 224, 3), (7, 7, 3, 64), 2, "im2col", "im2col"),
+    ((8, 56, 56, 64), (3, 3, 64, 64), 1, "im2col", "winograd"),
+    ((8, 56, 56, 32), (3, 3, 32, 64), 1, "im2col", "im2col"),
+    ((8, 14, 14, 256), (3, 3, 256, 256), 1, "im2col", "winograd"),
+    ((8, 14, 14, 256), (3, 3, 256, 256), 2, "im2col", "im2col"),
+    ((1, 256, 256, 1), (15, 15, 1, 1), 1, "shift", "fft"),
+    ((1, 256, 256, 2), (9, 9, 2, 2), 1, "im2col", "fft"),
+    ((1, 256, 256, 2), (9, 9, 2, 2), 2, "im2col", "im2col"),
 ])
-def test_choose(x_shape, w_shape, strides, expected):
+def test_choose(x_shape, w_shape, strides, exact, fast):
+    """``exact`` (the default) picks only direct sums; ``fast`` may pick Winograd and FFT."""
     g = resolve(x_shape[1:3], w_shape[:2], (strides,) * 2, (1, 1), "SAME")
     groups = x_shape[-1] // w_shape[-2]
-    assert choose(x_shape, w_shape, g, groups, np.dtype(np.float32)) == expected
+    f32 = np.dtype(np.float32)
+    assert choose(x_shape, w_shape, g, groups, f32) == exact
+    assert choose(x_shape, w_shape, g, groups, f32, "exact") == exact
+    assert choose(x_shape, w_shape, g, groups, f32, "fast") == fast
+    with numconv.default_precision("fast"):
+        assert choose(x_shape, w_shape, g, groups, f32) == fast
 
 
 def test_choose_avoids_patches_that_cannot_fit():

@@ -299,6 +299,12 @@ def test_choice_type():
         numconv.conv2d(X, W, algorithm=3)
 
 
+def test_precision_value():
+    with pytest.raises(ValueError, match=r"conv2d_transpose: precision must be one of 'exact', "
+                                         r"'fast', got 'fastest'"):
+        numconv.conv2d_transpose(X, W, (1, 5, 5, 4), 1, precision="fastest")
+
+
 def test_global_pool_empty():
     with pytest.raises(ValueError, match=r"global_max_pool: input must have non-empty spatial "
                                          r"dims for a global pool, got shape \(1, 0, 3, 2\)"):

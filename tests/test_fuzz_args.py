@@ -77,6 +77,7 @@ NOT_FUZZED = {
     "avg_grad": "internal: takes a Geometry", "result_dtypes": "internal: takes dtypes",
     # no arguments, or classes / constants
     "get_workspace_limit": "no arguments", "get_memory_limit": "no arguments",
+    "get_default_precision": "no arguments",
     "kernel_names": "no arguments", "default_image_path": "no arguments",
     "build_parser": "no arguments",
     "main": "the command line: tests/test_files_cli_robustness.py",
@@ -128,6 +129,10 @@ number_bad = st.one_of(st.floats(), st.integers(-10**30, 10**30),
 def choice_bad(options):
     spelled = [o for opt in options for o in (opt, opt.lower(), opt.upper(), f" {opt} ")]
     return st.one_of(st.sampled_from(spelled), st.text(max_size=8), junk)
+
+
+#: ``precision=`` values, valid ones among them (choice_bad's spellings)
+PRECISION_BAD = {"precision": choice_bad(["exact", "fast"])}
 
 
 @st.composite
@@ -436,11 +441,13 @@ def conv_spec(fn, n, default_fmt, wname="filters", sname="strides", depthwise=Fa
             kw["bias"] = rand((cout,), dt, 7)
         if draw(st.integers(0, 3)) == 0:
             kw["algorithm"] = draw(st.sampled_from(["auto", *ALGORITHMS]))
+        if draw(st.booleans()):
+            kw["precision"] = draw(st.sampled_from(["exact", "fast", None]))
         return kw
 
     bad = {"input": array_bad(), wname: array_bad(), sname: int_seq, "padding": padding_bad,
            "data_format": format_bad, "dilations": int_seq, "bias": array_bad(2),
-           "algorithm": choice_bad(["auto", *ALGORITHMS])}
+           "algorithm": choice_bad(["auto", *ALGORITHMS]), **PRECISION_BAD}
     predict = conv_predict(n, default_fmt, wname, sname, depthwise)
     return Spec(fn, base(), bad, (dask_shape if dask else expect_shape)(predict), weight,
                 needs="dask" if dask else None)
@@ -666,6 +673,8 @@ def conv_grad_spec(fn, n, default_fmt, which, depthwise=False):
             kw["padding"] = c.pads if isinstance(c.pads, str) else [list(p) for p in c.pads]
         fmt_arg(draw, kw, c, default_fmt, n is not None)
         maybe(draw, kw, "dilations", c.dilations, None)
+        if which != "filter" and draw(st.booleans()):
+            kw["precision"] = draw(st.sampled_from(["exact", "fast", None]))
         return kw
 
     if which == "input":
@@ -678,7 +687,7 @@ def conv_grad_spec(fn, n, default_fmt, which, depthwise=False):
         bad = {"input": array_bad(), "filter_sizes": int_seq, "out_backprop": array_bad()}
         predict = lambda kw: tuple(int(v) for v in kw["filter_sizes"])  # noqa: E731
     bad.update({"strides": int_seq, "padding": padding_bad, "data_format": format_bad,
-                "dilations": int_seq})
+                "dilations": int_seq, **({} if which == "filter" else PRECISION_BAD)})
     return Spec(fn, base(), bad, expect_shape(predict))
 
 
@@ -947,11 +956,32 @@ def config_specs():
     bad = {"nbytes": bad_int}
     none = lambda kw, out: out is None or pytest.fail(repr(out))  # noqa: E731
     same = lambda kw, out: out == kw["nbytes"] or pytest.fail(repr(out))  # noqa: E731
-    return {name: Spec(getattr(config, name), st.fixed_dictionaries(nbytes), bad,
-                       none if name.startswith("set") else same,
-                       call=in_copy if name.startswith("set") else entered)
-            for name in ("set_workspace_limit", "set_memory_limit", "workspace_limit",
-                         "memory_limit")}
+    specs = {name: Spec(getattr(config, name), st.fixed_dictionaries(nbytes), bad,
+                        none if name.startswith("set") else same,
+                        call=in_copy if name.startswith("set") else entered)
+             for name in ("set_workspace_limit", "set_memory_limit", "workspace_limit",
+                          "memory_limit")}
+    precision = {"precision": st.sampled_from(["exact", "fast", "FAST", " Exact "])}
+    canonical = lambda kw, out: (  # noqa: E731
+        out == kw["precision"].strip().lower() or pytest.fail(repr(out)))
+    specs["set_default_precision"] = Spec(config.set_default_precision,
+                                          st.fixed_dictionaries(precision), PRECISION_BAD,
+                                          none, call=in_copy)
+    specs["default_precision"] = Spec(config.default_precision,
+                                      st.fixed_dictionaries(precision), PRECISION_BAD,
+                                      canonical, call=entered)
+    return specs
+
+
+FLOATS = ["float16", "float32", "float64"]
+
+
+def conv_error_call(size, window, channels, padding, dtype):
+    """A valid conv_error call: numconv's own result, measured."""
+    x = rand((1, size, size + 1, channels), dtype, 4)
+    w = rand((window, window, channels, 2), dtype, 5)
+    return {"result": numconv.conv2d(x, w, padding=padding), "input": x, "filters": w,
+            "padding": padding}
 
 
 def crosscheck_specs():
@@ -988,6 +1018,12 @@ def crosscheck_specs():
             lambda x: {"result": x, "truth": x.astype(np.float64)}),
             {"result": array_bad(), "truth": array_bad(),
              "bound": st.one_of(number_bad, array_bad())}, typed(cc.ErrorStats)),
+        "conv_error": Spec(cc.conv_error, st.builds(
+            conv_error_call, st.integers(1, 6), st.integers(1, 3), st.integers(1, 3),
+            st.sampled_from(["SAME", "VALID", 1]), st.sampled_from(FLOATS)),
+            {"result": array_bad(), "input": array_bad(), "filters": array_bad(),
+             "strides": int_seq, "padding": padding_bad, "data_format": format_bad,
+             "dilations": int_seq, "bias": array_bad(2)}, typed(cc.ConvError)),
         "translate": Spec(cc.translate, st.fixed_dictionaries(
             {"config": configs, "framework": st.sampled_from(names)}),
             {"config": junk, "framework": choice_bad(names)}, typed(cc.Translation)),

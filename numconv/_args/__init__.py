@@ -17,8 +17,8 @@ from __future__ import annotations
 from .core import (
     Padding, PaddingSpec, _is_sequence, _show, algorithm_fits, array, bias, bind, ceil_mode,
     check_input_rank, check_rank, choice, dask_array, data_format, fail, filters, flag, groups,
-    int_tuple, integer, nan_policy, number, padding, rank_range, relu_options, spatial_rank,
-    type_fail)
+    int_tuple, integer, nan_policy, number, padding, precision, rank_range, relu_options,
+    spatial_rank, type_fail)
 from .memory import (
     grad_memory, memory, numpy_sized, show_bytes, window_memory)
 from .grads import (
@@ -36,7 +36,7 @@ from .frameworks import (
 __all__ = ["Padding", "PaddingSpec", "_is_sequence", "_show", "algorithm_fits", "array",
            "bias", "bind", "ceil_mode", "check_input_rank", "check_rank", "choice",
            "dask_array", "data_format", "fail", "filters", "flag", "groups",
-           "int_tuple", "integer", "nan_policy", "number", "padding", "rank_range",
+           "int_tuple", "integer", "nan_policy", "number", "padding", "precision", "rank_range",
            "relu_options", "spatial_rank", "type_fail", "grad_memory", "memory",
            "numpy_sized", "show_bytes", "window_memory", "grad_shape", "index_range",
            "indices", "registered", "same_shape", "shape_spec", "transpose_output",

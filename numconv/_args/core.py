@@ -290,6 +290,17 @@ def choice(fn: str, arg: str, value: Any, options: Sequence[str]) -> str:
     fail(fn, arg, "must be one of " + ", ".join(repr(o) for o in options), value)
 
 
+#: the values of ``precision=`` (:func:`numconv.default_precision`)
+PRECISIONS = ("exact", "fast")
+
+
+def precision(fn: str, value: Any, default: str | None = None) -> str:
+    """``precision=``: ``"exact"`` or ``"fast"``; None means ``default`` (the context's)."""
+    if value is None and default is not None:
+        return default
+    return choice(fn, "precision", value, PRECISIONS)
+
+
 def number(fn: str, arg: str, value: Any, *, allow_none: bool = False) -> float | None:
     """A real, finite number (int or float; bools refused)."""
     if value is None and allow_none:

@@ -8,8 +8,9 @@ between taps), both zero-padded to the FFT size ``F >= slab size``,
 ``y[p] = sum_t s[p + t*dilation] w[t]`` for every ``p`` whose window lies in the
 slab (no wrap-around), and ``out[o] = y[o * stride]`` (strides subsample the
 stride-1 result, so :func:`~numconv.algorithms.choose` only picks this path for
-stride 1).  Blocks are bands of output rows (overlap-save along the first spatial
-dim), so the workspace stays bounded.
+stride 1, and only with ``precision="fast"``: the transforms mix a whole block, so the
+error bound is normwise, not per element).  Blocks are bands of output rows
+(overlap-save along the first spatial dim), so the workspace stays bounded.
 
 Integer inputs are computed by im2col instead (the FFT is not exact), and so are
 inputs holding inf or NaN (the FFT would spread them to every output of a block,

@@ -10,7 +10,11 @@ the sum over input channels of the 16 element-wise products is 16 GEMMs of
 of the input and output transforms (additions over whole arrays, one per matrix
 entry).  Odd output sizes are rounded up to whole tiles with extra zero padding and
 cropped.  The transforms only add and halve: float32 errors against a float64
-reference are of im2col's size (rms 6e-6 vs 7e-6 on 8x56x56x64 * 3x3x64x64).  Grouped filters, integers and inputs holding inf or NaN (the
+reference are of im2col's size on average (rms 6e-6 vs 7e-6 on 8x56x56x64 *
+3x3x64x64), but they mix each 4x4 tile, so an output much smaller than its tile's
+neighbours can lose its digits: the error bound is normwise only (see
+:mod:`numconv.algorithms`), and ``auto`` picks this path only with
+``precision="fast"``.  Grouped filters, integers and inputs holding inf or NaN (the
 transforms would mix them into outputs whose windows do not see them) run im2col.
 """
 

@@ -24,11 +24,12 @@ from __future__ import annotations
 from ._common import ALIASES, FRAMEWORKS, Translation, require
 from .config import OPS, OpConfig
 from .divergences import DIVERGENCES, Divergence, applicable
-from .metrics import ErrorStats, error_stats, ulp_distance
+from .metrics import ConvError, ErrorStats, conv_error, error_stats, ulp_distance
 from .report import DivergenceResult, FrameworkResult, Report, compare
 from .translate import explain_port, frameworks, translate
 
 __all__ = ["OpConfig", "OPS", "Translation", "translate", "explain_port", "frameworks",
            "compare", "Report", "FrameworkResult", "DivergenceResult", "Divergence",
            "DIVERGENCES", "applicable", "ErrorStats", "error_stats", "ulp_distance",
+           "ConvError", "conv_error",
            "FRAMEWORKS", "ALIASES", "require"]

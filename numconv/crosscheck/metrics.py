@@ -3,6 +3,9 @@
 All functions take plain NumPy arrays and never import a framework.  The reference
 ("truth") is numconv's result in float64; a result is measured in units in the last
 place (ULP) of its own dtype, against the truth rounded to that dtype.
+:func:`conv_error` measures any convolution result (numconv's algorithms, TF's,
+PyTorch's) against the scale of the per-element and normwise error bounds of
+:mod:`numconv.algorithms`.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from .. import _args
+from ..conv import convolution
 
-__all__ = ["ulp_distance", "ErrorStats", "error_stats"]
+__all__ = ["ulp_distance", "ErrorStats", "error_stats", "ConvError", "conv_error"]
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -180,3 +184,96 @@ def error_stats(result: Any, truth: Any, bound: Any = None) -> ErrorStats:
         ulp_median=float(np.median(matched)), ulp_p99=float(np.percentile(matched, 99)),
         exact_fraction=float(np.mean(ulp == 0)), nan_mismatches=int(np.sum(nan_r != nan_t)),
         bound_ratio=ratio, size=size)
+
+
+@dataclass(frozen=True)
+class ConvError:
+    """How far a convolution result is from the truth, on the scale of its error bounds.
+
+    Attributes
+    ----------
+    per_element : float
+        ``max |got - truth| / (|x| conv |w| + |b|)`` over the outputs (an exact output
+        counts 0, NaN and inf included; an inexact one whose magnitude sum is 0, or a
+        NaN where the truth is not, counts inf).  A direct sum of ``K``
+        products keeps it under ``gamma_K``, about ``K u``.
+    normwise : float
+        ``max |got - truth| / (max|x| * max_co sum|w[..., co]| + max|b|)``: the error
+        relative to the infinity-norm bound of the output (the denominator bounds every
+        ``(|x| conv |w| + |b|)``, so ``normwise <= per_element``).
+    unit_roundoff : float
+        ``u`` of the result's dtype: ``per_element / unit_roundoff`` is the constant
+        ``c`` of ``|got - truth| <= c u (|x| conv |w|)``.
+    """
+
+    per_element: float
+    normwise: float
+    unit_roundoff: float
+
+
+def conv_error(result: Any, input: Any, filters: Any, strides: Any = None,
+               padding: Any = "VALID", data_format: str | None = None, dilations: Any = None,
+               *, bias: Any = None) -> ConvError:
+    """Measure a convolution's ``result`` against the exact convolution of its inputs.
+
+    The truth and the magnitudes ``|x| conv |w|`` are :func:`numconv.convolution`
+    (``algorithm="im2col"``, a direct sum) in float64, or in ``np.longdouble`` for a
+    float64 ``result``: their own rounding is far below the result's.
+
+    Parameters
+    ----------
+    result : array_like
+        The output to measure (float16, float32 or float64), of the convolution's shape.
+    input, filters, strides, padding, data_format, dilations, bias
+        As for :func:`numconv.convolution` (grouped filters ``(*window, C/groups,
+        C_out)``; depthwise filters ``(kh, kw, C, M)`` as ``filter.reshape(kh, kw, 1,
+        -1)``).
+
+    Returns
+    -------
+    ConvError
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``result`` that is not a float array of the convolution's shape, or
+        arguments :func:`numconv.convolution` refuses (its message in parentheses).
+
+    Examples
+    --------
+    >>> x = np.float32([[[1e8], [1.0], [-1e8]]])      # (1, 3, 1): one output, truth 1
+    >>> w = np.float32([[[1.0]], [[1.0]], [[1.0]]])
+    >>> e = conv_error(np.float32([[[0.0]]]), x, w)   # the 1 was lost
+    >>> e.per_element == 1 / (2e8 + 1), e.normwise == 1 / (1e8 * 3)   # |1| / (|x| conv |w|)
+    (True, True)
+    """
+    fn = "conv_error"
+    r = _args.float_array(fn, "result", result)
+    x, w = _args.array(fn, "input", input), _args.array(fn, "filters", filters)
+    b = None if bias is None else _args.array(fn, "bias", bias)
+    exact = np.dtype(np.longdouble if r.dtype == np.float64 else np.float64)
+
+    def conv(xv: np.ndarray, wv: np.ndarray, bv: np.ndarray | None) -> np.ndarray:
+        return convolution(xv.astype(exact), wv.astype(exact), strides, padding, data_format,
+                           dilations, bias=None if bv is None else bv.astype(exact),
+                           algorithm="im2col")
+
+    try:
+        truth = conv(x, w, b)
+    except (TypeError, ValueError) as exc:
+        _args.relabel(fn, "input, filters, strides, padding, data_format, dilations and bias",
+                      "must describe a convolution", exc)
+    magnitude = conv(np.abs(x), np.abs(w), None if b is None else np.abs(b))
+    _args.same_shape(fn, "result", r, "the convolution's output", truth)
+    got = r.astype(exact)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = np.abs(got - truth)                    # equal infinities and NaNs: 0
+        diff = np.where((got == truth) | (np.isnan(got) & np.isnan(truth)), 0, diff)
+        ratio = np.where(diff == 0, 0, diff / magnitude)
+    diff, ratio = (np.where(np.isnan(a), np.inf, a) for a in (diff, ratio))
+    per_element = float(ratio.max(initial=0))
+    scale = (np.abs(x).max(initial=0) * np.abs(w).reshape(-1, w.shape[-1]).sum(0).max(initial=0)
+             + (0 if b is None else np.abs(b).max(initial=0)))
+    worst = float(diff.max(initial=0))
+    normwise = worst / float(scale) if scale > 0 else (0.0 if worst == 0 else float("inf"))
+    return ConvError(per_element, normwise, float(np.finfo(r.dtype).eps) / 2)

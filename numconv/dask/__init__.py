@@ -108,13 +108,14 @@ def _probe(x: Any, layout: Layout) -> np.ndarray:
 # --------------------------------------------------------------------------- convolution
 
 def _conv(fn: str, eager: Callable, input: Any, filters: Any, strides: Any, padding: Any,
-          data_format: Any, dilations: Any, bias: Any, algorithm: str, n: int | None,
-          depthwise: bool = False, stride_arg: str = "strides") -> da.Array:
+          data_format: Any, dilations: Any, bias: Any, algorithm: str, precision: Any,
+          n: int | None, depthwise: bool = False, stride_arg: str = "strides") -> da.Array:
     x = _input(fn, "input", input)
     spec = conv.conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias,
-                          algorithm, n, depthwise, stride_arg)
+                          algorithm, n, depthwise, stride_arg, precision)
     probe = eager(_probe(x, spec.layout), spec.filters, strides, padding, data_format,
-                  dilations, bias=bias, algorithm=algorithm)   # the rest of the checks
+                  dilations, bias=bias, algorithm=algorithm,
+                  precision=spec.precision)   # the rest of the checks
     warg = "filter" if depthwise else "filters"
     extras = {warg: spec.filters} if spec.bias is None else {warg: spec.filters,
                                                              "bias": spec.bias}
@@ -122,7 +123,7 @@ def _conv(fn: str, eager: Callable, input: Any, filters: Any, strides: Any, padd
     if algorithm == "auto":   # choose once, for the whole array, as in memory
         algorithm = choose((x.shape[0], *spec.layout.spatial_shape(x.shape),
                             x.shape[spec.layout.channel_axis]), spec.w.shape, spec.geometry,
-                           spec.groups, spec.acc)
+                           spec.groups, spec.acc, spec.precision)
     op = conv.depthwise_conv2d if depthwise else conv.convolution
     kwargs = dict(strides=spec.strides, data_format=spec.layout.name,
                   dilations=spec.dilations, algorithm=algorithm)
@@ -132,7 +133,8 @@ def _conv(fn: str, eager: Callable, input: Any, filters: Any, strides: Any, padd
 
 def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "VALID",
                 data_format: str | None = None, dilations: Any = None, *,
-                bias: Any = None, algorithm: str = "auto") -> da.Array:
+                bias: Any = None, algorithm: str = "auto",
+                precision: str | None = None) -> da.Array:
     """Lazy :func:`numconv.convolution` of a dask array (1 to 3 spatial dims).
 
     Parameters are those of :func:`numconv.convolution`; ``input`` is a
@@ -155,20 +157,20 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
         Eagerly, with the in-memory function's messages, for invalid arguments.
     """
     return _conv("convolution", conv.convolution, input, filters, strides, padding,
-                 data_format, dilations, bias, algorithm, None)
+                 data_format, dilations, bias, algorithm, precision, None)
 
 
 def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
            data_format: str = "NWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> da.Array:
+           algorithm: str = "auto", precision: str | None = None) -> da.Array:
     """Lazy :func:`numconv.conv1d`; see :func:`convolution`."""
     return _conv("conv1d", conv.conv1d, input, filters, stride, padding, data_format,
-                 dilations, bias, algorithm, 1, stride_arg="stride")
+                 dilations, bias, algorithm, precision, 1, stride_arg="stride")
 
 
 def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NHWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> da.Array:
+           algorithm: str = "auto", precision: str | None = None) -> da.Array:
     """Lazy :func:`numconv.conv2d`; see :func:`convolution`.
 
     >>> import pytest; da = pytest.importorskip("dask.array")
@@ -183,23 +185,24 @@ def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            [6., 6., 6., 4.]])
     """
     return _conv("conv2d", conv.conv2d, input, filters, strides, padding, data_format,
-                 dilations, bias, algorithm, 2)
+                 dilations, bias, algorithm, precision, 2)
 
 
 def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NDHWC", dilations: Any = None, *, bias: Any = None,
-           algorithm: str = "auto") -> da.Array:
+           algorithm: str = "auto", precision: str | None = None) -> da.Array:
     """Lazy :func:`numconv.conv3d`; see :func:`convolution`."""
     return _conv("conv3d", conv.conv3d, input, filters, strides, padding, data_format,
-                 dilations, bias, algorithm, 3)
+                 dilations, bias, algorithm, precision, 3)
 
 
 def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "VALID",
                      data_format: str | None = None, dilations: Any = None, *,
-                     bias: Any = None, algorithm: str = "auto") -> da.Array:
+                     bias: Any = None, algorithm: str = "auto",
+                     precision: str | None = None) -> da.Array:
     """Lazy :func:`numconv.depthwise_conv2d`; see :func:`convolution`."""
     return _conv("depthwise_conv2d", conv.depthwise_conv2d, input, filter, strides, padding,
-                 data_format, dilations, bias, algorithm, 2, depthwise=True)
+                 data_format, dilations, bias, algorithm, precision, 2, depthwise=True)
 
 
 # --------------------------------------------------------------------------- relu family

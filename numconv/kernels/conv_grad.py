@@ -13,8 +13,10 @@ the bands of an image follow its shape only and every GEMM covers one image, so
   a forward convolution of ``g`` with the filters flipped and transposed,
   ``dx[i] = sum_t g[i + pad_before - t*d] @ w[t].T``, padded ``eff - 1 - pad_before``
   before and ``in - out + pad_before`` after (``eff - 1 - pad_after`` for stride 1);
-  it runs on the forward algorithm ``auto`` picks (:func:`numconv.algorithms.choose`)
-  if that is one of :data:`GATHER`, in any result layout and dtype.
+  it runs on the forward algorithm ``auto`` picks for the call's precision
+  (:func:`numconv.algorithms.choose`: a direct sum for ``"exact"``, so every element
+  of ``dx`` keeps the per-element bound) if that is one of :data:`GATHER`, in any
+  result layout and dtype.
 * ``dL/dx`` otherwise (strides, pads wider than the window): the scatter-add
   ``dx[o*s + t*d - pad_before] += g[o] @ w[t].T``, blocked by rows of ``dx`` (first
   spatial dim).  For each first-dim tap row ``t0`` the rows of ``g`` that land in the
@@ -109,9 +111,10 @@ def _flipped(w: np.ndarray, groups: int, dtype: np.dtype) -> np.ndarray:
 
 
 def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
-               out: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+               out: np.ndarray | None, dtype: np.dtype, precision: str) -> np.ndarray:
     """``dL/dx`` of channels-last ``g`` ``(N, *out, C_out)`` through filters ``w``.
 
+    ``precision`` ("exact" or "fast") is what the gather's algorithm choice may use.
     ``out`` is the zero-filled result, channels-last (a view of the caller's layout,
     of the result dtype), or None: then a gather may return a new channels-last array
     in ``dtype`` (only allowed when that is the result's dtype and layout).  With
@@ -122,7 +125,7 @@ def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
     back = _gather_geometry(geometry)
     if back is not None:
         wf_shape = (*geometry.window, w.shape[-1] // groups, groups * w.shape[-2])
-        name = choose(g.shape, wf_shape, back, groups, dtype)
+        name = choose(g.shape, wf_shape, back, groups, dtype, precision)
         if name in GATHER:
             wf = _flipped(w, groups, dtype)
             gather = ALGORITHMS[name]
