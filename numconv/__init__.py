@@ -23,7 +23,7 @@ from .conv import conv1d, conv2d, conv3d, convolution, depthwise_conv2d
 from .lesson.image import default_image_path, read_image
 from .lesson.filters import as_filters, get_kernel
 from .layout import Layout
-from .geometry import DimGeometry, Geometry, explain
+from .geometry import DimGeometry, Geometry
 from .lesson.pipeline import feature_extraction
 from .pooling import (avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, global_avg_pool,
                       global_max_pool, max_pool, max_pool1d, max_pool2d, max_pool3d, pool)
@@ -35,6 +35,7 @@ from .conv_grad import (bias_add_grad, conv1d_backprop_filter, conv1d_backprop_i
                         conv_transpose, depthwise_conv2d_backprop_filter,
                         depthwise_conv2d_backprop_input)
 from .pooling_grad import avg_pool_grad, max_pool_grad, max_pool_with_argmax, max_unpool
+from .spec import explain
 
 __version__ = "0.1.0"
 

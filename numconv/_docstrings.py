@@ -15,7 +15,7 @@ docstrings without repeating the same paragraphs twenty times in their modules.
 ...     %(padding)s
 ...     '''
 >>> print(f.__doc__.splitlines()[4])
-    padding : "SAME", "VALID", int, or (before, after) pairs
+    padding : "SAME", "VALID", "SAME_LOWER", "SAME_UPPER", int, or (before, after) pairs
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ F = TypeVar("F", bound=Callable[..., object])
 
 DOCS = {
     "padding": '''\
-padding : "SAME", "VALID", int, or (before, after) pairs
-    TF's SAME/VALID (any case; the odd pixel goes after), PyTorch's symmetric int,
-    explicit ``(before, after)`` pairs per spatial dim, or TF's full form
+padding : "SAME", "VALID", "SAME_LOWER", "SAME_UPPER", int, or (before, after) pairs
+    TF's SAME/VALID (any case; SAME puts the odd pixel after), ONNX's SAME_UPPER (TF's
+    SAME) and SAME_LOWER (the odd pixel before), PyTorch's symmetric int, explicit
+    ``(before, after)`` pairs per spatial dim, or TF's full form
     (``[[0, 0], [t, b], [l, r], [0, 0]]`` for NHWC).''',
     "dilations": '''\
 dilations : int or sequence of int, optional
@@ -71,8 +72,8 @@ empty output).  NaN or Inf in a window propagates to that output.''',
     "pool_window": '''\
 ksize : int or sequence of int
     Window size per spatial dim (also TF's full form with 1 at batch and channels).
-strides : int or sequence of int
-    Step between windows per spatial dim (also TF's full form).''',
+strides : int or sequence of int, optional
+    Step between windows per spatial dim (also TF's full form); None is 1.''',
     "max_options": '''\
 ceil_mode : bool
     PyTorch's ceil rounding of the output size (VALID or explicit padding).
@@ -163,8 +164,9 @@ def _pool_block(kind: str, n: int | None) -> str:
              "Rank 3 to 5: batch, 1 to 3 spatial dims, channels.")
     formats = (f'''data_format : {{"{last}", "{first}"}}
     Channels-last (default) or channels-first.
-    {DOCS["keras_formats"]}''' if n else '''data_format : str, optional
-    Channels-last by default, or a rank-specific name (``"NCHW"``).''')
+    {DOCS["keras_formats"]}''' if n else f'''data_format : str, optional
+    Channels-last by default, or a rank-specific name (``"NCHW"``).
+    {DOCS["keras_formats"]}''')
     what = "maximum" if kind == "max" else "mean of the real (unpadded) elements"
     dtype = ("The input's dtype." if kind == "max" else
              DOCS["avg_dtype"].replace("\n", "\n    "))
@@ -201,7 +203,8 @@ def _grad_block(what: str, n: int) -> str:
     ys = f"(N, {outs}, C_out)"
     layout = f'''\
 data_format : {{"{last}", "{first}"}}
-    The forward layout (channels-last by default).'''
+    The forward layout (channels-last by default).
+    {DOCS["keras_formats"]}'''
     if what == "input":
         head = f'''\
 ``dx[n, i..., c] = sum over (o, t) with o*s + t*d - pad_before = i of
@@ -290,6 +293,7 @@ input : array_like, shape ``(N, *spatial, C)`` or ``(N, C, *spatial)``
     Rank 3 to 5; the spatial dims must not be empty.
 data_format : str, optional
     Channels-last by default, or a rank-specific name (``"NCHW"``).
+    {formats}
 keepdims : bool
     Keep the spatial dims, each of size 1.
 
@@ -308,6 +312,7 @@ ValueError
 Notes
 -----
 The same as :func:`{op}` with a window covering the whole input, VALID.'''
-DOCS["global_max_pool"] = _GLOBAL.format(op="max_pool", dtype="The input's dtype.")
-DOCS["global_avg_pool"] = _GLOBAL.format(op="avg_pool",
+DOCS["global_max_pool"] = _GLOBAL.format(op="max_pool", dtype="The input's dtype.",
+                                         formats=DOCS["keras_formats"])
+DOCS["global_avg_pool"] = _GLOBAL.format(op="avg_pool", formats=DOCS["keras_formats"],
                                          dtype=DOCS["avg_dtype"].replace("\n", "\n    "))

@@ -9,125 +9,43 @@ every data_format; padding is zeros.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import _args
+from . import budget, spec
 from ._docstrings import docfiller
-from .algorithms import ALGORITHMS, choose, requirement
-from .config import get_default_precision, get_workspace_limit, workspace_limit
+from .algorithms import ALGORITHMS, choose
+from .config import get_workspace_limit, workspace_limit
 from .layout import Layout
-from .geometry import Geometry, resolve
 from .windows import applied
 
-__all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "result_dtypes"]
-
-
-def result_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
-    """``(accumulation dtype, result dtype)`` of a multiply-accumulate over these dtypes.
-
-    Floats promote as NumPy does (float16 is accumulated in float32 and returned as
-    float16); all-integer or bool inputs are computed exactly in int64.
-
-    >>> result_dtypes(np.dtype("float16"), np.dtype("float16"))
-    (dtype('float32'), dtype('float16'))
-    >>> result_dtypes(np.dtype("uint8"), np.dtype("int8"))
-    (dtype('int64'), dtype('int64'))
-    """
-    if all(d.kind in "biu" for d in dtypes):
-        return np.dtype(np.int64), np.dtype(np.int64)
-    result = np.result_type(*dtypes)
-    if result == np.float16:
-        return np.dtype(np.float32), result
-    return result, result
-
-
-@dataclass(frozen=True)
-class ConvSpec:
-    """A convolution call's arguments, validated and in canonical form."""
-
-    layout: Layout
-    filters: np.ndarray               # as given (depthwise: ``(*window, C, multiplier)``)
-    w: np.ndarray                     # grouped HWIO: ``(*window, C / groups, C_out)``
-    groups: int
-    bias: np.ndarray | None
-    strides: tuple[int, ...]
-    dilations: tuple[int, ...]
-    geometry: Geometry
-    algorithm: str
-    precision: str                    # "exact" or "fast" (None resolved)
-    acc: np.dtype                     # accumulation dtype
-    result: np.dtype
-
-
-def conv_spec(fn: str, x: Any, filters: Any, strides: Any, padding: Any, data_format: Any,
-              dilations: Any, bias: Any, algorithm: Any, n: int | None,
-              depthwise: bool = False, stride_arg: str = "strides",
-              precision: Any = None) -> ConvSpec:
-    """Validate a convolution call against ``x`` (an array, or anything with ``shape``,
-    ``ndim`` and ``dtype``).  The memory check and whether an explicit algorithm fits
-    the window are the caller's (a dask array may be larger than memory).
-
-    >>> spec = conv_spec("conv2d", np.zeros((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), 2,
-    ...                  "SAME", None, None, None, "auto", 2)
-    >>> spec.groups, spec.geometry.out_shape
-    (1, (3, 3))
-    """
-    warg = "filter" if depthwise else "filters"
-    w = filters = _args.array(fn, warg, filters)
-    if n is None:  # tf.nn.convolution: the rank comes from the filters (or data_format)
-        n = _args.spatial_rank(fn, "filters", w, 2) if data_format is None else None
-    layout: Layout = _args.data_format(fn, data_format, n)
-    n = layout.n_spatial
-    _args.check_input_rank(fn, "input", x, layout)
-    _args.filters(fn, warg, w, n)
-    stride = _args.int_tuple(fn, stride_arg, 1 if strides is None else strides, n,
-                             layout=layout)
-    dilation = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
-                               layout=layout)
-    pad = _args.padding(fn, padding, n, layout)
-    algo = _args.choice(fn, "algorithm", algorithm, ("auto", *ALGORITHMS))
-    prec = _args.precision(fn, precision, get_default_precision())
-    channels = x.shape[layout.channel_axis]
-    if depthwise:  # (*window, C, multiplier) -> grouped filters (*window, 1, C*multiplier)
-        if w.shape[-2] != channels:
-            _args.fail(fn, "filter", f"in_channels (axis -2) must equal the input's channels "
-                       f"({channels})", None, shown=f"shape {w.shape}")
-        w = w.reshape(*w.shape[:n], 1, -1)
-    groups = _args.groups(fn, channels, w.shape[-2], w.shape[-1], warg)
-    b = _args.bias(fn, bias, w.shape[-1])
-
-    geometry = resolve(layout.spatial_shape(x.shape), w.shape[:n], stride, dilation, pad)
-    acc, result = result_dtypes(x.dtype, w.dtype, *(() if b is None else (b.dtype,)))
-    return ConvSpec(layout, filters, w, groups, b, stride, dilation, geometry, algo, prec, acc,
-                    result)
+__all__ = ["convolution", "conv1d", "conv2d", "conv3d", "depthwise_conv2d"]
 
 
 def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
               data_format: Any, dilations: Any, bias: Any, algorithm: str, precision: Any,
               n: int | None, depthwise: bool = False, stride_arg: str = "strides"
               ) -> np.ndarray:
-    x = _args.array(fn, "input", input)
-    spec = conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias, algorithm,
-                     n, depthwise, stride_arg, precision)
-    layout, w, b, geometry = spec.layout, spec.w, spec.bias, spec.geometry
-    groups, algo, acc, result = spec.groups, spec.algorithm, spec.acc, spec.result
-    warg = "filter" if depthwise else "filters"
-    _args.window_memory(fn, f"input, {warg}, {stride_arg}, padding and dilations", x.shape[0],
-                        x.shape[layout.channel_axis], geometry, x.dtype.itemsize, w.shape[-1],
-                        acc.itemsize, (int(np.prod(w.shape[:-1])) * groups
-                                       + (w.shape[-1] if groups > 1 else 0)) * acc.itemsize)
-    if algo != "auto":
-        _args.algorithm_fits(fn, algo, requirement(algo, geometry), geometry.window)
-    if x.shape[0] == 0 or w.shape[-1] == 0 or 0 in geometry.out_shape:  # empty: no algorithm
-        return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], w.shape[-1]), result)
+    """spec -> budget -> algorithm -> the caller's layout and dtype."""
+    x = spec.array(fn, "input", input)
+    s = spec.conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias,
+                       algorithm, n, depthwise, stride_arg, precision)
+    layout, w, geometry, groups, acc = s.layout, s.w, s.geometry, s.groups, s.acc
+    spec.algorithm_fits(fn, s)
+    batch, cout = x.shape[0], w.shape[-1]
     xc = layout.to_canonical(x)
-    geometry = applied(geometry)  # strides/dilations never applied made C-sized
-    if algo == "auto":
-        algo = choose(xc.shape, w.shape, geometry, groups, acc, spec.precision)
-    return _run(ALGORITHMS[algo], xc, w, geometry, groups, acc, result, b, layout)
+    if batch and cout and 0 not in geometry.out_shape:
+        geometry = applied(geometry)  # strides/dilations never applied made C-sized
+    algo = s.algorithm if s.algorithm != "auto" else \
+        choose(xc.shape, w.shape, geometry, groups, acc, s.precision)
+    direct = layout.channels_last and acc == s.result
+    warg = "filter" if depthwise else "filters"
+    budget.convolution(fn, f"input, {warg}, {stride_arg}, padding and dilations", algo,
+                       xc.shape, x.dtype, w.shape, geometry, groups, acc, s.result, direct)
+    if not (batch and cout and 0 not in geometry.out_shape):  # empty: no algorithm
+        return np.zeros(layout.full_index(geometry.out_shape, batch, cout), s.result)
+    return _run(ALGORITHMS[algo], xc, w, geometry, groups, acc, s.result, s.bias, layout)
 
 
 def _run(algorithm: Any, xc: np.ndarray, w: np.ndarray, geometry: Any, groups: int,
@@ -150,8 +68,7 @@ def _run(algorithm: Any, xc: np.ndarray, w: np.ndarray, geometry: Any, groups: i
     final = np.empty(layout.full_index(geometry.out_shape, batch, cout), result)
     target = final if layout.channels_last else np.moveaxis(final, 1, -1)
     limit = get_workspace_limit()
-    per_image = math.prod(geometry.out_shape) * cout * acc.itemsize
-    chunk = max(1, min(batch, limit // 2 // max(per_image, 1)))
+    chunk = budget.result_chunk(batch, math.prod(geometry.out_shape) * cout * acc.itemsize)
     with workspace_limit(max(limit // 2, 1024)):
         for start in range(0, batch, chunk):
             part = algorithm(xc[start:start + chunk], w, geometry, groups, acc)
@@ -177,13 +94,16 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
         (grouped convolution when that is more than 1); ``C_out`` must divide by it.
     strides, dilations : int or sequence of int, optional
         Per spatial dim (also TF's ``N + 2`` form with 1 at batch and channels).
-        Default 1.  Any stride combines with any dilation.
-    padding : "SAME", "VALID", int, or (before, after) pairs
-        TF's SAME/VALID, PyTorch's symmetric int, explicit pairs per spatial dim, or
-        TF's explicit ``[[0, 0], [t, b], [l, r], [0, 0]]``.  Zero padding.
+        ``None`` is 1, here and in every numconv function.  Any stride combines with
+        any dilation.
+    padding : "SAME", "VALID", "SAME_LOWER", "SAME_UPPER", int, or (before, after) pairs
+        TF's SAME/VALID (any case), ONNX's SAME_UPPER (= SAME) and SAME_LOWER (the odd
+        padding pixel before), PyTorch's symmetric int, explicit pairs per spatial dim,
+        or TF's explicit ``[[0, 0], [t, b], [l, r], [0, 0]]``.  Zero padding.
     data_format : str, optional
         ``NWC``, ``NHWC``, ``NDHWC`` (channels-last, default) or ``NCW``, ``NCHW``,
-        ``NCDHW``.
+        ``NCDHW``, any case; or Keras's ``"channels_last"``/``"channels_first"`` (the
+        rank then comes from the filters).
     bias : array_like, shape ``(C_out,)``, optional
         Added to every output position.
     algorithm : str

@@ -27,14 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
+from . import budget, spec
 from ._docstrings import docfiller
-from .config import get_default_precision
 from .kernels.conv_grad import filter_grad, input_grad
 from .kernels.pool import reduce_positions
-from .conv import result_dtypes
-from .layout import Layout
-from .geometry import Geometry, resolve
 from .windows import applied
 
 __all__ = ["conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",
@@ -44,107 +40,47 @@ __all__ = ["conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input
            "conv1d_transpose", "conv2d_transpose", "conv3d_transpose"]
 
 
-# --------------------------------------------------------------------------- arguments
-
-def _common(fn: str, n: int | None, data_format: Any, strides: Any, padding: Any,
-            dilations: Any) -> tuple[Layout, tuple[int, ...], tuple[int, ...], Any]:
-    layout = _args.data_format(fn, data_format, n)
-    n = layout.n_spatial
-    stride = _args.int_tuple(fn, "strides", 1 if strides is None else strides, n, layout=layout)
-    dilation = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
-                               layout=layout)
-    return layout, stride, dilation, _args.padding(fn, padding, n, layout)
-
-
-def _expect_grad(fn: str, arg: str, g: np.ndarray, layout: Layout, geometry: Geometry,
-                 batch: int, cout: int, of: str) -> None:
-    _args.check_input_rank(fn, arg, g, layout)
-    expected = tuple(layout.full_index(geometry.out_shape, batch, cout))
-    _args.grad_shape(fn, arg, g.shape, expected, f"the forward output for {of}")
-
-
 def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                     padding: Any, data_format: Any, dilations: Any, precision: Any,
                     n: int | None, depthwise: bool = False, transpose: bool = False
                     ) -> np.ndarray:
-    warg = "filter" if depthwise else "filters"
-    sarg, garg = ("output_shape", "input") if transpose else ("input_sizes", "out_backprop")
-    w = _args.array(fn, warg, filters)
-    g = _args.array(fn, garg, out_backprop)
-    if n is None:
-        n = _args.spatial_rank(fn, warg, w, 2) if data_format is None else None
-    layout, stride, dilation, pad_spec = _common(fn, n, data_format, strides, padding, dilations)
-    prec = _args.precision(fn, precision, get_default_precision())
-    n = layout.n_spatial
-    _args.filters(fn, warg, w, n)
-    _args.check_input_rank(fn, garg, g, layout)
-    # n-element sizes: batch from the gradient, channels from the filters (ungrouped);
-    # conv_transpose's (*window, out_channels, in_channels) is the forward conv's HWIO
-    shape = _args.shape_spec(fn, sarg, input_sizes, layout, g.shape[0], w.shape[-2])
-    wt, channels = w, shape[layout.channel_axis]
-    if depthwise:
-        if w.shape[-2] != channels:
-            _args.fail(fn, warg, f"in_channels (axis -2) must equal the input's channels "
-                       f"({channels})", None, shown=f"shape {w.shape}")
-        wt = w.reshape(*w.shape[:n], 1, -1)
-    groups = _args.groups(fn, channels, wt.shape[-2], wt.shape[-1], warg, input_arg=sarg)
-    geometry = resolve(layout.spatial_shape(shape), wt.shape[:n], stride, dilation, pad_spec)
-    if transpose and layout.spatial_shape(g.shape) != geometry.out_shape:
-        detail = "; ".join(
-            f"dim {i}: output {d.in_size}, window {d.window}, stride {d.stride}, dilation "
-            f"{d.dilation}, {d.mode} -> {d.out_size}, but the input has {size}"
-            for i, (d, size) in enumerate(zip(geometry.dims, layout.spatial_shape(g.shape)))
-            if d.out_size != size)
-        _args.transpose_output(fn, shape, detail)
-    _expect_grad(fn, garg, g, layout, geometry, shape[0], wt.shape[-1], f"{sarg} {shape}")
-    acc, result = result_dtypes(wt.dtype, g.dtype)
-    _args.grad_memory(fn, f"{sarg}, {warg}, strides, padding and dilations", geometry,
-                      shape[0], channels, acc.itemsize,
-                      (math.prod(geometry.window) * channels + wt.shape[-1]) * acc.itemsize,
-                      math.prod(shape) * result.itemsize)
+    """spec -> budget -> kernel, written into the caller's layout."""
+    s, g = spec.conv_input_grad_spec(fn, input_sizes, filters, out_backprop, strides, padding,
+                                     data_format, dilations, n, depthwise, transpose, precision)
+    layout, wt, geometry, shape, acc, result = s.layout, s.w, s.geometry, s.shape, s.acc, \
+        s.result
+    channels = shape[layout.channel_axis]
+    sarg = "output_shape" if transpose else "input_sizes"
+    budget.scatter(fn, f"{sarg}, {'filter' if depthwise else 'filters'}, strides, padding "
+                   "and dilations", geometry, shape[0], channels, acc.itemsize,
+                   (math.prod(geometry.window) * channels + wt.shape[-1]) * acc.itemsize,
+                   math.prod(shape) * result.itemsize)
     if shape[0] == 0 or wt.shape[-1] == 0 or 0 in geometry.out_shape:
         return np.zeros(shape, result)
     gc = layout.to_canonical(g)
     if acc == result and layout.channels_last:     # may gather into a new array
-        return input_grad(gc, wt, applied(geometry), groups, None, acc, prec)
+        return input_grad(gc, wt, applied(geometry), s.groups, None, acc, s.precision)
     dx = np.zeros(shape, result)                   # written block by block, any layout
-    input_grad(gc, wt, applied(geometry), groups, layout.to_canonical(dx), acc, prec)
+    input_grad(gc, wt, applied(geometry), s.groups, layout.to_canonical(dx), acc, s.precision)
     return dx
 
 
 def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
                      padding: Any, data_format: Any, dilations: Any, n: int | None,
                      depthwise: bool = False) -> np.ndarray:
-    x = _args.array(fn, "input", input)
-    g = _args.array(fn, "out_backprop", out_backprop)
-    if n is None:
-        n = _args.spatial_rank(fn, "input", x, 2) if data_format is None else None
-    layout, stride, dilation, pad_spec = _common(fn, n, data_format, strides, padding, dilations)
-    n = layout.n_spatial
-    _args.check_input_rank(fn, "input", x, layout)
-    fshape = _args.shape_spec(fn, "filter_sizes", filter_sizes, Layout(n), 0, 0)
-    if len(filter_sizes) != n + 2 or 0 in fshape[:n + 1]:
-        _args.fail(fn, "filter_sizes", f"must have {n + 2} elements (*window, in_channels, "
-                   "out_channels) with positive window and in_channels", fshape)
-    channels = x.shape[layout.channel_axis]
-    cin_g, cout = fshape[-2], fshape[-1]
-    if depthwise:
-        if cin_g != channels:
-            _args.fail(fn, "filter_sizes", f"in_channels (element -2) must equal the input's "
-                       f"channels ({channels})", fshape)
-        cin_g, cout = 1, channels * fshape[-1]
-    groups = _args.groups(fn, channels, cin_g, cout, "filter_sizes")
-    geometry = resolve(layout.spatial_shape(x.shape), fshape[:n], stride, dilation, pad_spec)
-    _expect_grad(fn, "out_backprop", g, layout, geometry, x.shape[0], cout,
-                 f"input shape {x.shape} and filter_sizes {fshape}")
-    acc, result = result_dtypes(x.dtype, g.dtype)
-    _args.grad_memory(fn, "input, filter_sizes, strides, padding and dilations", geometry,
-                      x.shape[0], channels, x.dtype.itemsize if geometry.padded else 0,
-                      (math.prod(geometry.window) * channels + cout) * acc.itemsize,
-                      math.prod(fshape) * (acc.itemsize + result.itemsize))
+    """spec -> budget -> kernel, in the filters' layout."""
+    x = spec.array(fn, "input", input)
+    s, g = spec.conv_filter_grad_spec(fn, x, filter_sizes, out_backprop, strides, padding,
+                                      data_format, dilations, n, depthwise)
+    layout, geometry, fshape, acc = s.layout, s.geometry, s.shape, s.acc
+    channels, cout = x.shape[layout.channel_axis], g.shape[layout.channel_axis]
+    budget.scatter(fn, "input, filter_sizes, strides, padding and dilations", geometry,
+                   x.shape[0], channels, x.dtype.itemsize if geometry.padded else 0,
+                   (math.prod(geometry.window) * channels + cout) * acc.itemsize,
+                   math.prod(fshape) * (acc.itemsize + s.result.itemsize))
     xc, gc, comp = layout.to_canonical(x), layout.to_canonical(g), applied(geometry)
-    dw = filter_grad(xc, gc, comp, groups, acc)
-    return dw.reshape(fshape).astype(result, copy=False)
+    dw = filter_grad(xc, gc, comp, s.groups, acc)
+    return dw.reshape(fshape).astype(s.result, copy=False)
 
 
 # --------------------------------------------------------------------------- public API
@@ -483,7 +419,8 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
     out_backprop : array_like, rank >= 2
         ``dL/dout``.
     data_format : str, optional
-        None: channels on the last axis (any rank).  A layout name (``NHWC``, ``NCHW``,
+        None or ``"channels_last"``: channels on the last axis (any rank);
+        ``"channels_first"``: on axis 1 (any rank).  A layout name (``NHWC``, ``NCHW``,
         ...) requires its rank and gives its channel axis.
 
     Returns
@@ -511,16 +448,9 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
     (4,)
     """
     fn = "bias_add_grad"
-    g = _args.array(fn, "out_backprop", out_backprop)
-    if data_format is None:
-        if g.ndim < 2:
-            _args.fail(fn, "out_backprop", "must have rank >= 2 (batch, ..., channels)", None,
-                       shown=f"shape {g.shape} (rank {g.ndim})")
-    else:
-        layout = _args.data_format(fn, data_format, None)
-        _args.check_input_rank(fn, "out_backprop", g, layout)
-        g = layout.to_canonical(g)
-    acc, result = result_dtypes(g.dtype)
+    g = spec.array(fn, "out_backprop", out_backprop)
+    g = np.moveaxis(g, spec.bias_axis(fn, g, data_format), -1)     # channels last: a view
+    acc, result = spec.result_dtypes(g.dtype)
     # per image in an order set by the shape (not the memory layout), then over images
     return np.add.reduce(reduce_positions(g, "SUM", acc), axis=0).astype(result, copy=False)
 

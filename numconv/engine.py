@@ -48,9 +48,10 @@ from numpy.lib.stride_tricks import as_strided
 from .config import get_workspace_limit
 from .geometry import Geometry
 
-__all__ = ["Block", "Plan", "all_finite", "profiling", "add_time", "clock", "num_workers",
-           "plan", "run_blocks", "slab", "flat_slab", "slab_view", "tap_slice", "taps",
-           "Scratch", "can_limit_blas", "single_threaded_blas"]
+__all__ = ["Block", "Plan", "Request", "all_finite", "profiling", "add_time", "clock",
+           "num_workers", "plan", "block_shape", "run_blocks", "slab", "flat_slab",
+           "slab_view", "tap_slice", "taps", "Scratch", "can_limit_blas",
+           "single_threaded_blas"]
 
 Block = tuple[slice, slice]
 
@@ -258,14 +259,72 @@ def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int
     ``Plan.workers`` is at most ``workers`` and as many as the bound affords: their
     blocks and :data:`UFUNC_BUFFERS` each fit ``workspace_limit - reserve`` together.
     A block holds at least one row, so the bound is ``max(limit, block_bytes(1, 1))``.
+    :func:`block_shape` gives the blocks' size and number without listing them (the
+    budget's charge).
 
     >>> plan(4, (10, 10), lambda n, r: n * r * 80, cache_bytes=1600).blocks
     [(slice(0, 2, None), slice(0, 10, None)), (slice(2, 4, None), slice(0, 10, None))]
     >>> plan(1, (10, 10), lambda n, r: n * r * 80, cache_bytes=400).blocks
     [(slice(0, 1, None), slice(0, 5, None)), (slice(0, 1, None), slice(5, 10, None))]
     """
-    if batch == 0 or math.prod(out_shape) == 0:
+    images, band, count, used = block_shape(batch, out_shape, block_bytes, workers,
+                                            cache_bytes, reserve=reserve,
+                                            split_rows=split_rows)
+    if count == 0:
         return Plan([], 1)
+    rows = out_shape[0]
+    if band < rows:
+        blocks = [(slice(b, b + 1), slice(r, min(r + band, rows)))
+                  for b in range(batch) for r in range(0, rows, band)]
+    else:
+        blocks = [(slice(b, min(b + images, batch)), slice(0, rows))
+                  for b in range(0, batch, images)]
+    return Plan(blocks, used)
+
+
+class Request(NamedTuple):
+    """What a kernel asks :func:`plan` for: the same numbers give its blocks
+    (:meth:`plan`) and, before anything is allocated, the scratch they hold at once
+    (:meth:`workspace`, what :mod:`numconv.budget` charges).
+
+    >>> r = Request(1, (1000, 10), lambda images, rows: images * rows * 80)
+    >>> len(r.plan().blocks), r.workspace()
+    (1, 80000)
+    """
+
+    batch: int
+    out_shape: tuple[int, ...]
+    block_bytes: Callable[[int, int], int]
+    workers: int = 1
+    cache_bytes: int | None = None
+    split_rows: bool = False
+
+    def plan(self) -> Plan:
+        """The blocks and workers: :func:`plan` of these numbers."""
+        return plan(self.batch, self.out_shape, self.block_bytes, self.workers,
+                    self.cache_bytes, split_rows=self.split_rows)
+
+    def workspace(self) -> int:
+        """Bytes the blocks hold at once: the largest block times the workers."""
+        images, rows, count, used = block_shape(self.batch, self.out_shape, self.block_bytes,
+                                                self.workers, self.cache_bytes,
+                                                split_rows=self.split_rows)
+        return self.block_bytes(images, rows) * used if count else 0
+
+
+def block_shape(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int], int],
+                workers: int = 1, cache_bytes: int | None = None, *, reserve: int = 0,
+                split_rows: bool = False) -> tuple[int, int, int, int]:
+    """``(images, rows, count, workers)`` of :func:`plan`'s blocks: the largest block
+    holds ``images`` images (more than 1 only when whole images fit) of ``rows`` output
+    rows, there are ``count`` blocks and ``workers`` run at once; ``(0, 0, 0, 1)`` for
+    an empty output.
+
+    >>> block_shape(1, (10**12, 10), lambda n, r: n * r * 80, cache_bytes=800)
+    (1, 10, 100000000000, 1)
+    """
+    if batch == 0 or math.prod(out_shape) == 0:
+        return 0, 0, 0, 1
     limit = max(get_workspace_limit() - reserve, 1024)
     cache = CACHE_BLOCK_BYTES if cache_bytes is None else cache_bytes
     budget = min(max(limit - UFUNC_BUFFERS, 1024), cache)
@@ -280,18 +339,15 @@ def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int
         bands = max(bands, min(rows, -(-workers // batch)))
     band = -(-rows // bands)                             # equal bands
     if band < rows:
-        blocks = [(slice(b, b + 1), slice(r, min(r + band, rows)))
-                  for b in range(batch) for r in range(0, rows, band)]
+        images, count = 1, batch * -(-rows // band)
     else:
         images = max(1, min(batch, budget // max(block_bytes(1, rows), 1),
                             -(-batch // workers)))
         while images > 1 and block_bytes(images, rows) > budget:
             images -= 1
-        blocks = [(slice(b, min(b + images, batch)), slice(0, rows))
-                  for b in range(0, batch, images)]
-    largest = block_bytes(blocks[0][0].stop - blocks[0][0].start, band)
-    affordable = limit // max(largest + UFUNC_BUFFERS, 1)
-    return Plan(blocks, max(1, min(workers, len(blocks), affordable)))
+        count = -(-batch // images)
+    affordable = limit // max(block_bytes(images, band) + UFUNC_BUFFERS, 1)
+    return images, band, count, max(1, min(workers, count, affordable))
 
 
 def slab_rows(geometry: Geometry, rows: int) -> int:

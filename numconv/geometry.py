@@ -11,7 +11,10 @@ With the effective window ``eff = (k - 1) * d + 1``:
 * ``VALID``:    ``out = (in - eff + s) // s``, clamped at 0 (an empty output; TF raises
   instead when ``in - eff + s <= -s``); no padding.
 * ``SAME``:     ``out = ceil(in / s)``; total pad ``P = max((out - 1) * s + eff - in, 0)``,
-  ``before = P // 2``, ``after = P - before`` (the odd pixel goes after).
+  ``before = P // 2``, ``after = P - before`` (the odd pixel goes after).  ONNX calls
+  it ``SAME_UPPER``.
+* ``SAME_LOWER`` (ONNX's ``auto_pad``): as SAME, but the odd pixel goes first:
+  ``before = P - P // 2``, ``after = P // 2``.
 * explicit ``(b, a)``: ``out = (in + b + a - eff + s) // s`` (clamped at 0).
 * explicit with ``ceil_mode`` (PyTorch): ``out = ceil((in + b + a - eff) / s) + 1``, then
   ``out -= 1`` if the last window would start at or past ``in + b`` (inside the right
@@ -23,11 +26,16 @@ With the effective window ``eff = (k - 1) * d + 1``:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence, Union
 
-from . import _args
+__all__ = ["DimGeometry", "Geometry", "resolve_dim", "resolve", "Padding", "SAME_MODES"]
 
-__all__ = ["DimGeometry", "Geometry", "resolve_dim", "resolve", "explain"]
+#: canonical padding: "SAME", "SAME_LOWER", "VALID" or one (before, after) pair per
+#: spatial dim (:func:`numconv._args.padding` makes it from every accepted spelling)
+Padding = Union[str, tuple[tuple[int, int], ...]]
+
+#: the padding modes that keep ``out = ceil(in / stride)``
+SAME_MODES = ("SAME", "SAME_LOWER")
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class DimGeometry:
     in_size, window, stride, dilation : int
         The inputs.
     mode : str
-        ``"SAME"``, ``"VALID"`` or ``"EXPLICIT"``.
+        ``"SAME"``, ``"SAME_LOWER"``, ``"VALID"`` or ``"EXPLICIT"``.
     out_size : int
         Number of windows (output size), >= 0.
     pad_before, pad_after : int
@@ -85,6 +93,8 @@ class DimGeometry:
         --------
         >>> print(resolve_dim(224, 7, 2, padding="SAME").explain())
         SAME: out = ceil(224/2) = 112; total pad = max((112-1)*2 + 7 - 224, 0) = 5 -> before 2, after 3
+        >>> print(resolve_dim(224, 7, 2, padding="SAME_LOWER").explain())
+        SAME_LOWER: out = ceil(224/2) = 112; total pad = max((112-1)*2 + 7 - 224, 0) = 5 -> before 3, after 2
         >>> print(resolve_dim(5, 3, 2, padding="VALID").explain())
         VALID: out = (5 - 3 + 2) // 2 = 2; no padding
         """
@@ -92,10 +102,10 @@ class DimGeometry:
         parts = []
         if self.dilation != 1:
             parts.append(f"effective window = ({k}-1)*{self.dilation} + 1 = {eff}")
-        if self.mode == "SAME":
+        if self.mode in SAME_MODES:
             total = self.pad_before + self.pad_after
             parts.append(
-                f"SAME: out = ceil({n}/{s}) = {self.out_size}; total pad = "
+                f"{self.mode}: out = ceil({n}/{s}) = {self.out_size}; total pad = "
                 f"max(({self.out_size}-1)*{s} + {eff} - {n}, 0) = {total} -> "
                 f"before {self.pad_before}, after {self.pad_after}")
         elif self.mode == "VALID" and not self.ceil_mode:
@@ -176,7 +186,7 @@ def resolve_dim(in_size: int, window: int, stride: int = 1, dilation: int = 1,
         Input size (>= 0).
     window, stride, dilation : int
         Positive ints.
-    padding : {"SAME", "VALID"} or (int, int)
+    padding : {"SAME", "SAME_LOWER", "VALID"} or (int, int)
         A padding mode or explicit ``(before, after)`` pads.
     ceil_mode : bool
         PyTorch's ceil rounding (with "VALID" or explicit pads only).
@@ -190,15 +200,19 @@ def resolve_dim(in_size: int, window: int, stride: int = 1, dilation: int = 1,
     >>> g = resolve_dim(224, 7, 2, padding="SAME")
     >>> g.out_size, g.pad_before, g.pad_after
     (112, 2, 3)
+    >>> g = resolve_dim(224, 7, 2, padding="SAME_LOWER")       # ONNX: the odd pixel first
+    >>> g.out_size, g.pad_before, g.pad_after
+    (112, 3, 2)
     >>> resolve_dim(5, 2, 2, padding=(0, 0), ceil_mode=True).out_size   # PyTorch ceil_mode
     3
     """
     eff = (window - 1) * dilation + 1
-    if padding == "SAME":
+    if padding in SAME_MODES:
         out = -(-in_size // stride)
         total = max((out - 1) * stride + eff - in_size, 0)
-        return DimGeometry(in_size, window, stride, dilation, "SAME", out, total // 2,
-                           total - total // 2)
+        small, large = total // 2, total - total // 2
+        before, after = (small, large) if padding == "SAME" else (large, small)
+        return DimGeometry(in_size, window, stride, dilation, padding, out, before, after)
     mode = "VALID" if padding == "VALID" else "EXPLICIT"
     before, after = (0, 0) if padding == "VALID" else padding
     span = in_size + before + after - eff
@@ -217,62 +231,13 @@ def resolve_dim(in_size: int, window: int, stride: int = 1, dilation: int = 1,
 
 
 def resolve(in_sizes: Sequence[int], window: Sequence[int], strides: Sequence[int],
-            dilations: Sequence[int], padding: _args.Padding,
+            dilations: Sequence[int], padding: Padding,
             ceil_mode: bool = False) -> Geometry:
-    """Resolve every spatial dimension; arguments are canonical (see :mod:`numconv._args`)."""
+    """Resolve every spatial dimension; arguments are canonical (see :mod:`numconv.spec`).
+
+    >>> resolve((5, 6), (3, 3), (2, 2), (1, 1), "SAME_LOWER").pads
+    ((1, 1), (1, 0))
+    """
     pads = padding if not isinstance(padding, str) else [padding] * len(in_sizes)
     return Geometry(tuple(resolve_dim(n, k, s, d, p, ceil_mode)
                           for n, k, s, d, p in zip(in_sizes, window, strides, dilations, pads)))
-
-
-def explain(input: Any, window: Any, stride: Any = 1, padding: Any = "SAME",
-            dilation: Any = 1, ceil_mode: bool = False) -> str:
-    """Explain, step by step, the output size and padding of a windowed op.
-
-    Parameters
-    ----------
-    input : int or sequence of int
-        Spatial input size(s); one per spatial dimension.
-    window : int or sequence of int
-        Window (kernel or pool) size, broadcast to every dimension if an int.
-    stride, dilation : int or sequence of int
-        Broadcast like ``window``.
-    padding : "SAME", "VALID", int, or sequence of (before, after)
-        As accepted by the ops.
-    ceil_mode : bool
-        PyTorch's ceil rounding for pooling (VALID or explicit padding).
-
-    Returns
-    -------
-    str
-        One line per dimension.
-
-    Raises
-    ------
-    ValueError, TypeError
-        For invalid arguments.
-
-    Examples
-    --------
-    >>> print(explain(224, 7, 2, "SAME"))
-    SAME: out = ceil(224/2) = 112; total pad = max((112-1)*2 + 7 - 224, 0) = 5 -> before 2, after 3
-    >>> print(explain((5, 6), 3, 1, "VALID", dilation=(1, 2)))
-    dim 0: VALID: out = (5 - 3 + 1) // 1 = 3; no padding
-    dim 1: effective window = (3-1)*2 + 1 = 5; VALID: out = (6 - 5 + 1) // 1 = 2; no padding
-    """
-    fn = "explain"
-    if isinstance(input, (int,)) and not isinstance(input, bool):
-        sizes: tuple[int, ...] = (_args.integer(fn, "input", input, minimum=0),)
-    else:
-        if _args._is_sequence(input) and len(input) == 0:
-            _args.fail(fn, "input", "must give at least one spatial size", input)
-        sizes = _args.int_tuple(fn, "input", input, len(input) if _args._is_sequence(input)
-                                else 1, minimum=0)
-    n = len(sizes)
-    geometry = resolve(sizes, _args.int_tuple(fn, "window", window, n),
-                       _args.int_tuple(fn, "stride", stride, n),
-                       _args.int_tuple(fn, "dilation", dilation, n),
-                       _args.padding(fn, padding, n),
-                       ceil_mode=_args.ceil_mode(fn, ceil_mode, _args.padding(fn, padding, n)))
-    return geometry.explain()
-

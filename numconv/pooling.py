@@ -14,16 +14,15 @@ declared padding), ``ceil_mode`` and ``divisor_override``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import _args
+from . import budget, spec
 from ._docstrings import docfiller
-from .kernels.pool import reduce_positions, reduce_windows
-from .layout import Layout
 from .geometry import Geometry, resolve
+from .kernels.pool import fixed_bytes, reduce_positions, reduce_windows, step_bytes
+from .layout import Layout
 from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
@@ -74,82 +73,37 @@ def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
     if kind == "MAX":
         return layout.from_canonical(reduce_windows(xc, geometry, "MAX", x.dtype,
                                                     lowest(x.dtype)))
-    acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
-                                                      else np.float64)
+    acc, result = spec.mean_dtypes(x.dtype)
     if divisor_override is not None:
         divisor = np.asarray(divisor_override, dtype=acc)
     else:  # 0/0 -> NaN: a window of padding only
         divisor = avg_divisor(geometry, count_include_pad).astype(acc)
     out = reduce_windows(xc, geometry, "SUM", acc, 0, divisor)
-    result = np.float16 if x.dtype == np.float16 else acc
     return layout.from_canonical(out.astype(result, copy=False))
-
-
-@dataclass(frozen=True)
-class PoolSpec:
-    """A pooling call's arguments, validated and in canonical form."""
-
-    layout: Layout
-    kind: str                         # "MAX" or "AVG"
-    window: tuple[int, ...]
-    strides: tuple[int, ...]
-    dilations: tuple[int, ...]
-    geometry: Geometry
-    count_include_pad: bool
-    divisor_override: int | None
-    nan_policy: str
-
-
-def pool_spec(fn: str, x: Any, window: Any, pooling_type: Any, strides: Any, padding: Any,
-              data_format: Any, dilations: Any, count_include_pad: Any = False,
-              ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
-              window_arg: str = "ksize", nan_policy: Any = "propagate") -> PoolSpec:
-    """Validate a pooling call against ``x`` (an array, or anything with ``shape``/``ndim``).
-
-    >>> spec = pool_spec("pool", np.zeros((1, 5, 1)), [2], "AVG", [2], "SAME", None, None)
-    >>> spec.kind, spec.geometry.out_shape
-    ('AVG', (3,))
-    """
-    if n is None and data_format is None:
-        n = _args.spatial_rank(fn, "input", x, 2)
-    layout = _args.data_format(fn, data_format, n)
-    n = layout.n_spatial
-    _args.check_input_rank(fn, "input", x, layout)
-    kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
-    k = _args.int_tuple(fn, window_arg, window, n, layout=layout)
-    s = _args.int_tuple(fn, "strides", 1 if strides is None else strides, n, layout=layout)
-    d = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
-                        layout=layout)
-    pad_spec = _args.padding(fn, padding, n, layout)
-    ceil = _args.ceil_mode(fn, ceil_mode, pad_spec)
-    include = _args.flag(fn, "count_include_pad", count_include_pad)
-    override = None if divisor_override is None else _args.integer(fn, "divisor_override",
-                                                                    divisor_override)
-    nan = _args.nan_policy(fn, nan_policy, kind)
-    geometry = resolve(layout.spatial_shape(x.shape), k, s, d, pad_spec, ceil_mode=ceil)
-    return PoolSpec(layout, kind, k, s, d, geometry, include, override, nan)
 
 
 def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, padding: Any,
           data_format: Any, dilations: Any, count_include_pad: Any = False,
           ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
           window_arg: str = "ksize", nan_policy: Any = "propagate") -> np.ndarray:
-    x = _args.array(fn, "input", input)
-    spec = pool_spec(fn, x, window, pooling_type, strides, padding, data_format, dilations,
-                     count_include_pad, ceil_mode, divisor_override, n, window_arg, nan_policy)
-    layout, kind, geometry = spec.layout, spec.kind, spec.geometry
+    """spec -> budget -> kernel -> the caller's layout."""
+    x = spec.array(fn, "input", input)
+    s = spec.pool_spec(fn, x, window, pooling_type, strides, padding, data_format, dilations,
+                       count_include_pad, ceil_mode, divisor_override, n, window_arg,
+                       nan_policy)
+    layout, kind, geometry = s.layout, s.kind, s.geometry
     channels = x.shape[layout.channel_axis]
-    result = x.dtype if kind == "MAX" else (
-        np.dtype(np.float16) if x.dtype == np.float16 else x.dtype if x.dtype.kind == "f"
-        else np.dtype(np.float64))
-    _args.window_memory(fn, f"input, {window_arg}, strides, padding and dilations", x.shape[0],
-                        channels, geometry, x.dtype.itemsize, channels, max(result.itemsize, 4))
+    acc, result = (x.dtype, x.dtype) if kind == "MAX" else spec.mean_dtypes(x.dtype)
+    geometry = applied(geometry)  # strides/dilations never applied made C-sized
+    budget.window(fn, f"input, {window_arg}, strides, padding and dilations", x.shape[0],
+                  channels, geometry, x.dtype.itemsize, channels, max(result.itemsize, 4),
+                  per_row=step_bytes(layout.spatial_shape(x.shape), channels, geometry, acc),
+                  fixed=fixed_bytes(geometry, channels, acc, kind == "AVG"))
     if x.shape[0] == 0 or channels == 0 or 0 in geometry.out_shape:  # empty: no tap loop
         return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], channels), result)
-    geometry = applied(geometry)  # strides/dilations never applied made C-sized
-    if spec.nan_policy == "ignore" and x.dtype.kind == "f":
+    if s.nan_policy == "ignore" and x.dtype.kind == "f":
         return _max_ignore_nan(x, layout, geometry)
-    return _reduce(x, layout, geometry, kind, spec.count_include_pad, spec.divisor_override)
+    return _reduce(x, layout, geometry, kind, s.count_include_pad, s.divisor_override)
 
 
 def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.ndarray:
@@ -178,9 +132,13 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
         Window per spatial dim (its length sets the number of spatial dims).
     pooling_type : {"MAX", "AVG"}
     strides, dilations : int or sequence of int, optional
-        Default 1.  Unlike TF, dilation combines with SAME padding and with strides
+        Also TF's ``N + 2`` form.  ``None`` is 1 (``tf.nn.pool``'s default), here and in
+        every numconv function, the pool gradients included; Keras's pooling layers,
+        whose ``strides=None`` is the pool size, are :mod:`numconv.layers`.  Unlike TF, dilation combines with SAME padding and with strides
         (defined by the formula above).
-    padding : "SAME", "VALID", int or (before, after) pairs
+    padding : "SAME", "VALID", "SAME_LOWER", "SAME_UPPER", int or (before, after) pairs
+        Any case.  ONNX's SAME_UPPER is TF's SAME; SAME_LOWER puts the odd padding pixel
+        before (ONNX's ``auto_pad``).
     data_format : str, optional
         Channels-last by default.
     count_include_pad : bool
@@ -229,7 +187,7 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     >>> pool(x, [2], "AVG", strides=[2], padding="SAME")[0, :, 0]   # last window: 3/1
     array([3., 3., 3.])
     """
-    n = len(window_shape) if _args._is_sequence(window_shape) else None
+    n = spec.window_rank(window_shape)
     return _pool("pool", input, window_shape, pooling_type, strides, padding, data_format,
                  dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape",
                  nan_policy)
@@ -393,25 +351,18 @@ def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 
 
 def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:
-    x = _args.array(fn, "input", input)
-    n = _args.spatial_rank(fn, "input", x, 2) if data_format is None else None
-    layout = _args.data_format(fn, data_format, n)
-    _args.check_input_rank(fn, "input", x, layout)
-    keep = _args.flag(fn, "keepdims", keepdims)
-    if 0 in layout.spatial_shape(x.shape):
-        _args.fail(fn, "input", "must have non-empty spatial dims for a global pool", None,
-                   shown=f"shape {x.shape}")
+    x = spec.array(fn, "input", input)
+    layout, keep = spec.global_spec(fn, x, data_format, keepdims)
     # one reduction per image in an order set by the shape (not by the memory layout)
     xc = layout.to_canonical(x)
     if kind == "MAX":
         out = reduce_positions(xc, "MAX", x.dtype)
     else:
-        acc = np.float32 if x.dtype == np.float16 else (x.dtype if x.dtype.kind == "f"
-                                                          else np.float64)
+        acc, result = spec.mean_dtypes(x.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # IEEE results (nonfinite.md)
             out = reduce_positions(xc, "SUM", acc)
             out /= math.prod(xc.shape[1:-1])
-        out = out.astype(np.float16) if x.dtype == np.float16 else out
+        out = out.astype(result, copy=False)
     if keep:
         out = out.reshape(layout.full_index((1,) * layout.n_spatial, *out.shape))
     return out

@@ -31,37 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
+from . import _args, budget, spec
+from .geometry import Geometry
 from .kernels.pool_grad import argmax_taps, avg_grad, max_grad
-from .conv import result_dtypes
 from .layout import Layout
-from .geometry import Geometry, resolve
 from .pooling import avg_divisor, lowest
 from .windows import applied
 
-__all__ = ["max_pool_grad", "avg_pool_grad", "max_pool_with_argmax", "max_unpool",
-           "argmax_taps", "max_grad", "avg_grad"]
-
-
-# --------------------------------------------------------------------------- arguments
-
-def _geometry(fn: str, spatial: tuple[int, ...], layout: Layout, ksize: Any, strides: Any,
-              padding: Any, dilations: Any, ceil_mode: Any) -> Geometry:
-    n = layout.n_spatial
-    k = _args.int_tuple(fn, "ksize", ksize, n, layout=layout)
-    s = _args.int_tuple(fn, "strides", k if strides is None else strides, n, layout=layout)
-    d = _args.int_tuple(fn, "dilations", 1 if dilations is None else dilations, n,
-                        layout=layout)
-    pad_spec = _args.padding(fn, padding, n, layout)
-    return resolve(spatial, k, s, d, pad_spec, ceil_mode=_args.ceil_mode(fn, ceil_mode, pad_spec))
-
-
-def _layout(fn: str, arg: str, x: np.ndarray, data_format: Any) -> Layout:
-    keras = isinstance(data_format, str) and data_format.strip().lower().startswith("channels_")
-    n = _args.spatial_rank(fn, arg, x, 2) if data_format is None or keras else None
-    layout = _args.data_format(fn, data_format, n)
-    _args.check_input_rank(fn, arg, x, layout)
-    return layout
+__all__ = ["max_pool_grad", "avg_pool_grad", "max_pool_with_argmax", "max_unpool"]
 
 
 def _argmax_memory(fn: str, geometry: Geometry, x: np.ndarray, channels: int,
@@ -72,13 +49,12 @@ def _argmax_memory(fn: str, geometry: Geometry, x: np.ndarray, channels: int,
     per block); ``per_window`` bytes per window are the results of that size.
     """
     windows = x.shape[0] * math.prod(geometry.out_shape) * channels
-    _args.grad_memory(fn, "input, ksize, strides, padding and dilations", geometry, x.shape[0],
-                      channels, max(grad_itemsize, x.dtype.itemsize), extra=windows * per_window)
+    budget.scatter(fn, "input, ksize, strides, padding and dilations", geometry, x.shape[0],
+                   channels, max(grad_itemsize, x.dtype.itemsize), extra=windows * per_window)
 
 
-def _grad_array(fn: str, grad: Any, layout: Layout, geometry: Geometry, shape: tuple[int, ...],
-                of: str) -> np.ndarray:
-    g = _args.array(fn, "grad", grad)
+def _grad_array(fn: str, g: np.ndarray, layout: Layout, geometry: Geometry,
+                shape: tuple[int, ...], of: str) -> np.ndarray:
     expected = layout.full_index(geometry.out_shape, shape[0], shape[layout.channel_axis])
     _args.grad_shape(fn, "grad", g.shape, tuple(expected), f"the pooled output for {of}")
     return layout.to_canonical(g)
@@ -104,7 +80,7 @@ def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
     grad : array_like, shape of the forward output
         ``dL/dout``.
     ksize, strides, padding, data_format, dilations, ceil_mode
-        As for :func:`numconv.max_pool`.
+        As for :func:`numconv.max_pool` (``strides=None`` is 1, as there).
 
     Returns
     -------
@@ -134,12 +110,13 @@ def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
     array([0., 2., 1., 0.])
     """
     fn = "max_pool_grad"
-    x = _args.array(fn, "input", input)
-    layout = _layout(fn, "input", x, data_format)
-    geometry = _geometry(fn, layout.spatial_shape(x.shape), layout, ksize, strides, padding,
-                         dilations, ceil_mode)
-    g = _grad_array(fn, grad, layout, geometry, x.shape, f"input shape {x.shape}")
-    acc, result = result_dtypes(g.dtype)
+    x = spec.array(fn, "input", input)
+    s = spec.pool_spec(fn, x, ksize, "MAX", strides, padding, data_format, dilations,
+                       ceil_mode=ceil_mode)
+    layout, geometry = s.layout, s.geometry
+    g = _grad_array(fn, spec.array(fn, "grad", grad), layout, geometry, x.shape,
+                    f"input shape {x.shape}")
+    acc, result = spec.result_dtypes(g.dtype)
     _argmax_memory(fn, geometry, x, x.shape[layout.channel_axis], result.itemsize, 0)
     dx = np.zeros(x.shape, result)
     max_grad(layout.to_canonical(x), g, applied(geometry), layout.to_canonical(dx), acc,
@@ -163,7 +140,8 @@ def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding
         spatial sizes.
     grad : array_like, shape of the forward output
     ksize, strides, padding, data_format, dilations
-        As for :func:`numconv.avg_pool`; the layout's rank comes from ``grad``.
+        As for :func:`numconv.avg_pool` (``strides=None`` is 1, as there); the layout's
+        rank comes from ``grad``.
     count_include_pad, ceil_mode, divisor_override
         PyTorch's options, as in the forward op.
 
@@ -195,24 +173,19 @@ def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding
     array([0.5, 0.5, 0.5, 0.5, 1. ])
     """
     fn = "avg_pool_grad"
-    g0 = _args.array(fn, "grad", grad)
-    layout = _layout(fn, "grad", g0, data_format)
-    shape = _args.shape_spec(fn, "input_shape", input_shape, layout, g0.shape[0],
-                             g0.shape[layout.channel_axis])
-    geometry = _geometry(fn, layout.spatial_shape(shape), layout, ksize, strides, padding,
-                         dilations, ceil_mode)
-    include = _args.flag(fn, "count_include_pad", count_include_pad)
-    override = None if divisor_override is None else _args.integer(fn, "divisor_override",
-                                                                    divisor_override)
+    g0 = spec.array(fn, "grad", grad)
+    s = spec.pool_spec(fn, g0, ksize, "AVG", strides, padding, data_format, dilations,
+                       count_include_pad, ceil_mode, divisor_override, arg="grad",
+                       input_shape=input_shape)
+    layout, geometry, shape = s.layout, s.geometry, s.shape
     g = _grad_array(fn, g0, layout, geometry, shape, f"input_shape {shape}")
-    acc = np.dtype(np.float32 if g.dtype == np.float16 else
-                   (g.dtype if g.dtype.kind == "f" else np.float64))
-    out_dtype = np.dtype(np.float16 if g.dtype == np.float16 else acc)
-    _args.grad_memory(fn, "input_shape, ksize, strides, padding and dilations", geometry,
-                      shape[0], shape[layout.channel_axis], out_dtype.itemsize,
-                      extra=math.prod(geometry.out_shape) * 16)
+    acc, out_dtype = spec.mean_dtypes(g.dtype)
+    budget.scatter(fn, "input_shape, ksize, strides, padding and dilations", geometry,
+                   shape[0], shape[layout.channel_axis], out_dtype.itemsize,
+                   extra=math.prod(geometry.out_shape) * 16)
     dx = np.zeros(shape, out_dtype)
-    divisor = None if override is not None else avg_divisor(geometry, include)
+    override = s.divisor_override
+    divisor = None if override is not None else avg_divisor(geometry, s.count_include_pad)
     avg_grad(g, applied(geometry), divisor, override, layout.to_canonical(dx), acc)
     return dx
 
@@ -274,10 +247,10 @@ def max_pool_with_argmax(input: Any, ksize: Any, strides: Any, padding: Any,
            [7, 8]])
     """
     fn = "max_pool_with_argmax"
-    x = _args.array(fn, "input", input)
-    layout = _layout(fn, "input", x, data_format)
-    geometry = _geometry(fn, layout.spatial_shape(x.shape), layout, ksize, strides, padding,
-                         dilations, ceil_mode)
+    x = spec.array(fn, "input", input)
+    s = spec.pool_spec(fn, x, ksize, "MAX", strides, padding, data_format, dilations,
+                       ceil_mode=ceil_mode)
+    layout, geometry = s.layout, s.geometry
     batch_index = _args.flag(fn, "include_batch_in_index", include_batch_in_index)
     channels = x.shape[layout.channel_axis]
     _argmax_memory(fn, geometry, x, channels, 0, x.dtype.itemsize + 8)
@@ -294,7 +267,7 @@ def max_pool_with_argmax(input: Any, ksize: Any, strides: Any, padding: Any,
     return best, flat
 
 
-def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any = None,
+def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any,
                padding: Any = "VALID", data_format: str | None = None, *,
                output_size: Any = None, include_batch_in_index: bool = False) -> np.ndarray:
     """Put pooled values back at their argmax positions, zeros elsewhere (PyTorch's unpool).
@@ -312,9 +285,11 @@ def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any = None,
     ksize, strides, padding
         The pooling's, used only for the default output size: ``(in - 1) * stride +
         ksize - pad_before - pad_after`` per dim (PyTorch's ``(in - 1) *
-        stride - 2 * padding + kernel_size``), or ``in * stride`` for SAME (the largest
-        size that pools to ``in``).  ``strides`` defaults to ``ksize``; padding is
-        "VALID", "SAME", an int or (before, after) pairs.
+        stride - 2 * padding + kernel_size``), or ``in * stride`` for SAME and
+        SAME_LOWER (the largest size that pools to ``in``).  ``strides`` is required, as
+        in :func:`max_pool_with_argmax` (None is 1, as in every numconv function;
+        PyTorch's ``MaxUnpool`` defaults it to ``kernel_size``: pass ``ksize`` again);
+        padding as for :func:`numconv.max_pool`.
     data_format : str, optional
     output_size : sequence of int, optional
         Spatial sizes (or the full shape) of the result, when the default is not the
@@ -344,34 +319,19 @@ def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any = None,
     --------
     >>> x = np.array([1., 5., 2., 4.]).reshape(1, 4, 1)
     >>> out, idx = max_pool_with_argmax(x, 2, 2, "VALID")
-    >>> max_unpool(out, idx, 2)[0, :, 0]
+    >>> max_unpool(out, idx, 2, 2)[0, :, 0]
     array([0., 5., 0., 4.])
     """
     fn = "max_unpool"
-    v = _args.array(fn, "input", input)
-    layout = _layout(fn, "input", v, data_format)
-    n = layout.n_spatial
-    idx = _args.indices(fn, "indices", indices, v.shape)
-    k = _args.int_tuple(fn, "ksize", ksize, n, layout=layout)
-    s = _args.int_tuple(fn, "strides", k if strides is None else strides, n, layout=layout)
-    pad_spec = _args.padding(fn, padding, n, layout)
-    batch_index = _args.flag(fn, "include_batch_in_index", include_batch_in_index)
-    channels = v.shape[layout.channel_axis]
-    if output_size is None:
-        pooled = layout.spatial_shape(v.shape)
-        pads = [(0, 0)] * n if pad_spec == "VALID" else pad_spec
-        size = (tuple(p * st for p, st in zip(pooled, s)) if pad_spec == "SAME" else
-                tuple(max((p - 1) * st + kk - b - a, 0)
-                      for p, st, kk, (b, a) in zip(pooled, s, k, pads)))
-        shape = tuple(layout.full_index(size, v.shape[0], channels))
-    else:
-        shape = _args.shape_spec(fn, "output_size", output_size, layout, v.shape[0], channels)
-        expected = tuple(layout.full_index(layout.spatial_shape(shape), v.shape[0], channels))
-        _args.grad_shape(fn, "output_size", shape, expected, "the input's batch and channels")
+    v = spec.array(fn, "input", input)
+    s = spec.unpool_spec(fn, v, indices, ksize, strides, padding, data_format, output_size,
+                         include_batch_in_index)
+    idx, shape, batch_index = s.indices, s.shape, s.include_batch_in_index
     limit = math.prod(shape) if batch_index else math.prod(shape[1:])
     what = "output_size (or input, ksize, strides and padding)"
     _args.numpy_sized(fn, what, shape, v.dtype.itemsize, "output")
-    _args.memory(fn, what, {"output": limit * (1 if batch_index else shape[0]) * v.dtype.itemsize})
+    budget.charge(fn, what, {"output": limit * (1 if batch_index else shape[0])
+                             * v.dtype.itemsize})
     _args.index_range(fn, "indices", idx, limit, f"output shape {shape}")
     out = np.zeros((1, limit) if batch_index else (shape[0], limit), dtype=v.dtype)
     keep = idx >= 0

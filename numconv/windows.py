@@ -13,18 +13,18 @@ pooling reduces over the taps (:func:`tap_views`, one whole-array slice per tap)
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _args
+from . import _args, budget, spec
 from .config import get_workspace_limit
 from .geometry import DimGeometry, Geometry, resolve
 
 __all__ = ["pad", "window_view", "tap_views", "applied", "chunk_plan", "im2col",
-           "scatter_windows",
-           "crop", "col2im"]
+           "scatter_windows", "crop", "col2im"]
 
 
 def pad(x: np.ndarray, geometry: Geometry, value: Any = 0) -> np.ndarray:
@@ -72,6 +72,22 @@ def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int = 0,
                                                     d.stride)
 
 
+def tap_range(d: DimGeometry, start: int, stop: int) -> range:
+    """The taps that may read the input for outputs in ``[start, stop)``, in order: every
+    other tap reads only padding there (:func:`tap_region` gives None), so a loop over
+    taps costs at most about ``in_size / dilation`` steps, however large the window.
+
+    >>> from numconv.geometry import resolve_dim
+    >>> tap_range(resolve_dim(4, 2**31 - 1, 1, padding="SAME"), 0, 4)
+    range(1073741820, 1073741827)
+    """
+    if stop <= start:
+        return range(0)
+    first = max(0, -(((stop - 1) * d.stride - d.pad_before) // d.dilation))
+    last = min(d.window - 1, (d.in_size - 1 + d.pad_before - start * d.stride) // d.dilation)
+    return range(first, max(first, last + 1))
+
+
 def applied(geometry: Geometry) -> Geometry:
     """The same windows, with strides and dilations that are never applied made small.
 
@@ -87,8 +103,6 @@ def applied(geometry: Geometry) -> Geometry:
     >>> g.dims[0].out_size, applied(g).strides, applied(g).dilations
     (1, (5,), (1,))
     """
-    from dataclasses import replace
-
     def small(d: Any) -> Any:
         size = max(d.padded_size, 1)
         stride = d.stride if d.out_size > 1 else min(d.stride, size)
@@ -181,11 +195,12 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
     window_shape : int or sequence of int
         Window size per spatial dim.
     strides, dilations : int or sequence of int
-        Window stride and tap spacing per spatial dim.
-    padding : "SAME", "VALID", int or (before, after) pairs
+        Window stride and tap spacing per spatial dim (None is 1).
+    padding : "SAME", "VALID", "SAME_LOWER", "SAME_UPPER", int or (before, after) pairs
         Zero padding, as for :func:`numconv.convolution`.
     data_format : str, optional
-        ``NWC``/``NHWC``/``NDHWC`` (default) or ``NCW``/``NCHW``/``NCDHW``.
+        ``NWC``/``NHWC``/``NDHWC`` (default) or ``NCW``/``NCHW``/``NCDHW``; Keras's
+        ``"channels_last"``/``"channels_first"`` take the rank from the input.
 
     Returns
     -------
@@ -222,20 +237,15 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
             [4., 5., 7., 8.]]])
     """
     fn = "im2col"
-    x = _args.array(fn, "input", input)
-    n = _args.spatial_rank(fn, "input", x, 2) if data_format is None else None
-    layout = _args.data_format(fn, data_format, n)
-    _args.check_input_rank(fn, "input", x, layout)
+    x = spec.array(fn, "input", input)
+    layout, _, geometry = spec.patch_spec(fn, None, x, window_shape, strides, padding,
+                                          data_format, dilations)
     n = layout.n_spatial
-    geometry = resolve(layout.spatial_shape(x.shape),
-                       _args.int_tuple(fn, "window_shape", window_shape, n),
-                       _args.int_tuple(fn, "strides", strides, n, layout=layout),
-                       _args.int_tuple(fn, "dilations", dilations, n, layout=layout),
-                       _args.padding(fn, padding, n, layout))
     batch, out = x.shape[0], geometry.out_shape
     channels, taps = x.shape[layout.channel_axis], math.prod(geometry.window)
-    _args.window_memory(fn, "input, window_shape, strides, padding and dilations", batch,
-                        channels, geometry, x.dtype.itemsize, taps * channels, x.dtype.itemsize)
+    budget.window(fn, "input, window_shape, strides, padding and dilations", batch, channels,
+                  geometry, x.dtype.itemsize, taps * channels, x.dtype.itemsize,
+                  padded_copy=True)
     if batch == 0 or channels == 0 or 0 in out:   # empty: no window view of a huge window
         return np.zeros(layout.full_index(out, batch, taps * channels), dtype=x.dtype)
     view = window_view(pad(layout.to_canonical(x), geometry, 0), geometry)
@@ -325,26 +335,10 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
            [1., 2., 1.]])
     """
     fn = "col2im"
-    c = _args.array(fn, "cols", cols)
-    if isinstance(input_shape, (str, bytes)) or not _args._is_sequence(input_shape):
-        _args.type_fail(fn, "input_shape", "must be a sequence of 3 to 5 non-negative integers",
-                        input_shape)
-    rank = len(input_shape)
-    n = rank - 2 if data_format is None else None
-    if n is not None and not 1 <= n <= 3:
-        _args.fail(fn, "input_shape", "must have 3 to 5 elements (1 to 3 spatial dims)",
-                   tuple(input_shape))
-    layout = _args.data_format(fn, data_format, n)
+    c = spec.array(fn, "cols", cols)
+    layout, shape, geometry = spec.patch_spec(fn, input_shape, None, window_shape, strides,
+                                              padding, data_format, dilations)
     n = layout.n_spatial
-    if rank != layout.rank:
-        _args.fail(fn, "input_shape", f"must have {layout.rank} elements ({layout.name})",
-                   tuple(input_shape))
-    shape = _args.shape_spec(fn, "input_shape", input_shape, layout, 0, 0)
-    geometry = resolve(layout.spatial_shape(shape),
-                       _args.int_tuple(fn, "window_shape", window_shape, n),
-                       _args.int_tuple(fn, "strides", strides, n, layout=layout),
-                       _args.int_tuple(fn, "dilations", dilations, n, layout=layout),
-                       _args.padding(fn, padding, n, layout))
     batch, channels, out = shape[0], shape[layout.channel_axis], geometry.out_shape
     taps = math.prod(geometry.window)
     if layout.channels_last:
@@ -358,12 +352,11 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
         view = c.reshape(batch, channels, *geometry.window, *out)
         view = view.transpose((0,) + tuple(range(n + 2, 2 * n + 2))
                               + tuple(range(2, n + 2)) + (1,))
-    acc = np.dtype(np.float32 if c.dtype == np.float16 else (c.dtype if c.dtype.kind == "f"
-                                                               else np.int64))
-    _args.grad_memory(fn, "input_shape, window_shape, strides, padding and dilations", geometry,
-                      batch, channels, acc.itemsize, extra=math.prod(shape) * acc.itemsize)
+    acc, result = spec.result_dtypes(c.dtype)
+    budget.scatter(fn, "input_shape, window_shape, strides, padding and dilations", geometry,
+                   batch, channels, acc.itemsize, extra=math.prod(shape) * acc.itemsize)
     canonical = (batch, *(d.padded_size for d in geometry.dims), channels)
     dxp = np.zeros(canonical, dtype=acc)
     scatter_windows(dxp, view, geometry)
-    dx = crop(dxp, geometry).astype(np.float16 if c.dtype == np.float16 else acc)
+    dx = crop(dxp, geometry).astype(result)
     return layout.from_canonical(dx)

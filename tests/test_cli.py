@@ -87,10 +87,11 @@ def test_explain_ceil_mode(capsys):
     (["explain", "--window", "2"],
      "numconv explain: error: the following arguments are required: --input"),
     (["explain", "--input", "5", "--window", "2", "--padding", "SAME", "1"],
-     "numconv explain: error: --padding: SAME or VALID must be given alone, got ['SAME', 1]"),
+     "numconv explain: error: --padding: a padding mode (SAME, VALID, ...) must be given "
+     "alone, got ['SAME', 1]"),
     (["explain", "--input", "5", "--window", "2", "--padding", "1,2,3"],
-     "numconv explain: error: argument --padding: must be SAME, VALID, a pad p or a pair "
-     "before,after (such as 2,3), got '1,2,3'"),
+     "numconv explain: error: argument --padding: must be SAME, VALID, SAME_LOWER, "
+     "SAME_UPPER, a pad p or a pair before,after (such as 2,3), got '1,2,3'"),
     (["explain", "--input", "5", "5", "--window", "2", "2", "2"],
      "numconv explain: error: explain: window must have 1 or 2 elements for 2 spatial dims, "
      "got (2, 2, 2)"),

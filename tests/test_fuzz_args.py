@@ -383,17 +383,17 @@ def dtype_of(draw):
                                                    "bool"]))
 
 
-def fmt_arg(draw, kw, c, default, rank_known=True):
+def fmt_arg(draw, kw, c, default):
     """data_format: omit it when the default describes the case's layout.
 
-    Ops that learn the rank from data_format (``rank_known=False``) need its
-    rank-specific name: Keras's "channels_last" does not say the rank.
+    Every spelling works in every op: where Keras's "channels_last" does not say the
+    rank, the op takes it from its data.
     """
     default_ok = (default is None and c.last) or (
         default is not None and layout_of(default, c.n) == (c.n, c.last))
     if default_ok and draw(st.booleans()):
         return
-    kw["data_format"] = c.fmt if rank_known or not c.fmt.startswith("channels") else c.name
+    kw["data_format"] = c.fmt
 
 
 # -- convolution
@@ -434,7 +434,7 @@ def conv_spec(fn, n, default_fmt, wname="filters", sname="strides", depthwise=Fa
             kw["input"] = da.from_array(x, chunks=tuple(max(1, s // 2) for s in x.shape))
         maybe(draw, kw, sname, c.strides, None)
         kw["padding"] = c.padding
-        fmt_arg(draw, kw, c, default_fmt, n is not None)
+        fmt_arg(draw, kw, c, default_fmt)
         maybe(draw, kw, "dilations", c.dilations, None)
         if draw(st.booleans()):
             cout = wshape[-1] * (wshape[-2] if depthwise else 1)
@@ -498,7 +498,7 @@ def pool_spec(fn, n, default_fmt, kind, wname="ksize", generic=False, dask=False
             kw["pooling_type"] = which
         kw["strides"] = c.strides
         kw["padding"] = c.padding
-        fmt_arg(draw, kw, c, default_fmt, n is not None or generic)
+        fmt_arg(draw, kw, c, default_fmt)
         maybe(draw, kw, "dilations", c.dilations, None)
         if c.pads != "SAME":
             maybe(draw, kw, "ceil_mode", draw(st.booleans()), False)
@@ -528,7 +528,7 @@ def global_spec(fn):
     def base(draw):
         c = draw(case())
         kw = {"input": rand(c.full(c.spatial, c.channels), dtype_of(draw), c.seed)}
-        fmt_arg(draw, kw, c, None, False)
+        fmt_arg(draw, kw, c, None)
         maybe(draw, kw, "keepdims", draw(st.booleans()), False)
         return kw
 
@@ -603,7 +603,7 @@ def im2col_base(draw):
     kw = {"input": rand(c.full(c.spatial, c.channels), dtype_of(draw), c.seed),
           "window_shape": spell_plain(draw, c.window), "strides": c.strides,
           "padding": c.padding, "dilations": c.dilations}
-    fmt_arg(draw, kw, c, None, False)
+    fmt_arg(draw, kw, c, None)
     return kw
 
 
@@ -671,7 +671,7 @@ def conv_grad_spec(fn, n, default_fmt, which, depthwise=False):
         kw["strides"], kw["padding"] = c.strides, c.padding
         if isinstance(c.padding, list) and len(c.padding) == c.n + 2:
             kw["padding"] = c.pads if isinstance(c.pads, str) else [list(p) for p in c.pads]
-        fmt_arg(draw, kw, c, default_fmt, n is not None)
+        fmt_arg(draw, kw, c, default_fmt)
         maybe(draw, kw, "dilations", c.dilations, None)
         if which != "filter" and draw(st.booleans()):
             kw["precision"] = draw(st.sampled_from(["exact", "fast", None]))
@@ -705,7 +705,7 @@ def pool_grad_base(draw, which):
         kw.update(input_shape=list(x.shape) if draw(st.booleans()) else list(c.spatial), grad=g)
     else:
         kw["input"] = x
-    fmt_arg(draw, kw, c, None, False)
+    fmt_arg(draw, kw, c, None)
     maybe(draw, kw, "dilations", c.dilations, None)
     maybe(draw, kw, "ceil_mode", ceil, False)
     if which == "argmax":
@@ -754,7 +754,7 @@ def unpool_predict(kw):
     if kw.get("output_size") is not None:
         return sizes_of(kw["output_size"], n, last, v.shape[0], spatial_channels(v.shape, last))
     k = ints_of(kw["ksize"], n, last)
-    s = ints_of(kw.get("strides"), n, last) if kw.get("strides") is not None else k
+    s = ints_of(kw.get("strides"), n, last)
     pads = pads_of(kw.get("padding", "VALID"), n, last)
     size = [i * st_ if p == "SAME" else max(0, (i - 1) * st_ + kk - (0 if p == "VALID" else
                                                                          sum(p)))

@@ -111,7 +111,7 @@ CASES = {
                                                                 True), {}),
     "max_pool_with_argmax": (numconv.max_pool_with_argmax, (X2, 3, 2, "SAME"), {}),
     "max_unpool": (numconv.max_unpool, (rand(R, 2, 3, 4), np.array(
-        [[[0, 5, 2, 3], [9, 6, 14, 11], [20, 17, 18, 23]]] * 2), 2), {}),
+        [[[0, 5, 2, 3], [9, 6, 14, 11], [20, 17, 18, 23]]] * 2), 2, 2), {}),
 }
 
 

@@ -269,7 +269,7 @@ def test_unpool_puts_maxima_back(fmt, include_batch):
     shape = (2, *(4,) * n, 3) if fmt.endswith("C") else (2, 3, *(4,) * n)
     x = RNG.standard_normal(shape)
     out, idx = numconv.max_pool_with_argmax(x, 2, 2, "VALID", fmt, include_batch)
-    back = numconv.max_unpool(out, idx, 2, data_format=fmt, include_batch_in_index=include_batch)
+    back = numconv.max_unpool(out, idx, 2, 2, data_format=fmt, include_batch_in_index=include_batch)
     assert back.shape == x.shape
     flat_x, flat_back = x.reshape(-1), back.reshape(-1)
     kept = np.flatnonzero(back.reshape(-1))
@@ -281,12 +281,12 @@ def test_unpool_puts_maxima_back(fmt, include_batch):
 def test_unpool_output_size_and_default_sizes():
     v = np.array([5., 4.]).reshape(1, 2, 1)
     idx = np.array([1, 2]).reshape(1, 2, 1)
-    assert numconv.max_unpool(v, idx, 2).ravel().tolist() == [0, 5, 4, 0]   # (2-1)*2 + 2
+    assert numconv.max_unpool(v, idx, 2, 2).ravel().tolist() == [0, 5, 4, 0]   # (2-1)*2 + 2
     assert numconv.max_unpool(v, idx, 3, 2, 1).ravel().tolist() == [0, 5, 4]  # (2-1)*2+3-2
     idx = np.array([1, 4]).reshape(1, 2, 1)
     assert numconv.max_unpool(v, idx, 2, 2, "SAME", output_size=[5]).ravel().tolist() == \
         [0, 5, 0, 0, 4]
-    assert numconv.max_unpool(v, np.array([-1, 0]).reshape(1, 2, 1), 2).ravel().tolist() == \
+    assert numconv.max_unpool(v, np.array([-1, 0]).reshape(1, 2, 1), 2, 2).ravel().tolist() == \
         [4, 0, 0, 0]                                                          # -1 skipped
 
 
@@ -311,16 +311,16 @@ def test_errors():
     v, idx = np.zeros((1, 2, 1)), np.zeros((1, 2, 1), np.int64)
     with pytest.raises(TypeError, match=r"max_unpool: indices must be an integer array, got "
                        r"ndarray array of shape \(1, 2, 1\) and dtype float64"):
-        numconv.max_unpool(v, v, 2)
+        numconv.max_unpool(v, v, 2, 2)
     with pytest.raises(ValueError, match=r"max_unpool: indices must have the input's shape "
                        r"\(1, 2, 1\), got shape \(1, 3, 1\)"):
-        numconv.max_unpool(v, np.zeros((1, 3, 1), np.int64), 2)
+        numconv.max_unpool(v, np.zeros((1, 3, 1), np.int64), 2, 2)
     with pytest.raises(ValueError, match=r"max_unpool: indices must lie in \[0, 4\) \(output "
                        r"shape \(1, 4, 1\)\) or be -1, got values in \[0, 4\]"):
-        numconv.max_unpool(v, idx + np.array([0, 4]).reshape(1, 2, 1), 2)
+        numconv.max_unpool(v, idx + np.array([0, 4]).reshape(1, 2, 1), 2, 2)
     with pytest.raises(ValueError, match=r"max_unpool: output_size must have shape \(1, 4, 1\) "
                        r"\(the input's batch and channels\), got shape \(1, 4, 2\)"):
-        numconv.max_unpool(v, idx, 2, output_size=(1, 4, 2))
+        numconv.max_unpool(v, idx, 2, 2, output_size=(1, 4, 2))
 
 
 def test_memory_limit_refuses_before_allocating():
@@ -332,7 +332,7 @@ def test_memory_limit_refuses_before_allocating():
             numconv.avg_pool_grad((1, 10**8, 1), g, 10**8, 10**8, "VALID")
         with pytest.raises(ValueError, match=r"max_unpool: output_size \(or input, ksize, "
                            r"strides and padding\) must keep the memory this call needs"):
-            numconv.max_unpool(g, np.zeros((1, 1, 1), np.int64), 2, output_size=[10**8])
+            numconv.max_unpool(g, np.zeros((1, 1, 1), np.int64), 2, 2, output_size=[10**8])
         with pytest.raises(ValueError, match=r"max_pool_grad: input, ksize, strides, padding "
                            r"and dilations must keep the memory this call needs"):
             numconv.max_pool_grad(g, g, 10**8, 1, [(10**8 - 1, 0)])
@@ -343,4 +343,4 @@ def test_shapes_numpy_cannot_describe_are_refused():
                        r"and padding\) must give arrays NumPy can describe \(the product of "
                        r"the non-zero dims times the item size under 2\*\*63 bytes\), got "
                        r"shape \(0, 9223372036854775808, 1\) for the output"):
-        numconv.max_unpool(np.ones((0, 2, 1)), np.zeros((0, 2, 1), np.int64), 2**62)
+        numconv.max_unpool(np.ones((0, 2, 1)), np.zeros((0, 2, 1), np.int64), 2**62, 2**62)

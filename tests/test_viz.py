@@ -675,7 +675,7 @@ def test_pools_memory_limit_is_named():
     with memory_limit(2**20), pytest.raises(
             ValueError, match=r"show_pools: windows, strides and padding must give a pooling "
                               r"numconv computes \(pool: .* memory"):
-        viz.show_pools(np.zeros((4, 4)), windows=[2**31 - 1])
+        viz.show_pools(np.zeros((4, 4)), windows=[2], padding=10**6)   # a 2000002^2 output
 
 
 def test_pools_window_count_capped():

@@ -7,7 +7,8 @@ a :class:`~numconv.layout.Layout`) to the compute code, which never re-checks.
 Messages follow one pattern: ``"<function>: <argument> <rule>, got <value>"``;
 TypeError for a wrong type, ValueError for a wrong value or shape.
 
-The helpers are grouped by area: :mod:`.core` (shared rules), :mod:`.memory`,
+The helpers are grouped by area: :mod:`.core` (shared rules), :mod:`.memory` (the messages of
+:mod:`numconv.budget`),
 :mod:`.grads`, :mod:`.media` (figures, images, kernels) and :mod:`.frameworks`
 (cross-checking, layers); callers use them as ``_args.<helper>``.
 """
@@ -19,8 +20,7 @@ from .core import (
     check_input_rank, check_rank, choice, dask_array, data_format, fail, filters, flag, groups,
     int_tuple, integer, nan_policy, number, padding, precision, rank_range, relu_options,
     spatial_rank, type_fail)
-from .memory import (
-    grad_memory, memory, numpy_sized, show_bytes, window_memory)
+from .memory import numpy_sized, over_limit, show_bytes
 from .grads import (
     grad_shape, index_range, indices, registered, same_shape, shape_spec, transpose_output)
 from .media import (
@@ -37,8 +37,8 @@ __all__ = ["Padding", "PaddingSpec", "_is_sequence", "_show", "algorithm_fits", 
            "bias", "bind", "ceil_mode", "check_input_rank", "check_rank", "choice",
            "dask_array", "data_format", "fail", "filters", "flag", "groups",
            "int_tuple", "integer", "nan_policy", "number", "padding", "precision", "rank_range",
-           "relu_options", "spatial_rank", "type_fail", "grad_memory", "memory",
-           "numpy_sized", "show_bytes", "window_memory", "grad_shape", "index_range",
+           "relu_options", "spatial_rank", "type_fail", "numpy_sized", "over_limit",
+           "show_bytes", "grad_shape", "index_range",
            "indices", "registered", "same_shape", "shape_spec", "transpose_output",
            "FIGURE_AREA", "FIGURE_INCHES", "activation", "batch_image", "figure_size",
            "file_path", "float_image", "grid_position", "image_channels", "instance",

@@ -6,19 +6,23 @@ TypeError for a wrong type, ValueError for a wrong value or shape.
 
 from __future__ import annotations
 
+import inspect
 import operator
 from typing import Any, NoReturn, Sequence, Union
 
 import numpy as np
 
+from ..geometry import Padding
 from ..layout import DATA_FORMATS, Layout
 
 
 PaddingSpec = Union[str, int, Sequence[int], Sequence[Sequence[int]]]
 
-
-#: canonical padding: "SAME", "VALID" or one (before, after) pair per spatial dim
-Padding = Union[str, tuple[tuple[int, int], ...]]
+#: padding strings (any case) -> canonical mode: ONNX's SAME_UPPER is TF's SAME
+PADDING_MODES = {"SAME": "SAME", "VALID": "VALID", "SAME_UPPER": "SAME",
+                 "SAME_LOWER": "SAME_LOWER"}
+_PADDING_RULE = ("must be 'SAME', 'VALID', 'SAME_LOWER', 'SAME_UPPER', an int or explicit "
+                 "(before, after) pairs")
 
 
 def _show(value: Any) -> str:
@@ -138,7 +142,8 @@ def data_format(fn: str, value: Any, n: int | None, default_channels_last: bool 
     """Resolve a TF data_format string (or Keras ``channels_last``/``channels_first``).
 
     ``n`` is the number of spatial dims the op works on; ``None`` means "take it from
-    the string" (the caller then checks the input's rank).
+    the string" (:mod:`numconv.spec` passes a rank whenever the string is None or
+    Keras's, whose names do not say it).
     """
     if value is None:
         if n is None:
@@ -148,8 +153,7 @@ def data_format(fn: str, value: Any, n: int | None, default_channels_last: bool 
         type_fail(fn, arg, "must be a string such as 'NHWC' or 'NCHW'", value)
     key = value.strip()
     if key.lower() in ("channels_last", "channels_first"):
-        if n is None:
-            fail(fn, arg, "needs a rank-specific name here (e.g. 'NHWC')", value)
+        assert n is not None, "Keras's data_format names need the rank"
         return Layout(n, key.lower() == "channels_last")
     key = key.upper()
     if key not in DATA_FORMATS:
@@ -194,28 +198,26 @@ def check_input_rank(fn: str, arg: str, x: np.ndarray, layout: Layout) -> None:
 
 def padding(fn: str, value: Any, n: int, layout: Layout | None = None,
             arg: str = "padding") -> Padding:
-    """Normalise a padding spec to "SAME", "VALID" or ``n`` explicit (before, after) pairs.
+    """Normalise a padding spec to "SAME", "SAME_LOWER", "VALID" or ``n`` (before, after) pairs.
 
-    Accepted: "SAME"/"VALID" (any case); an int ``p`` (PyTorch's symmetric ``p`` on every
+    Accepted: "SAME"/"VALID" (any case), ONNX's "SAME_UPPER" (TF's SAME) and
+    "SAME_LOWER" (the odd padding pixel first); an int ``p`` (PyTorch's symmetric ``p`` on every
     dim); ``n`` ints (symmetric per dim); ``n`` pairs; or TF's full form of ``n + 2``
     pairs (``[[0, 0], [t, b], [l, r], [0, 0]]`` for NHWC) whose batch and channel pairs
     are zero.
     """
     if isinstance(value, str):
         key = value.strip().upper()
-        if key not in ("SAME", "VALID"):
-            fail(fn, arg, "must be 'SAME', 'VALID', an int or explicit (before, after) pairs",
-                 value)
-        return key
+        if key not in PADDING_MODES:
+            fail(fn, arg, _PADDING_RULE, value)
+        return PADDING_MODES[key]
     if isinstance(value, (bool, np.bool_)) or value is None:
-        type_fail(fn, arg, "must be 'SAME', 'VALID', an int or explicit (before, after) pairs",
-                  value)
+        type_fail(fn, arg, _PADDING_RULE, value)
     if isinstance(value, (int, np.integer)):
         p = integer(fn, arg, value, minimum=0)
         return tuple((p, p) for _ in range(n))
     if not _is_sequence(value) and not (isinstance(value, np.ndarray) and value.ndim == 2):
-        type_fail(fn, arg, "must be 'SAME', 'VALID', an int or explicit (before, after) pairs",
-                  value)
+        type_fail(fn, arg, _PADDING_RULE, value)
     items = list(value)
     if items and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
                      for v in items):
@@ -252,10 +254,10 @@ def padding(fn: str, value: Any, n: int, layout: Layout | None = None,
 
 
 def ceil_mode(fn: str, value: Any, pad: Padding) -> bool:
-    """PyTorch's ``ceil_mode`` flag; refused with SAME, which already rounds up."""
+    """PyTorch's ``ceil_mode`` flag; refused with SAME (or SAME_LOWER), which already rounds up."""
     on = flag(fn, "ceil_mode", value)
-    if on and pad == "SAME":
-        fail(fn, "ceil_mode", "cannot be combined with padding='SAME' (SAME already rounds "
+    if on and pad in ("SAME", "SAME_LOWER"):
+        fail(fn, "ceil_mode", f"cannot be combined with padding={pad!r} ({pad} already rounds "
              "up: out = ceil(in / stride))", value)
     return on
 
@@ -394,8 +396,6 @@ def algorithm_fits(fn: str, name: str, rule: str | None, window: tuple[int, ...]
 def bind(fn: str, target: Any, args: tuple, kwargs: dict) -> Any:
     """``inspect.signature(target).bind(*args, **kwargs)`` with defaults applied; a
     mismatch is a TypeError naming ``fn`` and the target's signature."""
-    import inspect
-
     signature = inspect.signature(target)
     try:
         bound = signature.bind(*args, **kwargs)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
-from .core import Padding, _show, array, fail, int_tuple, number, padding, type_fail
-from .memory import memory
+from ..geometry import Padding, resolve
+from .core import _show, array, fail, int_tuple, number, padding, type_fail
 
 
 def kernel2d(fn: str, arg: str, value: Any) -> np.ndarray:
@@ -82,7 +84,6 @@ def pool_windows(fn: str, spatial: tuple[int, int], windows: Any, strides: Any, 
                  panel: float) -> tuple[list[tuple[int, ...]], tuple[int, ...], Padding]:
     """A figure's pooling windows (a non-empty list, each fitting the padded ``spatial``
     map), strides and padding; one ``panel``-inch panel per window fits a figure."""
-    from ..geometry import resolve
     if not isinstance(windows, (list, tuple)) or not windows:
         type_fail(fn, "windows", "must be a non-empty list of window sizes", windows)
     s, pads = int_tuple(fn, "strides", strides, 2), padding(fn, pad_spec, 2)
@@ -97,18 +98,12 @@ def pool_windows(fn: str, spatial: tuple[int, int], windows: Any, strides: Any, 
 def patch_figure(fn: str, spatial: tuple[int, int], window: Any, stride: Any,
                  pad_spec: Any) -> tuple[tuple[int, ...], tuple[int, ...], Padding, Any]:
     """show_im2col's window, stride, padding and resolved geometry: a window that fits the
-    padded image, a float64 patch matrix and padded image within the memory limit."""
-    import math
-
-    from ..geometry import resolve
+    padded image (the caller charges the patch matrix and padded image to the budget)."""
     k, s = int_tuple(fn, "window", window, 2), int_tuple(fn, "stride", stride, 2)
     pads = padding(fn, pad_spec, 2)
     geometry = resolve(spatial, k, s, (1, 1), pads)
     if 0 in geometry.out_shape:
         fail(fn, "window", f"must fit in the padded {spatial[0]}x{spatial[1]} image", k)
-    memory(fn, "image, window, stride and padding", {
-        "patch matrix": math.prod(geometry.out_shape) * k[0] * k[1] * 8,
-        "padded image": math.prod(d.padded_size for d in geometry.dims) * 8})
     return k, s, pads, geometry
 
 
@@ -150,8 +145,6 @@ def file_path(fn: str, arg: str, value: Any) -> Any:
 
     FileNotFoundError if it does not exist, IsADirectoryError for a directory.
     """
-    import os
-    import pathlib
     if isinstance(value, (bytes, bool)) or not isinstance(value, (str, os.PathLike)):
         type_fail(fn, arg, "must be a file path (str or os.PathLike)", value)
     path = pathlib.Path(value)

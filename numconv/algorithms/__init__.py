@@ -69,7 +69,7 @@ import numpy as np
 
 from ..config import get_default_precision, get_workspace_limit
 from ..geometry import Geometry
-from . import pointwise, winograd
+from . import fft, gemm, pointwise, shift, winograd
 from ..engine import profiling
 from .fft import fft_conv
 from .gemm import im2col_gemm
@@ -161,3 +161,36 @@ def choose(x_shape: tuple[int, ...], w_shape: tuple[int, ...], geometry: Geometr
             and line * 16 * (cin_g + cout) * 8 <= limit):   # one row of tiles
         return "winograd"
     return "im2col"
+
+
+def workspace(name: str, x_shape: tuple[int, ...], x_dtype: np.dtype,
+              w_shape: tuple[int, ...], geometry: Geometry, groups: int,
+              dtype: np.dtype) -> int:
+    """Bytes of scratch algorithm ``name`` will hold at once, known before it runs.
+
+    Its blocks (each algorithm's ``request``, the numbers its plan is made of) plus the
+    filters it converts (a copy in ``dtype``; Winograd's transformed 4x4 filters).
+    ``fft`` and ``winograd`` run im2col instead for non-finite values, which only the
+    data tell: they are charged the larger of the two.
+
+    >>> from numconv.geometry import resolve
+    >>> g = resolve((8, 8), (3, 3), (1, 1), (1, 1), "VALID")     # 36 positions, K = 18
+    >>> workspace("im2col", (1, 8, 8, 2), np.dtype(float), (3, 3, 2, 4), g, 1,
+    ...           np.dtype(float))              # patches 36 * 18 * 8 + filters 72 * 8
+    5760
+    """
+    dtype = np.dtype(dtype)
+    args = (x_shape, x_dtype, w_shape, geometry, groups, dtype)
+    filters = math.prod(w_shape) * dtype.itemsize
+    if name in ("shift", "pointwise"):
+        return (shift if name == "shift" else pointwise).request(*args).workspace() + filters
+    im2col = gemm.request(*args).workspace() + filters
+    if name == "im2col":
+        return im2col
+    if name == "fft":
+        own = fft.request(*args)
+        return im2col if own is None else max(own.workspace() + filters, im2col)
+    if dtype.kind != "f" or groups != 1:          # winograd runs im2col
+        return im2col
+    transformed = 16 * x_shape[-1] * w_shape[-1] * dtype.itemsize
+    return max(winograd.request(*args).workspace() + filters + transformed, im2col)

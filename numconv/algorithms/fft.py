@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..engine import (Scratch, add_time, all_finite, clock, num_workers, plan,
+from ..engine import (Request, Scratch, add_time, all_finite, clock, num_workers,
                       single_threaded_blas, slab, slab_rows, slab_shape)
 from ..geometry import Geometry
 from .gemm import im2col_gemm
@@ -46,6 +46,46 @@ def _dilated(w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
     return wd
 
 
+def _sizes(geometry: Geometry, rows: int) -> list[int]:
+    """FFT sizes of a block of ``rows`` output rows: its slab rows and the padded
+    trailing dims, each rounded up to a fast length."""
+    import scipy.fft as sfft
+    return [sfft.next_fast_len(slab_rows(geometry, rows), real=True),
+            *(sfft.next_fast_len(d.padded_size, real=True) for d in geometry.dims[1:])]
+
+
+def _spectrum(fft_sizes: list[int]) -> int:
+    return math.prod(fft_sizes[:-1]) * (fft_sizes[-1] // 2 + 1)
+
+
+def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...],
+            geometry: Geometry, groups: int, dtype: np.dtype) -> Request | None:
+    """The blocks :func:`fft_conv` asks for (per block: the slab, the input and output
+    spectra and temporaries, the output rows, the filter spectrum), or None when it
+    runs im2col instead (integers, or a filter spectrum over half the workspace bound;
+    non-finite values also do, which only the data tell)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        return None
+    channels, (cin_g, cout) = x_shape[-1], w_shape[-2:]
+    cdtype = np.result_type(dtype, np.complex64)
+    w_bytes_per_row = cin_g * cout * cdtype.itemsize
+
+    def nbytes(images: int, rows: int) -> int:
+        f = _sizes(geometry, rows)
+        spec = _spectrum(f)
+        total = math.prod(slab_shape(x_shape, geometry, images, rows)) * dtype.itemsize
+        total += images * spec * (channels + 2 * cout) * cdtype.itemsize  # X, Y, temporaries
+        total += images * math.prod(f) * cout * dtype.itemsize            # y
+        return total + spec * w_bytes_per_row                              # filter spectrum
+
+    limit = get_workspace_limit()
+    if _spectrum(_sizes(geometry, 1)) * w_bytes_per_row > limit // 2:
+        return None
+    return Request(x_shape[0], geometry.out_shape, nbytes,
+                   cache_bytes=max(FFT_BLOCK_BYTES, limit // 4))
+
+
 def fft_conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
              dtype: np.dtype) -> np.ndarray:
     """Convolve by FFT (see the module docstring); floating dtypes only.
@@ -62,37 +102,18 @@ def fft_conv(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
     if dtype.kind != "f" or not all_finite(x, w):
         return im2col_gemm(x, w, geometry, groups, dtype)
     n = len(geometry.dims)
-    batch, channels = x.shape[0], x.shape[-1]
+    batch = x.shape[0]
     cin_g, cout = w.shape[-2], w.shape[-1]
     cout_g = cout // groups
     out_shape = geometry.out_shape
+    req = request(x.shape, x.dtype, w.shape, geometry, groups, dtype)
+    if req is None:
+        return im2col_gemm(x, w, geometry, groups, dtype)
     out = np.empty((batch, *out_shape, cout), dtype=dtype)
     if batch == 0 or math.prod(out_shape) == 0:
         return out
-    cdtype = np.result_type(dtype, np.complex64)
-    rest = [sfft.next_fast_len(d.padded_size, real=True) for d in geometry.dims[1:]]
-
-    def sizes(rows: int) -> list[int]:
-        return [sfft.next_fast_len(slab_rows(geometry, rows), real=True), *rest]
-
-    def spectrum(fft_sizes: list[int]) -> int:
-        return math.prod(fft_sizes[:-1]) * (fft_sizes[-1] // 2 + 1)
-
-    w_bytes_per_row = cin_g * cout * cdtype.itemsize
-
-    def nbytes(images: int, rows: int) -> int:
-        f = sizes(rows)
-        spec = spectrum(f)
-        total = math.prod(slab_shape(x.shape, geometry, images, rows)) * dtype.itemsize
-        total += images * spec * (channels + 2 * cout) * cdtype.itemsize  # X, Y, temporaries
-        total += images * math.prod(f) * cout * dtype.itemsize            # y
-        return total + spec * w_bytes_per_row                              # filter spectrum
-
-    limit = get_workspace_limit()
-    if spectrum(sizes(1)) * w_bytes_per_row > limit // 2:
-        return im2col_gemm(x, w, geometry, groups, dtype)
-    blocks = plan(batch, out_shape, nbytes, cache_bytes=max(FFT_BLOCK_BYTES, limit // 4)).blocks
-    fft_sizes = sizes(max(b[1].stop - b[1].start for b in blocks))
+    blocks = req.plan().blocks
+    fft_sizes = _sizes(geometry, max(b[1].stop - b[1].start for b in blocks))
     axes = tuple(range(1, n + 1))
     threads = num_workers()
     start = clock()

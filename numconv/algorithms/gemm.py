@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from ..engine import (Block, Scratch, add_time, clock, num_workers, plan, run_blocks, slab,
+from ..engine import (Block, Request, Scratch, add_time, clock, num_workers, run_blocks, slab,
                       slab_shape, slab_view)
 from ..geometry import Geometry
 
@@ -59,6 +59,29 @@ def needs_slab(x: np.ndarray, geometry: Geometry, dtype: np.dtype) -> bool:
     return geometry.padded or x.dtype != dtype
 
 
+def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...],
+            geometry: Geometry, groups: int, dtype: np.dtype) -> Request:
+    """The blocks :func:`im2col_gemm` asks for: per block its patch matrix, its padded
+    slab (when it pads or casts) and, for groups, the GEMM's grouped result."""
+    dtype = np.dtype(dtype)
+    cin_g, cout = w_shape[-2], w_shape[-1]
+    k = math.prod(geometry.window) * cin_g
+    line = math.prod(geometry.out_shape[1:])
+    itemsize = dtype.itemsize
+    copy_in = geometry.padded or np.dtype(x_dtype) != dtype
+
+    def nbytes(images: int, rows: int) -> int:
+        positions = images * rows * line
+        total = positions * k * groups * itemsize
+        if copy_in:
+            total += math.prod(slab_shape(x_shape, geometry, images, rows)) * itemsize
+        if groups > 1:
+            total += positions * cout * itemsize
+        return total
+
+    return Request(x_shape[0], geometry.out_shape, nbytes, num_workers())
+
+
 def im2col_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                 dtype: np.dtype) -> np.ndarray:
     """Convolve channels-last ``x`` with ``w`` (``(*window, cin_g, cout)``); result in ``dtype``.
@@ -77,20 +100,8 @@ def im2col_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
     out_shape = geometry.out_shape
     out = np.empty((batch, *out_shape, cout), dtype=dtype)
     wm = filter_matrix(w, groups, dtype)
-    line = math.prod(out_shape[1:])
-    itemsize = dtype.itemsize
     copy_in = needs_slab(x, geometry, dtype)
-
-    def nbytes(images: int, rows: int) -> int:
-        positions = images * rows * line
-        total = positions * k * groups * itemsize
-        if copy_in:
-            total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
-        if groups > 1:
-            total += positions * cout * itemsize
-        return total
-
-    blocks, workers = plan(batch, out_shape, nbytes, num_workers())
+    blocks, workers = request(x.shape, x.dtype, w.shape, geometry, groups, dtype).plan()
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:

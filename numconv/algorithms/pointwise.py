@@ -15,8 +15,9 @@ import math
 
 import numpy as np
 
-from ..engine import Block, Scratch, add_time, clock, num_workers, plan, run_blocks
+from ..engine import Block, Request, Scratch, add_time, clock, num_workers, run_blocks
 from ..geometry import Geometry
+from .shift import request as shift_request
 from .shift import shift_accumulate
 
 __all__ = ["pointwise_gemm", "supports"]
@@ -25,6 +26,28 @@ __all__ = ["pointwise_gemm", "supports"]
 def supports(geometry: Geometry) -> bool:
     """Whether the window is all ones."""
     return all(k == 1 for k in geometry.window)
+
+
+def direct(x_dtype: np.dtype, geometry: Geometry, groups: int, dtype: np.dtype) -> bool:
+    """Whether :func:`pointwise_gemm` runs its own GEMM (else shift-and-accumulate)."""
+    return (groups == 1 and not geometry.padded and np.dtype(x_dtype) == np.dtype(dtype)
+            and all(s == 1 for s in geometry.strides))
+
+
+def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...],
+            geometry: Geometry, groups: int, dtype: np.dtype) -> Request:
+    """The blocks :func:`pointwise_gemm` asks for (per block a band's copy, only of a
+    non-contiguous input but counted always, so that the bands, hence the bits, do not
+    depend on the layout, and the GEMM's operands); shift's when it runs that."""
+    if not direct(x_dtype, geometry, groups, dtype):
+        return shift_request(x_shape, x_dtype, w_shape, geometry, groups, dtype)
+    channels, cout = x_shape[-1], w_shape[-1]
+    line = math.prod(x_shape[2:-1])
+
+    def nbytes(images: int, rows: int) -> int:
+        return images * rows * line * (2 * channels + cout) * np.dtype(dtype).itemsize
+
+    return Request(x_shape[0], x_shape[1:-1], nbytes, num_workers())
 
 
 def pointwise_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
@@ -39,22 +62,13 @@ def pointwise_gemm(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int
     """
     assert supports(geometry)
     dtype = np.dtype(dtype)
-    direct = (groups == 1 and not geometry.padded and x.dtype == dtype
-              and all(s == 1 for s in geometry.strides))
-    if not direct:
+    if not direct(x.dtype, geometry, groups, dtype):
         return shift_accumulate(x, w, geometry, groups, dtype)
-    batch, channels, cout = x.shape[0], x.shape[-1], w.shape[-1]
+    channels, cout = x.shape[-1], w.shape[-1]
     out = np.empty((*x.shape[:-1], cout), dtype=dtype)
     b = np.ascontiguousarray(w.reshape(channels, cout), dtype)
-    line = math.prod(x.shape[2:-1])
     copy_in = not x.flags.c_contiguous
-
-    def nbytes(images: int, rows: int) -> int:
-        # a band's copy (only of a non-contiguous input: counted always, so that the
-        # bands, hence the bits, do not depend on the layout) and the GEMM's operands
-        return images * rows * line * (2 * channels + cout) * dtype.itemsize
-
-    blocks, workers = plan(batch, x.shape[1:-1], nbytes, num_workers())
+    blocks, workers = request(x.shape, x.dtype, w.shape, geometry, groups, dtype).plan()
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:

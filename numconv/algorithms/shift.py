@@ -35,9 +35,8 @@ import math
 
 import numpy as np
 
-from ..engine import (CACHE_BLOCK_BYTES, Block, Scratch, add_time, clock, flat_slab,
-                      num_workers, plan, run_blocks, slab, slab_rows, slab_shape, tap_slice,
-                      taps)
+from ..engine import (CACHE_BLOCK_BYTES, Block, Request, Scratch, add_time, clock, flat_slab,
+                      num_workers, run_blocks, slab, slab_rows, slab_shape, tap_slice, taps)
 from ..geometry import Geometry
 
 __all__ = ["shift_accumulate"]
@@ -62,6 +61,43 @@ def _mode(cin_g: int, groups: int, cout_g: int, geometry: Geometry) -> str:
     return "gemm"
 
 
+def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...],
+            geometry: Geometry, groups: int, dtype: np.dtype) -> Request:
+    """The blocks :func:`shift_accumulate` asks for, by mode: per block a sum and a
+    product of the block's outputs (the flat path: over the padded rows), the padded
+    slab, and for the GEMM mode a contiguous copy of each tap."""
+    dtype = np.dtype(dtype)
+    itemsize = dtype.itemsize
+    channels, (cin_g, cout) = x_shape[-1], w_shape[-2:]
+    mode = _mode(cin_g, groups, cout // groups, geometry)
+    if mode == "flat":
+        inner = math.prod(d.padded_size for d in geometry.dims[1:]) * channels
+        direct = len(geometry.dims) == 1
+
+        def flat_bytes(images: int, rows: int) -> int:
+            sums = images * rows * inner * (1 if direct else 2)
+            return (sums + math.prod(slab_shape(x_shape, geometry, images, rows)) + inner) \
+                * itemsize
+
+        return Request(x_shape[0], geometry.out_shape, flat_bytes, num_workers(),
+                       FLAT_BLOCK_BYTES, split_rows=True)
+    line = math.prod(geometry.out_shape[1:])
+    copy_in = geometry.padded or np.dtype(x_dtype) != dtype
+
+    def nbytes(images: int, rows: int) -> int:
+        positions = images * rows * line
+        total = 2 * positions * cout * itemsize                        # sum and product
+        if mode == "gemm":
+            total += positions * channels * itemsize
+        if copy_in:
+            total += math.prod(slab_shape(x_shape, geometry, images, rows)) * itemsize
+        return total
+
+    blas = mode == "gemm"
+    return Request(x_shape[0], geometry.out_shape, nbytes, num_workers(),
+                   CACHE_BLOCK_BYTES if blas else SHIFT_BLOCK_BYTES, split_rows=not blas)
+
+
 def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                      dtype: np.dtype) -> np.ndarray:
     """Convolve by accumulating one product per window tap; see the module docstring.
@@ -73,17 +109,16 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     array([10., 21., 32.])
     """
     dtype = np.dtype(dtype)
-    batch, channels = x.shape[0], x.shape[-1]
+    batch = x.shape[0]
     cin_g, cout = w.shape[-2], w.shape[-1]
     cout_g = cout // groups
     wc = np.ascontiguousarray(w, dtype)           # BLAS operands: C order, native
     out_shape = geometry.out_shape
     mode = _mode(cin_g, groups, cout_g, geometry)
+    blocks, workers = request(x.shape, x.dtype, w.shape, geometry, groups, dtype).plan()
     if mode == "flat":
-        return _flat(x, wc.reshape(-1, groups), geometry, dtype)
+        return _flat(x, wc.reshape(-1, groups), geometry, dtype, blocks, workers)
     out = np.empty((batch, *out_shape, cout), dtype=dtype)
-    line = math.prod(out_shape[1:])
-    itemsize = dtype.itemsize
     copy_in = geometry.padded or x.dtype != dtype
     if mode == "gemm":  # (taps, groups, cin_g, cout_g)
         wg = np.ascontiguousarray(wc.reshape(-1, cin_g, groups, cout_g).transpose(0, 2, 1, 3))
@@ -92,20 +127,6 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
     else:  # (taps, cin, cout)
         wg = wc.reshape(-1, cin_g, cout)
     tap_list = taps(geometry)
-
-    def nbytes(images: int, rows: int) -> int:
-        positions = images * rows * line
-        total = 2 * positions * cout * itemsize                        # sum and product
-        if mode == "gemm":
-            total += positions * channels * itemsize
-        if copy_in:
-            total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
-        return total
-
-    blas = mode == "gemm"
-    blocks, workers = plan(batch, out_shape, nbytes, num_workers(),
-                           cache_bytes=CACHE_BLOCK_BYTES if blas else SHIFT_BLOCK_BYTES,
-                           split_rows=not blas)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -159,11 +180,12 @@ def shift_accumulate(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: i
                 first = False
         add_time("taps", start)
 
-    run_blocks(blocks, work, workers, blas=blas)
+    run_blocks(blocks, work, workers, blas=mode == "gemm")
     return out
 
 
-def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> np.ndarray:
+def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
+          blocks: list[Block], workers: int) -> np.ndarray:
     """The flat path: one output per channel, stride 1 along all but the first dim.
 
     ``w`` is ``(taps, C)``.  In a block's contiguous padded slab, tap ``t`` of every
@@ -187,13 +209,6 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype) -> 
     crop = (slice(None), slice(None)) + tuple(slice(0, o) for o in out_shape[1:])
     direct = not trailing                   # 1-D: the padded grid is the output itself
     itemsize = dtype.itemsize
-
-    def nbytes(images: int, rows: int) -> int:
-        sums = images * rows * inner * (1 if direct else 2)
-        return (sums + math.prod(slab_shape(x.shape, geometry, images, rows)) + inner) * itemsize
-
-    blocks, workers = plan(batch, out_shape, nbytes, num_workers(),
-                           cache_bytes=FLAT_BLOCK_BYTES, split_rows=True)
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:

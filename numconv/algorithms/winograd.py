@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ..engine import (Block, Scratch, add_time, all_finite, clock, num_workers, plan,
+from ..engine import (Block, Request, Scratch, add_time, all_finite, clock, num_workers,
                       run_blocks, single_threaded_blas, slab, slab_shape)
 from ..geometry import Geometry
 from .gemm import im2col_gemm
@@ -72,6 +72,23 @@ def _output_transform(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.nda
     out[1] -= p3
 
 
+def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...],
+            geometry: Geometry, groups: int, dtype: np.dtype) -> Request:
+    """The blocks of tile rows :func:`winograd_f2x2_3x3` asks for: per block the slab
+    of its tiles' rows and the transformed tiles (input and output, two of each)."""
+    itemsize = np.dtype(dtype).itemsize
+    channels, cout = x_shape[-1], w_shape[-1]
+    tiled = _tiles(geometry)
+    th_total, tw = tiled.out_shape[0] // 2, tiled.out_shape[1] // 2
+
+    def nbytes(images: int, tile_rows: int) -> int:
+        tiles = images * tile_rows * tw
+        total = math.prod(slab_shape(x_shape, tiled, images, 2 * tile_rows)) * itemsize
+        return total + tiles * 16 * (2 * channels + 2 * cout) * itemsize
+
+    return Request(x_shape[0], (th_total, tw), nbytes, num_workers(), WINOGRAD_BLOCK_BYTES)
+
+
 def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                       dtype: np.dtype) -> np.ndarray:
     """Winograd convolution (see the module docstring); grouped filters run im2col.
@@ -95,21 +112,13 @@ def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
     oh, ow = geometry.out_shape
     out = np.empty((batch, oh, ow, cout), dtype=dtype)
     tiled = _tiles(geometry)
-    th_total, tw = tiled.out_shape[0] // 2, tiled.out_shape[1] // 2
+    tw = tiled.out_shape[1] // 2
     # U[a, b] = G g G^T: (4, 4, C, C_out)
     gm = _G.astype(dtype)
     with single_threaded_blas():         # C-order operands, one BLAS thread: fixed bits
         u = (gm @ np.ascontiguousarray(w, dtype).reshape(3, -1)).reshape(4, 3, -1)  # G g
         u = np.matmul(gm, u).reshape(16, channels, cout)               # (G g) G^T, row-major
-    itemsize = dtype.itemsize
-
-    def nbytes(images: int, tile_rows: int) -> int:
-        tiles = images * tile_rows * tw
-        total = math.prod(slab_shape(x.shape, tiled, images, 2 * tile_rows)) * itemsize
-        return total + tiles * 16 * (2 * channels + 2 * cout) * itemsize
-
-    blocks, workers = plan(batch, (th_total, tw), nbytes, num_workers(),
-                           cache_bytes=WINOGRAD_BLOCK_BYTES)
+    blocks, workers = request(x.shape, x.dtype, w.shape, geometry, groups, dtype).plan()
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:

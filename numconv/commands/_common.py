@@ -53,6 +53,10 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: the padding modes a --padding flag takes, any case (ONNX's SAME_UPPER is TF's SAME)
+PADDING_MODES = ("SAME", "VALID", "SAME_LOWER", "SAME_UPPER")
+
+
 def padding_mode(text: str) -> str:
     """``SAME`` or ``VALID``, any case."""
     key = text.strip().upper()
@@ -62,8 +66,8 @@ def padding_mode(text: str) -> str:
 
 
 def padding_token(text: str) -> PaddingToken:
-    """``SAME``/``VALID``, a symmetric pad ``p``, or a ``before,after`` pair."""
-    if text.strip().upper() in ("SAME", "VALID"):
+    """A padding mode (:data:`PADDING_MODES`), a symmetric pad ``p``, or a ``before,after`` pair."""
+    if text.strip().upper() in PADDING_MODES:
         return text.strip().upper()
     try:
         parts = [_int(p) for p in text.split(",")]
@@ -74,7 +78,8 @@ def padding_token(text: str) -> PaddingToken:
     if len(parts) == 2:
         return parts[0], parts[1]
     raise argparse.ArgumentTypeError(
-        f"must be SAME, VALID, a pad p or a pair before,after (such as 2,3), got {text!r}")
+        f"must be SAME, VALID, SAME_LOWER, SAME_UPPER, a pad p or a pair before,after (such "
+        f"as 2,3), got {text!r}")
 
 
 def padding_spec(tokens: Sequence[PaddingToken], n: int | None) -> Any:
@@ -86,7 +91,8 @@ def padding_spec(tokens: Sequence[PaddingToken], n: int | None) -> Any:
     if len(tokens) == 1 and isinstance(tokens[0], str):
         return tokens[0]
     if any(isinstance(t, str) for t in tokens):
-        raise ValueError(f"--padding: SAME or VALID must be given alone, got {list(tokens)}")
+        raise ValueError(f"--padding: a padding mode (SAME, VALID, ...) must be given alone, "
+                         f"got {list(tokens)}")
     pairs = [t if isinstance(t, tuple) else (t, t) for t in tokens]
     return pairs * (n or 1) if len(pairs) == 1 else pairs
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any, Sequence
 
+from ..spec import explain
 from ._common import padding_spec, padding_token, sizes
 
 EXAMPLES = """examples:
   numconv explain --input 224 --window 7 --stride 2 --padding SAME
   numconv explain --input 224x224 --window 3 --stride 2 --padding VALID
+  numconv explain --input 224 --window 7 --stride 2 --padding SAME_LOWER
   numconv explain --input 32 32 --window 3 --dilation 2 --padding 2,2
   numconv explain --input 5 --window 2 --stride 2 --padding VALID --ceil-mode"""
 
@@ -31,8 +33,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dilation", type=sizes, nargs="+", default=[(1,)], metavar="D",
                    help="dilation per dim (default 1: none)")
     p.add_argument("--padding", type=padding_token, nargs="+", default=["SAME"], metavar="P",
-                   help="SAME (default), VALID, a pad p per dim, or before,after pairs "
-                   "such as 2,3")
+                   help="SAME (default), VALID, SAME_LOWER (ONNX: the odd pad first), "
+                   "SAME_UPPER (= SAME), a pad p per dim, or before,after pairs such as 2,3")
     p.add_argument("--ceil-mode", action="store_true",
                    help="PyTorch's ceil rounding (pooling; VALID or explicit padding)")
     p.set_defaults(handler=run, subparser=p)
@@ -44,7 +46,6 @@ def _flat(groups: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
 
 def run(args: argparse.Namespace) -> int:
     """Print :func:`numconv.explain` for the parsed arguments."""
-    from ..geometry import explain
     shape = _flat(args.input)
     print(explain(shape, _flat(args.window), _flat(args.stride),
                   padding_spec(args.padding, len(shape)), _flat(args.dilation),

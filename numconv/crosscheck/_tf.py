@@ -13,8 +13,9 @@ import os
 
 import numpy as np
 
-from .config import OpConfig, same_pads, tf_mode, valid_pads
+from ..geometry import resolve
 from ._common import Code, Translation, cannot, extent_pads, fmt, relu_lines
+from .config import OpConfig, same_pads, tf_mode, valid_pads
 
 IMPORTS = ["import numpy as np", "import tensorflow as tf"]
 NAME = "tf"
@@ -200,7 +201,6 @@ def _avg_pool(code: Code, c: OpConfig, n: int) -> str | None:
 
 
 def _same_out(c: OpConfig) -> str:
-    from ..geometry import resolve
     spatial = c.layout.spatial_shape(c.input_shape)
     same = resolve(spatial, c.window, c.strides, c.dilations, "SAME")
     return f"{same.out_shape} with pads {same.pads}; numconv's out is {c.geometry.out_shape}"

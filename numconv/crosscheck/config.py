@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import _args
+import numconv as nc
+
+from .. import _args, spec
 from ..layout import Layout
 from ..geometry import Geometry, resolve
 
@@ -112,13 +114,12 @@ class OpConfig:
         if n is None:  # elementwise: only the relu options matter
             self._relu_options(kind)
             return
-        layout = _args.data_format(_FN, self.data_format, n)
+        layout = spec.layout(_FN, self.data_format, n, "input_shape", None, check=_zeros(shape))
         set_(self, "data_format", layout.name)
-        _args.check_input_rank(_FN, "input_shape", _zeros(shape), layout)
-        set_(self, "strides", _args.int_tuple(_FN, "strides", self.strides, n, layout=layout))
-        set_(self, "dilations", _args.int_tuple(_FN, "dilations", self.dilations, n,
-                                                layout=layout))
-        pad = _args.padding(_FN, self.padding, n, layout)
+        set_(self, "strides", spec.ints(_FN, "strides", self.strides, layout, default=None))
+        set_(self, "dilations", spec.ints(_FN, "dilations", self.dilations, layout,
+                                          default=None))
+        pad = spec.padding(_FN, self.padding, layout)
         set_(self, "padding", pad)
         spatial = layout.spatial_shape(shape)
         channels = shape[layout.channel_axis]
@@ -137,7 +138,7 @@ class OpConfig:
                 _args.only_for(_FN, name, getattr(self, name), default, "pooling")
         else:
             _args.only_for(_FN, "bias", self.bias, False, "convolutions")
-            window = _args.int_tuple(_FN, "window", self.window, n)
+            window = spec.ints(_FN, "window", self.window, layout, full_rank=False, default=None)
             set_(self, "window", window)
             ceil = _args.ceil_mode(_FN, self.ceil_mode, pad)
             if self.divisor_override is not None:
@@ -161,9 +162,8 @@ class OpConfig:
         set_(self, "threshold", _args.number(_FN, "threshold", self.threshold))
         set_(self, "alpha", _args.number(_FN, "alpha", self.alpha))
         if kind == "relu":
-            from ..activations import relu
-            relu(np.zeros(0), max_value=self.max_value, negative_slope=self.negative_slope,
-                 threshold=self.threshold)   # Keras's rules on the options, with their messages
+            nc.relu(np.zeros(0), max_value=self.max_value, negative_slope=self.negative_slope,
+                    threshold=self.threshold)   # Keras's rules on the options, with their messages
 
     # ------------------------------------------------------------------ properties
     @property
@@ -262,7 +262,6 @@ class OpConfig:
 
     def run_numconv(self, x: Any, w: Any = None, b: Any = None) -> np.ndarray:
         """numconv's result for this configuration (in the arrays' dtype)."""
-        import numconv as nc
         kind = self.kind
         if kind == "relu":
             return nc.relu(x, max_value=self.max_value, negative_slope=self.negative_slope,

@@ -16,6 +16,8 @@ import numpy as np
 
 from .. import _args
 from ..geometry import resolve
+from ..pooling import avg_divisor
+from ._tf import onednn_on
 from .config import OpConfig, valid_pads
 
 __all__ = ["Divergence", "DIVERGENCES", "applicable"]
@@ -120,14 +122,12 @@ def _max_lowest(c: OpConfig) -> bool:
 
 
 def _padding_only_window(c: OpConfig) -> bool:
-    from ..pooling import avg_divisor
     return bool(np.any(avg_divisor(c.geometry) == 0))
 
 
 
 
 def _empty_window_larger(c: OpConfig) -> bool:
-    from ._tf import onednn_on
     return (c.kind in ("conv", "depthwise", "max") and 0 in c.geometry.out_shape
             and onednn_on() and not (c.kind != "max" and c.dtype == "float64"))
 

@@ -16,7 +16,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import _args
+from .. import _args, budget
+from ..pooling import avg_divisor
 from ._common import Translation, require
 from .config import OpConfig
 from .divergences import applicable
@@ -212,7 +213,7 @@ def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "ja
     frac = _args.number(fn, "nan_fraction", nan_fraction)
     if not 0 <= frac <= 1:
         _args.fail(fn, "nan_fraction", "must lie in [0, 1]", nan_fraction)
-    _args.memory(fn, "config's input, filter and output shapes", _footprint(config))
+    budget.charge(fn, "config's input, filter and output shapes", _footprint(config))
     names = frameworks(against, fn, "against")   # every check before importing a framework
     for name in names:
         require(name, fn)
@@ -280,7 +281,6 @@ def _measure(d: Any, config: OpConfig, name: str, x: np.ndarray, w: Any, b: Any,
             parts = [f"{n} {what}" for n, what in ((int(np.isnan(x).sum()), "NaN"),
                                                      (int(np.isneginf(x).sum()), "-inf")) if n]
             if config.geometry is not None:
-                from ..pooling import avg_divisor
                 empty = int(np.sum(avg_divisor(config.geometry) == 0))
                 if empty:
                     parts.append(f"{empty} window position(s) with no input element")

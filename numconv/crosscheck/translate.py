@@ -12,6 +12,7 @@ from .. import _args
 from . import _jax, _keras, _tf, _torch
 from ._common import ALIASES, FRAMEWORKS, Translation
 from .config import OpConfig
+from .divergences import applicable
 
 __all__ = ["translate", "explain_port", "frameworks"]
 
@@ -86,7 +87,6 @@ def explain_port(config: OpConfig, port: str) -> str:
     >>> "y = F.max_pool2d(x, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1)" in text
     True
     """
-    from .divergences import applicable
     _args.instance("explain_port", "config", config, OpConfig, "an OpConfig")
     src, dst = _args.port_spec("explain_port", port, ALIASES)
     source, target = translate(config, src), translate(config, dst)

@@ -74,7 +74,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import _args, activations, conv, pooling
+from .. import _args, activations, conv, pooling, spec
 from ..algorithms import choose
 from ..layout import Layout
 from ._graph import RechunkWarning, windowed
@@ -111,24 +111,23 @@ def _conv(fn: str, eager: Callable, input: Any, filters: Any, strides: Any, padd
           data_format: Any, dilations: Any, bias: Any, algorithm: str, precision: Any,
           n: int | None, depthwise: bool = False, stride_arg: str = "strides") -> da.Array:
     x = _input(fn, "input", input)
-    spec = conv.conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias,
-                          algorithm, n, depthwise, stride_arg, precision)
-    probe = eager(_probe(x, spec.layout), spec.filters, strides, padding, data_format,
+    cs = spec.conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias,
+                        algorithm, n, depthwise, stride_arg, precision)
+    probe = eager(_probe(x, cs.layout), cs.filters, strides, padding, data_format,
                   dilations, bias=bias, algorithm=algorithm,
-                  precision=spec.precision)   # the rest of the checks
+                  precision=cs.precision)   # the rest of the checks
     warg = "filter" if depthwise else "filters"
-    extras = {warg: spec.filters} if spec.bias is None else {warg: spec.filters,
-                                                             "bias": spec.bias}
-    algorithm = spec.algorithm
+    extras = {warg: cs.filters} if cs.bias is None else {warg: cs.filters, "bias": cs.bias}
+    algorithm = cs.algorithm
     if algorithm == "auto":   # choose once, for the whole array, as in memory
-        algorithm = choose((x.shape[0], *spec.layout.spatial_shape(x.shape),
-                            x.shape[spec.layout.channel_axis]), spec.w.shape, spec.geometry,
-                           spec.groups, spec.acc, spec.precision)
+        algorithm = choose((x.shape[0], *cs.layout.spatial_shape(x.shape),
+                            x.shape[cs.layout.channel_axis]), cs.w.shape, cs.geometry,
+                           cs.groups, cs.acc, cs.precision)
     op = conv.depthwise_conv2d if depthwise else conv.convolution
-    kwargs = dict(strides=spec.strides, data_format=spec.layout.name,
-                  dilations=spec.dilations, algorithm=algorithm)
-    return windowed(fn, x, spec.layout, spec.geometry, op, kwargs, extras, probe.dtype,
-                    out_channels=probe.shape[spec.layout.channel_axis])
+    kwargs = dict(strides=cs.geometry.strides, data_format=cs.layout.name,
+                  dilations=cs.geometry.dilations, algorithm=algorithm)
+    return windowed(fn, x, cs.layout, cs.geometry, op, kwargs, extras, probe.dtype,
+                    out_channels=probe.shape[cs.layout.channel_axis])
 
 
 def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "VALID",
@@ -236,21 +235,21 @@ def _pool(fn: str, eager: Callable, input: Any, window: Any, kind: str, strides:
           padding: Any, data_format: Any, dilations: Any, n: int | None, window_arg: str,
           **options: Any) -> da.Array:
     x = _input(fn, "input", input)
-    spec = pooling.pool_spec(fn, x, window, kind, strides, padding, data_format, dilations,
-                             n=n, window_arg=window_arg, **options)
+    ps = spec.pool_spec(fn, x, window, kind, strides, padding, data_format, dilations,
+                        n=n, window_arg=window_arg, **options)
     positional = (window, kind) if window_arg == "window_shape" else (window,)
-    probe = eager(_probe(x, spec.layout), *positional, strides, padding, data_format,
+    probe = eager(_probe(x, ps.layout), *positional, strides, padding, data_format,
                   dilations=dilations, **options)   # the result dtype
-    kwargs = dict(window_shape=spec.window, pooling_type=spec.kind, strides=spec.strides,
-                  data_format=spec.layout.name, dilations=spec.dilations)
-    if spec.kind == "AVG":
-        kwargs.update(count_include_pad=spec.count_include_pad,
-                      divisor_override=spec.divisor_override)
+    g = ps.geometry
+    kwargs = dict(window_shape=g.window, pooling_type=ps.kind, strides=g.strides,
+                  data_format=ps.layout.name, dilations=g.dilations)
+    if ps.kind == "AVG":
+        kwargs.update(count_include_pad=ps.count_include_pad,
+                      divisor_override=ps.divisor_override)
     else:
-        kwargs.update(nan_policy=spec.nan_policy)
-    return windowed(fn, x, spec.layout, spec.geometry, pooling.pool, kwargs, {}, probe.dtype,
-                     count_include_pad=spec.count_include_pad
-                     and spec.divisor_override is None)
+        kwargs.update(nan_policy=ps.nan_policy)
+    return windowed(fn, x, ps.layout, ps.geometry, pooling.pool, kwargs, {}, probe.dtype,
+                    count_include_pad=ps.count_include_pad and ps.divisor_override is None)
 
 
 def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
@@ -268,7 +267,7 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     >>> pool(x, [2], "AVG", strides=[2], padding="SAME").compute()[0, :, 0]
     array([3., 3., 3.])
     """
-    n = len(window_shape) if _args._is_sequence(window_shape) else None
+    n = spec.window_rank(window_shape)
     return _pool("pool", pooling.pool, input, window_shape, pooling_type, strides, padding,
                  data_format, dilations, n, "window_shape",
                  count_include_pad=count_include_pad, ceil_mode=ceil_mode,

@@ -38,9 +38,9 @@ import numpy as np
 from ..config import get_workspace_limit
 from ..engine import Block, Scratch, num_workers, plan, run_blocks
 from ..geometry import DimGeometry, Geometry
-from ..windows import tap_region
+from ..windows import tap_range, tap_region
 
-__all__ = ["reduce_windows", "reduce_positions"]
+__all__ = ["reduce_windows", "reduce_positions", "step_bytes", "fixed_bytes"]
 
 #: Budget of one pooling block as ``plan`` counts it (two input rows per output row,
 #: about its step buffers; with NumPy's iterator buffers).  Whole images of the
@@ -81,7 +81,7 @@ def _axis_ops(d: DimGeometry, axis: int, start: int, stop: int, kind: str) -> Op
     ``(o, i)`` in ``rest``.
     """
     lead = (slice(None),) * axis
-    regions = [r for r in (_tap_region(d, t, start, stop) for t in range(d.window))
+    regions = [r for r in (_tap_region(d, t, start, stop) for t in tap_range(d, start, stop))
                if r is not None]
     full = [i for i, r in enumerate(regions) if r[2]]
     if kind == "SUM" and full and full[0] != 0:  # sums keep the window order
@@ -152,6 +152,40 @@ def _budget(batch: int, rows: int, per_row: int, cap: int, workers: int) -> int:
         return -(-batch // count) * image
     bands = max(-(-rows // max(cap // per_row, 1)), -(-blocks // batch))
     return -(-rows // bands) * per_row
+
+
+def step_bytes(spatial: tuple[int, ...], channels: int, geometry: Geometry,
+               dtype: Any) -> int:
+    """Bytes of a block's step buffers per output row (first spatial dim): at most two
+    input rows per output row, ``max(2, stride)`` for a 1-D stride-1 buffer that is
+    subsampled.  :func:`reduce_windows` sizes its blocks with it; the budget charges it.
+
+    >>> from numconv.geometry import resolve
+    >>> step_bytes((10, 6), 3, resolve((10, 6), (3, 3), (2, 2), (1, 1), "SAME"), np.float64)
+    288
+    """
+    in_line = math.prod(spatial[1:]) * channels * np.dtype(dtype).itemsize
+    return max(2, geometry.dims[0].stride) * in_line if len(spatial) == 1 else 2 * in_line
+
+
+def iterator_bytes(in_dtype: Any, dtype: Any) -> int:
+    """NumPy's iterator buffers of one ufunc over strided operands (bufsize elements per
+    operand, three operands)."""
+    return 3 * np.getbufsize() * max(np.dtype(dtype).itemsize, np.dtype(in_dtype).itemsize)
+
+
+def fixed_bytes(geometry: Geometry, channels: int, dtype: Any, divided: bool) -> int:
+    """Scratch of :func:`reduce_windows` besides its blocks: for an average, the divisor
+    (one float64 per output position, its copy in ``dtype``, and that copy repeated
+    along the channels when it stays under an eighth of the workspace bound).  (NumPy's
+    iterator buffers, which the blocks leave room for, are not NumPy arrays.)"""
+    if not divided:
+        return 0
+    dtype = np.dtype(dtype)
+    positions = math.prod(geometry.out_shape)
+    wide = positions * channels * dtype.itemsize
+    return positions * (8 + dtype.itemsize) + (wide if wide <= get_workspace_limit() // 8
+                                               else 0)
 
 
 def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fill: Any,
@@ -244,7 +278,7 @@ def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fil
     # for a ufunc over strided operands (bufsize elements per operand) besides
     in_line = math.prod(x.shape[2:]) * dtype.itemsize
     per_row = max(2, steps[0] or 1) * in_line if last == 0 else 2 * in_line
-    iterator = 3 * np.getbufsize() * max(dtype.itemsize, x.dtype.itemsize)
+    iterator = iterator_bytes(x.dtype, dtype)
     cap = max(min(POOL_BLOCK_BYTES, spare // workers) - iterator, 1)
     # each output is the same reduction in the same tap order in any block: the blocks
     # may follow the workers

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _args
 from ..crosscheck.metrics import ErrorStats, error_stats
-from .model import Sequential
+from .core import Model
 
 __all__ = ["compare_layers", "LayerReport", "LayerRow"]
 
@@ -101,7 +101,7 @@ class LayerReport:
 def _other_outputs(other: Any, x: np.ndarray) -> tuple[str, list[tuple[str, str, np.ndarray]]]:
     """``(description, [(name, kind, output)])`` of every layer of ``other``."""
     module = type(other).__module__
-    if isinstance(other, Sequential):
+    if isinstance(other, Model):
         try:
             outs = other.outputs(x)
         except (ValueError, TypeError) as exc:
@@ -131,7 +131,7 @@ def _other_outputs(other: Any, x: np.ndarray) -> tuple[str, list[tuple[str, str,
                     "or a numconv Sequential", other)
 
 
-def compare_layers(model: Sequential, other: Any, x: Any, dtype: Any = np.float32) -> LayerReport:
+def compare_layers(model: Model, other: Any, x: Any, dtype: Any = np.float32) -> LayerReport:
     """Compare ``model`` with ``other`` layer by layer on input ``x``.
 
     Parameters
@@ -156,7 +156,7 @@ def compare_layers(model: Sequential, other: Any, x: Any, dtype: Any = np.float3
         message follows in parentheses), ``other`` when a numconv ``other`` does.
     """
     fn = "compare_layers"
-    _args.instance(fn, "model", model, Sequential, "a numconv.layers.Sequential")
+    _args.instance(fn, "model", model, Model, "a numconv.layers.Sequential")
     dt = _args.float_dtype(fn, "dtype", dtype)
     with np.errstate(over="ignore"):        # beyond the dtype's range: inf, as a cast in TF
         xin = _args.array(fn, "x", x).astype(dt)

@@ -14,9 +14,8 @@ import numpy as np
 from .. import _args
 from .core import Conv2D, Dense, DepthwiseConv2D, Layer, ReLU
 from .pooling import AveragePooling2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
-from .model import Sequential
 
-__all__ = ["from_keras", "from_torch", "KERAS_LAYERS", "TORCH_MODULES"]
+__all__ = ["KERAS_LAYERS", "TORCH_MODULES"]
 
 KERAS_LAYERS = ("Conv2D", "DepthwiseConv2D", "ReLU", "MaxPooling2D", "AveragePooling2D",
                 "GlobalAveragePooling2D", "Flatten", "Dense", "Activation", "InputLayer")
@@ -74,10 +73,10 @@ def _keras_layer(fn: str, i: int, layer: Any) -> Layer | None:
     _args.unsupported_layer(fn, i, layer, KERAS_LAYERS)
 
 
-def from_keras(model: Any) -> Sequential:
-    """A numconv :class:`Sequential` with the structure and weights of a built Keras model.
+def keras_layers(model: Any) -> tuple[str, list[Layer]]:
+    """The name and numconv layers (structure and weights) of a built Keras model.
 
-    See :meth:`Sequential.from_keras`.
+    See :meth:`numconv.layers.Sequential.from_keras`.
     """
     fn = "Sequential.from_keras"
     layers = getattr(model, "layers", None)
@@ -86,12 +85,12 @@ def from_keras(model: Any) -> Sequential:
     for layer in layers:
         if type(layer).__name__ in ("Conv2D", "DepthwiseConv2D", "Dense") and not layer.built:
             _args.unbuilt_model(fn, model)
-    out = Sequential(name=getattr(model, "name", "sequential"))
+    out = []
     for i, layer in enumerate(layers):
         converted = _keras_layer(fn, i, layer)
         if converted is not None:
-            out.add(converted)
-    return out
+            out.append(converted)
+    return getattr(model, "name", "sequential"), out
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -153,15 +152,13 @@ def _torch_layer(fn: str, i: int, m: Any) -> Layer | None:
     _args.unsupported_layer(fn, i, m, TORCH_MODULES)
 
 
-def from_torch(module: Any) -> Sequential:
-    """A numconv :class:`Sequential` with the structure and weights of a ``torch.nn.Sequential``.
+def torch_layers(module: Any) -> tuple[str, list[Layer]]:
+    """The name and numconv layers (structure and weights) of a ``torch.nn.Sequential``.
 
-    See :meth:`Sequential.from_torch`.
+    See :meth:`numconv.layers.Sequential.from_torch`.
     """
     fn = "Sequential.from_torch"
     if not hasattr(module, "children"):
         _args.type_fail(fn, "module", "must be a torch.nn.Sequential", module)
-    out = Sequential(name=type(module).__name__.lower())
-    for i, m in enumerate(module.children()):
-        out.add(_torch_layer(fn, i, m))
-    return out
+    return type(module).__name__.lower(), [_torch_layer(fn, i, m)
+                                            for i, m in enumerate(module.children())]

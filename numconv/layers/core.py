@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _args
+from .. import _args, spec
 from ..activations import relu
 from ..conv import conv2d, depthwise_conv2d
+from ..layout import Layout
 
 __all__ = ["Layer", "Conv2D", "DepthwiseConv2D", "ReLU", "Dense", "gamma"]
 
@@ -30,21 +31,36 @@ def _auto_name(prefix: str) -> str:
     return prefix if n == 0 else f"{prefix}_{n}"
 
 
+#: the layers' inputs: a batch of images, channels last unless data_format says otherwise
+_IMAGES = Layout(2)
+
+
 def _layout(fn: str, data_format: Any) -> str:
-    if data_format is None:
-        return "NHWC"
-    return _args.data_format(fn, data_format, 2).name
+    return spec.layout(fn, data_format, 2, "data_format", None).name
 
 
 def _padding(fn: str, value: Any) -> Any:
-    pad = _args.padding(fn, value, 2)
+    pad = spec.padding(fn, value, _IMAGES)
     return pad if isinstance(pad, str) else [list(p) for p in pad]
+
+
+def _pair(fn: str, arg: str, value: Any, default: int | None = None) -> tuple[int, ...]:
+    """Keras's ``int or (int, int)`` argument (``default`` for None, if any)."""
+    return spec.ints(fn, arg, value, _IMAGES, full_rank=False, default=default)
 
 
 def gamma(k: int, dtype: Any) -> float:
     """``k u / (1 - k u)``: the relative error bound of a sum of ``k`` products."""
     u = float(np.finfo(np.dtype(dtype)).eps) / 2
     return k * u / (1 - k * u)
+
+
+class Model:
+    """Base of :class:`numconv.layers.Sequential`: lets the comparison module name the
+    type of numconv models without importing the module that defines them."""
+
+    layers: list[Layer]
+    name: str
 
 
 class Layer:
@@ -161,11 +177,11 @@ class Conv2D(Layer):
         fn = type(self).__name__
         super().__init__(name)
         self.filters = _args.integer(fn, "filters", filters)
-        self.kernel_size = _args.int_tuple(fn, "kernel_size", kernel_size, 2)
-        self.strides = _args.int_tuple(fn, "strides", strides, 2)
+        self.kernel_size = _pair(fn, "kernel_size", kernel_size)
+        self.strides = _pair(fn, "strides", strides)
         self.padding = _padding(fn, padding)
         self.data_format = _layout(fn, data_format)
-        self.dilation_rate = _args.int_tuple(fn, "dilation_rate", dilation_rate, 2)
+        self.dilation_rate = _pair(fn, "dilation_rate", dilation_rate)
         self.groups = _args.integer(fn, "groups", groups)
         self.activation = _args.activation(fn, activation, ("relu", "relu6"))
         self.use_bias = _args.flag(fn, "use_bias", use_bias)

@@ -9,7 +9,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .. import _args
-from .core import Conv2D, Dense, DepthwiseConv2D, Layer, ReLU
+from .convert import keras_layers, torch_layers
+from .compare import LayerReport, compare_layers
+from .core import Conv2D, Dense, DepthwiseConv2D, Layer, Model, ReLU
 from .pooling import AveragePooling2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
 
 __all__ = ["Sequential", "LAYERS"]
@@ -23,7 +25,7 @@ FORMAT = "numconv.layers.Sequential/1"
 _CONFIG_KEY = "__numconv_model__"
 
 
-class Sequential:
+class Sequential(Model):
     """Layers applied in order, like ``keras.Sequential``.
 
     Examples
@@ -106,8 +108,8 @@ class Sequential:
         GlobalAveragePooling2D, Flatten, Dense (activation None, linear or relu),
         Activation('relu'/'linear'); InputLayer is skipped.
         """
-        from .convert import from_keras
-        return from_keras(model)
+        name, layers = keras_layers(model)
+        return cls(layers, name=name)
 
     @classmethod
     def from_torch(cls, module: Any) -> Sequential:
@@ -119,15 +121,14 @@ class Sequential:
         AdaptiveAvgPool2d(1).  Layers are channels-first; the Flatten keeps PyTorch's
         (C, H, W) order, so a following Linear takes the weights unchanged.
         """
-        from .convert import from_torch
-        return from_torch(module)
+        name, layers = torch_layers(module)
+        return cls(layers, name=name)
 
-    def compare(self, other: Any, x: Any, dtype: Any = np.float32) -> Any:
+    def compare(self, other: Any, x: Any, dtype: Any = np.float32) -> LayerReport:
         """Layer-by-layer comparison with a live Keras model, torch module or numconv model.
 
         See :func:`numconv.layers.compare_layers`.
         """
-        from .compare import compare_layers
         return compare_layers(self, other, x, dtype)
 
     # -- files ------------------------------------------------------------------

@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _args
+from .. import _args, spec
 from ..pooling import avg_pool2d, global_avg_pool, max_pool2d
-from .core import Layer, _layout, _padding, gamma
+from .core import _IMAGES, Layer, _layout, _padding, _pair, gamma
 
 __all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten",
            "MaxPool2D", "AvgPool2D"]
@@ -30,13 +30,13 @@ class _Pool(Layer):
                  dilation_rate: Any = (1, 1), ceil_mode: bool = False) -> None:
         fn = type(self).__name__
         super().__init__(name)
-        self.pool_size = _args.int_tuple(fn, "pool_size", pool_size, 2)
-        self.strides = self.pool_size if strides is None else _args.int_tuple(
-            fn, "strides", strides, 2)
+        self.pool_size = _pair(fn, "pool_size", pool_size)
+        # Keras: strides=None is the pool size (numconv's functions take it as 1)
+        self.strides = self.pool_size if strides is None else _pair(fn, "strides", strides)
         self.padding = _padding(fn, padding)
         self.data_format = _layout(fn, data_format)
-        self.dilation_rate = _args.int_tuple(fn, "dilation_rate", dilation_rate, 2)
-        self.ceil_mode = _args.ceil_mode(fn, ceil_mode, _args.padding(fn, padding, 2))
+        self.dilation_rate = _pair(fn, "dilation_rate", dilation_rate)
+        self.ceil_mode = _args.ceil_mode(fn, ceil_mode, spec.padding(fn, padding, _IMAGES))
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "pool_size": self.pool_size, "strides": self.strides,

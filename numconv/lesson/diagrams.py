@@ -11,6 +11,7 @@ inline; a panel whose values are not written in its cells has a colour bar.
 
 from __future__ import annotations
 
+import math
 from itertools import product
 from typing import Any
 
@@ -20,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .. import _args
+from .. import _args, budget
 from ..pooling import pool
 from ..windows import im2col
 from ._plot import HIGHLIGHT, STYLE, colorbar, laid_out, new_figure, no_ticks, root
@@ -307,6 +308,9 @@ def show_im2col(image: Any = None, window: Any = 3, stride: Any = 1, padding: An
     raw = np.arange(36.0).reshape(6, 6) if image is None else image
     x = _args.batch_image(fn, "image", raw, single_channel=True).astype(np.float64)
     k, s, pads, geometry = _args.patch_figure(fn, x.shape[1:3], window, stride, padding)
+    budget.charge(fn, "image, window, stride and padding", {
+        "patch matrix": math.prod(geometry.out_shape) * k[0] * k[1] * 8,
+        "padded image": math.prod(d.padded_size for d in geometry.dims) * 8})
     oh, ow = geometry.out_shape
     i, j = _args.grid_position(fn, "highlight", highlight, (oh, ow))
     try:

@@ -41,7 +41,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import _args
+from .. import _args, budget
 
 __all__ = ["KERNELS", "get_kernel", "kernel_names", "as_filters"]
 
@@ -172,8 +172,8 @@ def as_filters(kernel: Any, in_channels: int = 1, out_channels: int = 1) -> np.n
     cout = _args.integer(fn, "out_channels", out_channels)
     if k.dtype.kind != "f":
         k = k.astype(np.float32)
-    _args.memory(fn, "in_channels and out_channels",
-                 {"output": k.size * cin * cout * k.dtype.itemsize})
+    budget.charge(fn, "in_channels and out_channels",
+                  {"output": k.size * cin * cout * k.dtype.itemsize})
     return np.array(np.broadcast_to(k[:, :, None, None], k.shape + (cin, cout)))
 
 

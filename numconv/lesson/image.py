@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from .. import _args
+from ..config import get_memory_limit
 from ._jpeg import decode_fast
 
 __all__ = ["read_image", "default_image_path", "as_batch", "rgb_to_grayscale",
@@ -160,7 +161,6 @@ def _decode(data: bytes, fast: bool) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
         # decompression bombs: the header's size, checked before any pixel is decoded
         # (Pillow itself refuses only above 2 * Image.MAX_IMAGE_PIXELS)
-        from ..config import get_memory_limit
         need = im.width * im.height * 4 * (2 + 4)   # <= 4 channels: 16-bit pixels + float32
         if need > get_memory_limit():
             raise _Unsupported(f"decoding its {im.width}x{im.height} pixels needs "

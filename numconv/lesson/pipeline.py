@@ -33,12 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import _args
+from .. import _args, spec
 from ..activations import leaky_relu, relu, relu6
 from ..conv import conv2d
 from .image import rgb_to_grayscale
 from .filters import kernel_and_name
 from ..geometry import Geometry, resolve
+from ..layout import Layout
 from ..pooling import pool
 
 __all__ = ["ExtractionResult", "feature_extraction", "ACTIVATIONS"]
@@ -244,12 +245,13 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     fn = "feature_extraction"
     x = _args.batch_image(fn, "image", image)
     k, name = kernel_and_name(fn, "kernel", kernel)
-    conv_strides = _args.int_tuple(fn, "conv_stride", conv_stride, 2)
-    conv_pad = _args.padding(fn, conv_padding, 2, arg="conv_padding")
+    image_layout = Layout(2)
+    conv_strides = spec.ints(fn, "conv_stride", conv_stride, image_layout, full_rank=False)
+    conv_pad = spec.padding(fn, conv_padding, image_layout, arg="conv_padding")
     act = _args.activation(fn, activation, tuple(ACTIVATIONS))
-    window = _args.int_tuple(fn, "pool_size", pool_size, 2)
-    pool_strides = _args.int_tuple(fn, "pool_stride", pool_stride, 2)
-    pool_pad = _args.padding(fn, pool_padding, 2, arg="pool_padding")
+    window = spec.ints(fn, "pool_size", pool_size, image_layout, full_rank=False, default=None)
+    pool_strides = spec.ints(fn, "pool_stride", pool_stride, image_layout, full_rank=False)
+    pool_pad = spec.padding(fn, pool_padding, image_layout, arg="pool_padding")
     kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
 
     if x.dtype.kind != "f":
