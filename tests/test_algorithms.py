@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import numconv
+from numconv import engine
 from conftest import GOLDEN, assert_matches, golden_cases
 from numconv.algorithms import ALGORITHMS, choose, profiling, requirement
 from numconv.geometry import resolve
@@ -249,6 +250,7 @@ def test_workspace_bound_holds_under_tracemalloc(algo, window, cin, groups):
     strides = 2 if algo == "pointwise" else 1          # a strided 1x1 copies its blocks
     with numconv.workspace_limit(limit):
         numconv.conv2d(x, w, strides, "SAME", algorithm=algo)       # warm-up (imports)
+        engine.drop_kept_scratch()    # (kept buffers would hide scratch from tracemalloc)
         tracemalloc.start()
         try:
             out = numconv.conv2d(x, w, strides, "SAME", algorithm=algo)
@@ -269,6 +271,7 @@ def test_result_conversion_stays_under_the_bound(algo, data_format, dtype):
     w = RNG.standard_normal((3, 3, 8, 16)).astype(dtype)
     with numconv.workspace_limit(limit):
         numconv.conv2d(x, w, 1, "SAME", data_format, algorithm=algo)
+        engine.drop_kept_scratch()    # (kept buffers would hide scratch from tracemalloc)
         tracemalloc.start()
         try:
             out = numconv.conv2d(x, w, 1, "SAME", data_format, algorithm=algo)
@@ -289,6 +292,7 @@ def test_pooling_makes_no_padded_copy(kind):
     x = RNG.standard_normal((16, 64, 64, 16)).astype(np.float32)        # 4 MiB
     with numconv.workspace_limit(limit):
         numconv.pool(x, (3, 3), kind, 2, "SAME")
+        engine.drop_kept_scratch()    # (kept buffers would hide scratch from tracemalloc)
         tracemalloc.start()
         try:
             out = numconv.pool(x, (3, 3), kind, 2, "SAME")
@@ -392,3 +396,24 @@ def test_flat_shift_path(spatial, window, strides, dilations, padding, channels,
     exact = numconv.convolution(xi, wi, strides, padding, dilations=dilations,
                                 algorithm="shift")
     np.testing.assert_array_equal(exact, loop_conv(xi, wi, strides, padding, dilations))
+
+
+def test_scratch_kept_between_calls_only_without_live_views():
+    """A scratch buffer outlives its call only when no view of it does, and within the bound."""
+    first = engine.Scratch(1)
+    held = first.get(0, "a", (4096,), np.float32)
+    held[...] = 7.0
+    del first                                # a view is alive: the buffer is not kept
+    second = engine.Scratch(1)
+    again = second.get(0, "a", (4096,), np.float32)
+    again[...] = 0.0
+    assert not np.shares_memory(held, again) and (held == 7.0).all()
+    with numconv.workspace_limit(1 << 20):
+        big = engine.Scratch(1)
+        big.get(0, "b", (1 << 20,), np.float32)   # 4 MiB: more than the bound
+        del again, second, big
+        assert sum(b.nbytes for bufs in engine._SPARE.values() for b in bufs) <= 1 << 20
+    kept = list(engine._SPARE[0])
+    assert kept                              # the small buffer without views was kept
+    reused = engine.Scratch(1).get(0, "c", (kept[-1].nbytes // 4,), np.float32)
+    assert any(np.shares_memory(reused, b) for b in kept)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import numconv
+from numconv import engine
 from numconv.config import (DEFAULT_MEMORY_BYTES, get_memory_limit, memory_limit,
                             set_memory_limit, workspace_limit)
 
@@ -25,6 +26,7 @@ MiB = 2**20
 
 def peak_bytes(fn, *args, **kwargs):
     """(result or exception, peak bytes traced during the call)."""
+    engine.drop_kept_scratch()        # (kept buffers would hide scratch from tracemalloc)
     tracemalloc.start()
     try:
         try:

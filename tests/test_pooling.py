@@ -247,7 +247,9 @@ def test_last_axis_strategies_give_the_same_bits(monkeypatch, kind):
 
 
 @pytest.mark.parametrize("shape, window, strides, wins", [
-    ((8, 112, 112, 64), 2, 2, True),     # the issue's cases: 256-byte channel vectors
+    ((8, 112, 112, 64), 3, 2, True),     # the benchmark's cases: 256-byte channel vectors
+    ((8, 112, 112, 64), 2, 2, False),    # windows no wider than the stride: nothing shared
+    ((8, 224, 224, 8), 2, 2, True),      # small channel vectors: any window
     ((8, 112, 112, 64), 3, 3, False),    # stride 3: the strided taps' loops are long enough
     ((8, 28, 28, 256), 2, 2, False),
     ((1, 400, 600, 1), 2, 2, False),     # one channel: one long strided loop

@@ -4,7 +4,7 @@ All work runs in blocks (:func:`numconv.engine.plan`) whose scratch,
 over all worker threads, stays under the workspace bound
 (:func:`numconv.get_workspace_limit`) whatever the batch size.  Beyond that scratch
 and the returned array, a call keeps only filter-sized arrays (the filters cast and
-transposed; for ``dL/dw`` the accumulator and :data:`WAVE` partial products), which
+transposed; for ``dL/dw`` the accumulator and the partial products), which
 the blocks' plan leaves room for (its ``reserve``).  As in the forward algorithms,
 the bands of an image follow its shape only and every GEMM covers one image, so
 ``dL/dx`` of an image has the same bits alone or in a batch, on any thread count.
@@ -25,12 +25,14 @@ the bands of an image follow its shape only and every GEMM covers one image, so
   input: every element of ``dx`` is written by one block only and sums its taps in
   window order.
 * ``dL/dw``: the patch matrix of a block (its padded input rows copied to a slab)
-  transposed, times the block of ``g`` (depthwise: per tap, one sum of products per
-  channel with ``np.einsum`` on a C-contiguous slab, no patch matrix); the partial
-  products of :data:`WAVE` blocks run on the worker threads and are added in block
-  order.  The blocks are planned for :data:`WAVE` workers whatever the thread count,
-  so the sum does not depend on it (it is a sum over the batch: a sub-batch is
-  another sum).
+  transposed, times the block of ``g`` (depthwise, no patch matrix: with multiplier 1
+  and stride 1 along the trailing dims, one ``np.einsum`` over the block's windows
+  with the last dim merged with the channels, then a sum over that dim's positions;
+  else per tap, one sum of products per channel with ``np.einsum``; both on a
+  C-contiguous slab); the partial products of up to :data:`PARTIALS` blocks run on
+  the worker threads at once and are added in block order.  The blocks are planned
+  for :data:`WAVE` workers whatever the thread count, so the sum does not depend on it
+  (it is a sum over the batch: a sub-batch is another sum).
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ import numpy as np
 from ..algorithms import ALGORITHMS, choose
 from ..algorithms.gemm import filter_matrix
 from ..config import get_workspace_limit, workspace_limit
-from ..engine import (Block, Scratch, num_workers, plan, run_blocks, single_threaded_blas, slab,
-                      slab_shape, slab_view, tap_slice)
+from ..engine import (Block, Scratch, num_workers, plan, row_windows, run_blocks,
+                      single_threaded_blas, slab, slab_shape, slab_view, tap_slice)
 from ..geometry import DimGeometry, Geometry, resolve
 from ..windows import tap_region
 
@@ -57,6 +59,12 @@ GATHER = ("im2col", "winograd", "pointwise", "fft", "shift")
 #: threads) and then added in order: a constant, so the result is the same for any
 #: thread count.
 WAVE = 2
+
+#: Most blocks of ``dL/dw`` whose partial products are computed in one hand-off to the
+#: worker threads (each a filter-sized buffer, within a quarter of the workspace
+#: bound) before they are added in block order: fewer waits for the slowest thread
+#: than one hand-off per :data:`WAVE` blocks, and the same sum.
+PARTIALS = 64
 
 
 def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
@@ -250,6 +258,8 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
     # (counted for depthwise whatever the layout: the blocks, so the sums, follow nbytes)
     copy_in = geometry.padded or x.dtype != dtype or depthwise
     tap_list = list(itertools.product(*(range(t) for t in geometry.window)))
+    dims = geometry.dims
+    flat = depthwise and cout_g == 1 and all(d.stride == 1 for d in dims[1:])
 
     def nbytes(images: int, rows: int) -> int:
         positions = images * rows * line
@@ -258,17 +268,20 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
             total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
         return total
 
-    # the accumulator and WAVE partial products are filter-sized, outside the blocks;
-    # the blocks are planned for WAVE workers (a constant), used by up to WAVE threads
+    # the accumulator and the partial products (up to a quarter of the bound, at least
+    # WAVE) are filter-sized, outside the blocks; the blocks are planned for WAVE
+    # workers (a constant), used by up to that many threads
+    partials = max(WAVE, min(PARTIALS, get_workspace_limit() // 4 // max(dw.nbytes, 1)))
     blocks, affordable = plan(batch, geometry.out_shape, nbytes, WAVE,
-                              reserve=(WAVE + 1) * dw.nbytes)
+                              reserve=(partials + 1) * dw.nbytes)
     workers = min(num_workers(), affordable)
     scratch = Scratch(workers)
-    slots = [dw] if len(blocks) == 1 else [np.empty_like(dw) for _ in range(WAVE)]
-    wave: list[Block] = []
+    slots = [dw] if len(blocks) <= 1 else [np.empty_like(dw)
+                                           for _ in range(min(partials, len(blocks)))]
+    group: list[Block] = []
 
     def work(worker: int, block: Block) -> None:
-        result = slots[wave.index(block)]
+        result = slots[group.index(block)]
         # (einsum's summation order follows the operands' strides: a C-ordered slab)
         cast = x.dtype != dtype or (depthwise and not x.flags.c_contiguous)
         xs = slab(x, geometry, block, 0, scratch, worker, dtype if cast else None)
@@ -279,13 +292,33 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
             buf = scratch.get(worker, "g", gb.shape, dtype)
             np.copyto(buf, gb, casting="unsafe")
             gb = buf
+        if flat:         # dw[t, c] = sum over positions of x_t[..., c] * g[..., c]
+            # one einsum over the windows, the last dim merged with the channels (one
+            # pass per tap along whole rows), then the sum over that dim's positions
+            windows = row_windows(xs, geometry, block[1].stop - block[1].start)
+            taps_ax = list(range(2, 2 + n))
+            positions = list(range(2 + n, windows.ndim))
+            sums = scratch.get(worker, "taps", windows.shape[2:], dtype)
+            np.einsum(windows, [0, 1, *taps_ax, *positions],
+                      gb.reshape(windows.shape[:2] + windows.shape[2 + n:]), [0, 1, *positions],
+                      [*taps_ax, *positions], out=sums)
+            per_tap = scratch.get(worker, "per_tap", (taps, channels), dtype)
+            np.add.reduce(sums.reshape(taps, -1, channels), axis=1, out=per_tap)
+            result[:, :, 0] = per_tap.T
+            return
         if depthwise:    # dw[t, c, j] = sum over positions of x_t[..., c] * g[..., c, j]
-            split = gb.reshape(*gb.shape[:-1], groups, cout_g)
+            # (into a contiguous (C,) or (C, multiplier) result: einsum's loops over a
+            # strided output with a unit last axis ran 6x slower)
             rows = block[1].stop - block[1].start
-            lead = list(range(n + 1))                # positions: summed
+            lead, c, j = list(range(n + 1)), n + 1, n + 2    # positions: summed
+            single = cout_g == 1
+            operand = gb if single else gb.reshape(*gb.shape[:-1], groups, cout_g)
+            index = lead + [c] if single else lead + [c, j]
+            tmp = scratch.get(worker, "taps", (groups, cout_g), dtype)
             for t, tap in enumerate(tap_list):
-                np.einsum(tap_slice(xs, geometry, tap, rows), lead + [n + 1], split,
-                          lead + [n + 1, n + 2], [n + 1, n + 2], out=result[:, t])
+                np.einsum(tap_slice(xs, geometry, tap, rows), lead + [c], operand, index,
+                          [c] if single else [c, j], out=tmp[:, 0] if single else tmp)
+                result[:, t] = tmp
             return
         if groups == 1:
             patches = scratch.get(worker, "patches", view.shape, dtype)
@@ -301,11 +334,11 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
     # BLAS on one thread whatever the workers: a multi-threaded BLAS may split the long
     # summed dimension of these GEMMs, and the bits would follow the thread count
     with single_threaded_blas():
-        for start in range(0, len(blocks), WAVE):
-            wave[:] = blocks[start:start + WAVE]
-            run_blocks(wave, work, workers, blas=not depthwise)
+        for start in range(0, len(blocks), len(slots)):
+            group[:] = blocks[start:start + len(slots)]
+            run_blocks(group, work, workers, blas=not depthwise)
             if len(blocks) > 1:
-                for j in range(len(wave)):
+                for j in range(len(group)):
                     np.add(dw, slots[j], out=dw)
     dw = dw.reshape(groups, *geometry.window, cin_g, cout_g)
     return np.moveaxis(dw, 0, -2).reshape(*geometry.window, cin_g, cout)
