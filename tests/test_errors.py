@@ -108,7 +108,7 @@ def test_input_channels_positive():
 
 def test_channel_multiple():
     with pytest.raises(ValueError, match=r"conv2d: input channels must be a multiple of the "
-                                         r"filters' in_channels \(3, axis -2 of filters\), "
+                                         r"in_channels of filters \(3, its axis -2\), "
                                          r"got 2 channels"):
         numconv.conv2d(X, np.zeros((3, 3, 3, 4)))
 

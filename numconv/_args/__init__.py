@@ -30,8 +30,8 @@ from .media import (
     undecodable_image, unreadable_file)
 from .frameworks import (
     _broadcasts, float_array, float_dtype, framework_names, from_inner, inexpressible,
-    missing_framework, model_file, only_for, port_spec, relabel, shape_arg, tolerance,
-    unbuilt_model, unsupported_layer, unsupported_option, weights_shapes)
+    install_hint, missing_frameworks, missing_text, model_file, only_for, port_spec, relabel,
+    shape_arg, tolerance, unbuilt_model, unsupported_layer, unsupported_option, weights_shapes)
 
 __all__ = ["Padding", "PaddingSpec", "_is_sequence", "_show", "algorithm_fits", "array",
            "bias", "bind", "ceil_mode", "check_input_rank", "check_rank", "choice",
@@ -46,6 +46,6 @@ __all__ = ["Padding", "PaddingSpec", "_is_sequence", "_show", "algorithm_fits", 
            "pool_windows", "positive_number", "stage_list", "unbatched_image",
            "undecodable_image", "unreadable_file", "_broadcasts", "float_array",
            "float_dtype", "framework_names", "from_inner", "inexpressible",
-           "missing_framework", "model_file", "only_for", "port_spec", "relabel",
-           "shape_arg", "tolerance", "unbuilt_model", "unsupported_layer",
+           "install_hint", "missing_frameworks", "missing_text", "model_file", "only_for",
+           "port_spec", "relabel", "shape_arg", "tolerance", "unbuilt_model", "unsupported_layer",
            "unsupported_option", "weights_shapes"]

@@ -343,8 +343,8 @@ def groups(fn: str, in_channels: int, filter_in: int, filter_out: int, arg: str 
         fail(fn, input_arg, "must have at least one channel", None,
              shown=f"{in_channels} channels")
     if in_channels % filter_in:
-        fail(fn, input_arg, f"channels must be a multiple of the {arg}' in_channels "
-             f"({filter_in}, axis -2 of {arg})", None, shown=f"{in_channels} channels")
+        fail(fn, input_arg, f"channels must be a multiple of the in_channels of {arg} "
+             f"({filter_in}, its axis -2)", None, shown=f"{in_channels} channels")
     g = in_channels // filter_in
     if filter_out % g:
         fail(fn, arg, f"out_channels must be a multiple of the group count {g} "
