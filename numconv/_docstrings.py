@@ -44,7 +44,8 @@ bias : array_like, shape ``(C_out,)``, optional
     Added to every output position.
 algorithm : str
     ``"auto"`` (chosen from the shapes and ``precision``) or a name in
-    :data:`numconv.algorithms.ALGORITHMS`; an explicit name always runs.
+    :data:`numconv.algorithms.ALGORITHMS`, ``"reference"`` included (the textbook
+    in :mod:`numconv.reference`); an explicit name always runs.
 precision : {"exact", "fast"}, optional
     What ``auto`` may pick.  ``"exact"``: only direct sums, every output within
     ``gamma_K * (|x| conv |w|)`` of the exact result; ``"fast"``: Winograd and FFT
@@ -80,7 +81,8 @@ ceil_mode : bool
 nan_policy : {"propagate", "ignore"}
     "propagate" (default; NumPy, PyTorch): a window holding NaN gives NaN.
     "ignore" (TF's CPU kernels): NaN is skipped; a window of only NaN or padding
-    gives the dtype's lowest finite value.''',
+    gives the dtype's lowest finite value.
+%(pool_algorithm)s''',
     "avg_options": '''\
 count_include_pad : bool
     PyTorch's option: also count the declared padding in the divisor (default
@@ -88,7 +90,12 @@ count_include_pad : bool
 ceil_mode : bool
     PyTorch's ceil rounding of the output size (VALID or explicit padding).
 divisor_override : int, optional
-    PyTorch's option: divide every window's sum by this number.''',
+    PyTorch's option: divide every window's sum by this number.
+%(pool_algorithm)s''',
+    "pool_algorithm": '''\
+algorithm : {"auto", "reference"}
+    "auto" (default): the blocked kernels.  "reference": the textbook's reductions
+    of the padded window view (:mod:`numconv.reference`), the same results.''',
     "pool_raises": '''\
 Raises
 ------
@@ -137,13 +144,16 @@ _KEY = re.compile(r"^([ ]*)%\((\w+)\)s[ ]*$", re.MULTILINE)
 
 def docfiller(f: F) -> F:
     """Replace each line ``%(key)s`` of ``f``'s docstring by ``DOCS[key]``, indented
-    like the line; other text (including ``%`` signs) is left alone."""
+    like the line (entries may name other entries); other text (including ``%`` signs)
+    is left alone."""
     def fill(match: re.Match[str]) -> str:
         indent, key = match.groups()
         return "\n".join(indent + line if line else line for line in DOCS[key].splitlines())
 
-    if f.__doc__:
-        f.__doc__ = _KEY.sub(fill, f.__doc__)
+    doc = f.__doc__
+    while doc and _KEY.search(doc):    # an entry may name other entries
+        doc = _KEY.sub(fill, doc)
+    f.__doc__ = doc
     return f
 
 

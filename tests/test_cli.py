@@ -179,13 +179,15 @@ def test_demo_defaults_on_the_bundled_photo(photo_demo):
     assert lines[0].startswith("image: ") and lines[0].endswith(
         "grace_hopper.jpg (read as grayscale, float32 in [0, 1])")
     assert lines[1] == "Input (1, 600, 512, 1) image"
-    assert lines[2] == "Filter (1, 600, 512, 1) conv2d, kernel 'edge' 3x3, strides 1, padding SAME"
+    assert lines[2] == ("Filter (1, 600, 512, 1) conv2d, kernel 'edge' 3x3, strides 1, "
+                        "padding SAME, algorithm shift")       # one channel in and out
     # 3x3 stride 1 SAME: P = (600-1)*1 + 3 - 600 = 2 -> 1, 1
     assert lines[3] == ("height: SAME: out = ceil(600/1) = 600; total pad = "
                         "max((600-1)*1 + 3 - 600, 0) = 2 -> before 1, after 1")
     assert lines[5] == "Detect (1, 600, 512, 1) relu (elementwise, shape unchanged)"
     # 2x2 stride 2 SAME: 300 x 256, P = (256-1)*2 + 2 - 512 = 0
-    assert lines[6] == "Condense (1, 300, 256, 1) MAX pool 2x2, strides 2, padding SAME"
+    assert lines[6] == ("Condense (1, 300, 256, 1) MAX pool 2x2, strides 2, padding SAME, "
+                        "algorithm auto")
     assert lines[8] == ("width: SAME: out = ceil(512/2) = 256; total pad = "
                         "max((256-1)*2 + 2 - 512, 0) = 0 -> before 0, after 0")
     # the pools figure's 3x3: P = (300-1)*2 + 3 - 600 = 1 -> before 0, after 1
@@ -253,7 +255,7 @@ def test_demo_draws_the_stages(dot_demo):
 def test_demo_report_lists_the_files(dot_demo):
     lines = words(dot_demo.report())
     assert lines[1] == "Input (1, 8, 8, 1) image"
-    assert lines[6] == "Condense (1, 4, 4, 1) MAX pool 2x2, strides 2, padding SAME"
+    assert lines[6] == "Condense (1, 4, 4, 1) MAX pool 2x2, strides 2, padding SAME, algorithm auto"
     assert lines[-7] == f"wrote 6 figures to {dot_demo.output}:"
     assert lines[-6:] == FIGURES
     assert sorted(os.listdir(dot_demo.output)) == sorted(FIGURES)
@@ -267,12 +269,27 @@ def test_demo_options(tmp_path, capsys):
                            "-o", str(tmp_path / "o"))
     assert (status, err) == (0, "")
     lines = words(out)
-    assert lines[2] == "Filter (1, 20, 14, 1) conv2d, kernel 'blur' 3x3, strides 1, padding SAME"
+    assert lines[2] == ("Filter (1, 20, 14, 1) conv2d, kernel 'blur' 3x3, strides 1, "
+                        "padding SAME, algorithm shift")
     # VALID: (20 - 3 + 3) // 3 = 6, (14 - 3 + 3) // 3 = 4
-    assert lines[6] == "Condense (1, 6, 4, 1) AVG pool 3x3, strides 3, padding VALID"
+    assert lines[6] == ("Condense (1, 6, 4, 1) AVG pool 3x3, strides 3, padding VALID, "
+                        "algorithm auto")
     assert lines[7] == "height: VALID: out = (20 - 3 + 3) // 3 = 6; no padding"
     assert not any(line.startswith("Pool2") for line in lines)   # window 3 is the seed's 3
     assert sorted(os.listdir(tmp_path / "o")) == sorted(FIGURES)
+
+
+def test_demo_on_the_reference_path(tmp_path, capsys):
+    image = tmp_path / "small.png"
+    iio.imwrite(image, np.arange(80, dtype=np.uint8).reshape(8, 10))
+    status, out, err = run(capsys, "demo", str(image), "--algorithm", "reference",
+                           "-o", str(tmp_path / "o"))
+    assert (status, err) == (0, "")
+    lines = words(out)
+    assert lines[2] == ("Filter (1, 8, 10, 1) conv2d, kernel 'edge' 3x3, strides 1, "
+                        "padding SAME, algorithm reference")
+    assert lines[6] == ("Condense (1, 4, 5, 1) MAX pool 2x2, strides 2, padding SAME, "
+                        "algorithm reference")
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -286,6 +303,9 @@ def test_demo_options(tmp_path, capsys):
      "numconv demo: error: argument --padding: must be SAME or VALID, got 'full'"),
     (["demo", "--pool", "min"],
      "numconv demo: error: argument --pool: invalid choice: 'min' (choose from 'max', 'avg')"),
+    (["demo", "--algorithm", "shift"],
+     "numconv demo: error: argument --algorithm: invalid choice: 'shift' (choose from 'auto', "
+     "'reference')"),
 ])
 def test_demo_argument_errors(capsys, argv, message):
     status, out, err = run(capsys, *argv)

@@ -295,6 +295,19 @@ def test_choice_type():
         numconv.conv2d(X, W, algorithm=3)
 
 
+def test_pool_algorithm_value():
+    with pytest.raises(ValueError, match=r"max_pool2d: algorithm must be one of 'auto', "
+                                         r"'reference', got 'im2col'"):
+        numconv.max_pool2d(X, 2, 2, "VALID", algorithm="im2col")
+
+
+def test_reference_pool_propagates_nan_only():
+    with pytest.raises(ValueError, match=r"max_pool: nan_policy 'ignore' needs "
+                                         r"algorithm='auto' \(the reference propagates NaN\), "
+                                         r"got 'ignore'"):
+        numconv.max_pool(X, 2, 2, "VALID", nan_policy="ignore", algorithm="reference")
+
+
 def test_precision_value():
     with pytest.raises(ValueError, match=r"conv2d_transpose: precision must be one of 'exact', "
                                          r"'fast', got 'fastest'"):

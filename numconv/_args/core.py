@@ -386,6 +386,16 @@ def nan_policy(fn: str, value: Any, kind: str) -> str:
     return policy
 
 
+def pool_algorithm(fn: str, value: Any, nan_policy: str) -> str:
+    """Pooling's ``algorithm``: "auto" (the blocked kernels) or "reference" (the textbook,
+    which propagates NaN)."""
+    algorithm = choice(fn, "algorithm", value, ("auto", "reference"))
+    if algorithm == "reference" and nan_policy == "ignore":
+        fail(fn, "nan_policy", "'ignore' needs algorithm='auto' (the reference propagates "
+             "NaN)", nan_policy)
+    return algorithm
+
+
 def algorithm_fits(fn: str, name: str, rule: str | None, window: tuple[int, ...]) -> None:
     """Refuse an explicitly requested algorithm that cannot run this geometry."""
     if rule is not None:

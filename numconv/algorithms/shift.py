@@ -2,7 +2,7 @@
 
 ``out = sum over taps t of  tap_t(x) @ w[t]`` where ``tap_t(x)`` is the strided slice
 of the padded input that tap ``t`` reads for every output position (shape
-``(N, *out_spatial, C)``, see :func:`numconv.windows.tap_views`).  The scratch per
+``(N, *out_spatial, C)``: ``numconv.reference.window_view(...)[..., t, :]``).  The scratch per
 block is one output-sized buffer (plus the padded slab), never a patch matrix, so
 this path wins when channels are few (the product per tap is a broadcast multiply,
 not a GEMM), for depthwise filters, and when memory is tight.

@@ -22,7 +22,8 @@ FIGURES = ("kernel", "filter_detect", "pools", "extraction", "translation_invari
 EXAMPLES = """examples:
   numconv demo                  # the bundled photograph, the seed's settings
   numconv demo photo.jpg --kernel bottom_sobel -o figures
-  numconv demo --pool avg --window 3 --stride 3 --padding VALID"""
+  numconv demo --pool avg --window 3 --stride 3 --padding VALID
+  numconv demo --algorithm reference   # the stages on numconv/reference.py"""
 
 
 def register(subparsers: Any) -> None:
@@ -47,6 +48,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--stride", type=positive_int, default=2, help="pooling stride (default 2)")
     p.add_argument("--padding", type=padding_mode, default="SAME", metavar="{SAME,VALID}",
                    help="pooling padding (default SAME)")
+    p.add_argument("--algorithm", default="auto", choices=("auto", "reference"), type=str.lower,
+                   help="auto (default): the fast paths; reference: Filter and Condense run "
+                   "numconv/reference.py, the textbook (each stage line names what ran)")
     p.add_argument("-o", "--output", default="numconv-out", metavar="DIR",
                    help="output directory, created if missing (default ./numconv-out)")
     p.set_defaults(handler=run, subparser=p)
@@ -84,7 +88,8 @@ def _pool2_lines(result: Any, window: int, stride: int, padding: str) -> list[st
 
 
 def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int = 2,
-         stride: int = 2, padding: str = "SAME", output: Any = "numconv-out") -> DemoResult:
+         stride: int = 2, padding: str = "SAME", output: Any = "numconv-out",
+         algorithm: str = "auto") -> DemoResult:
     """Run the demo: compute the stages, draw the figures, write them to ``output``.
 
     Parameters are the command's; ``kernel`` may also be a 2-D array.  Figures
@@ -106,7 +111,7 @@ def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int
     _check_pools(pixels.shape[:2], windows, stride, padding)   # before anything is written
     output_dir(output)
     result = feature_extraction(pixels, kernel, pool_size=window, pool_stride=stride,
-                                pool_padding=padding, pooling_type=kind)
+                                pool_padding=padding, pooling_type=kind, algorithm=algorithm)
     out = DemoResult(os.fspath(path), os.fspath(output), result)
     stages = result.stages(titled=True)
     out.figures = {
@@ -150,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     """Run :func:`demo` with the parsed arguments and print its report."""
     try:
         out = demo(args.image, args.kernel, args.pool, args.window, args.stride, args.padding,
-                   args.output)
+                   args.output, args.algorithm)
     except (ValueError, TypeError, OSError) as exc:
         raise flag_error(exc, ("get_kernel", "read_image", "feature_extraction", "show_pools",
                                "demo"), FLAGS) from None
