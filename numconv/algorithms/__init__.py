@@ -56,7 +56,7 @@ whole, in the infinity norm (``W`` the convolution as a matrix)::
 ``4`` covers the largest constant measured over 2-D grids of shapes (1 to 256
 channels, 3x3 to 31x31 windows, SAME and VALID, float32 and float64, Gaussian and
 1e-6..1e6 data; also 1-D, 3-D, grouped, dilated for FFT): 1.03 for Winograd, 1.4 for
-FFT; tests/test_exactness.py checks it on a seeded grid.  They run when named
+FFT; tests/properties/test_exactness.py checks it on a seeded grid.  They run when named
 (``algorithm="winograd"``) or, through ``auto``, with ``precision="fast"``
 (:func:`numconv.default_precision`).  :func:`numconv.crosscheck.conv_error` measures
 any result on both scales.

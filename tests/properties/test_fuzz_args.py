@@ -77,9 +77,9 @@ NOT_FUZZED = {
     "get_default_precision": "no arguments",
     "kernel_names": "no arguments", "default_image_path": "no arguments",
     "build_parser": "no arguments",
-    "main": "the command line: tests/test_files_cli_robustness.py",
-    "save_figure": "writes files: tests/test_files_cli_robustness.py",
-    "show": "opens a window or displays in a notebook: tests/test_viz.py",
+    "main": "the command line: tests/properties/test_files_cli_robustness.py",
+    "save_figure": "writes files: tests/properties/test_files_cli_robustness.py",
+    "show": "opens a window or displays in a notebook: tests/outer/test_viz.py",
     "compare": "runs TensorFlow, PyTorch and JAX (the crosscheck live tests)",
     "require": "imports a framework",
 }

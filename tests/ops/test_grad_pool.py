@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numconv
-from conftest import assert_matches
+from helpers import assert_matches
 from loops import first_max, windows
 from oracle import ref_avg_grad, ref_max_grad
 

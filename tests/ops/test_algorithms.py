@@ -16,7 +16,7 @@ import pytest
 
 import numconv
 from numconv import engine
-from conftest import GOLDEN, assert_matches, golden_cases
+from helpers import GOLDEN, assert_matches, golden_cases
 from numconv.algorithms import ALGORITHMS, choose, profiling, requirement
 from numconv.geometry import resolve
 from oracle import ref_conv
