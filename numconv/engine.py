@@ -64,6 +64,17 @@ CACHE_BLOCK_BYTES = 4 << 20
 #: buffers (a strided ufunc may buffer 3 operands of 8192 elements of 8 bytes).
 UFUNC_BUFFERS = 3 * 8192 * 8
 
+
+def iterator_bytes(in_dtype: Any, dtype: Any) -> int:
+    """NumPy's iterator buffers of one ufunc over strided operands (bufsize elements per
+    operand, three operands).
+
+    >>> iterator_bytes(np.float32, np.float64) == 3 * np.getbufsize() * 8
+    True
+    """
+    return 3 * np.getbufsize() * max(np.dtype(dtype).itemsize, np.dtype(in_dtype).itemsize)
+
+
 # --------------------------------------------------------------------------- profiling
 
 _PROFILE: dict[str, float] | None = None
@@ -298,17 +309,21 @@ class Request(NamedTuple):
     workers: int = 1
     cache_bytes: int | None = None
     split_rows: bool = False
+    reserve: int = 0
 
     def plan(self) -> Plan:
         """The blocks and workers: :func:`plan` of these numbers."""
         return plan(self.batch, self.out_shape, self.block_bytes, self.workers,
-                    self.cache_bytes, split_rows=self.split_rows)
+                    self.cache_bytes, reserve=self.reserve, split_rows=self.split_rows)
+
+    def shape(self) -> tuple[int, int, int, int]:
+        """:func:`block_shape` of these numbers: ``(images, rows, count, workers)``."""
+        return block_shape(self.batch, self.out_shape, self.block_bytes, self.workers,
+                           self.cache_bytes, reserve=self.reserve, split_rows=self.split_rows)
 
     def workspace(self) -> int:
         """Bytes the blocks hold at once: the largest block times the workers."""
-        images, rows, count, used = block_shape(self.batch, self.out_shape, self.block_bytes,
-                                                self.workers, self.cache_bytes,
-                                                split_rows=self.split_rows)
+        images, rows, count, used = self.shape()
         return self.block_bytes(images, rows) * used if count else 0
 
 
