@@ -21,10 +21,10 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import _args, budget, spec
 from .config import get_workspace_limit
+from .engine import iterator_bytes
 from .geometry import DimGeometry, Geometry, resolve
 
-__all__ = ["pad", "window_view", "tap_views", "applied", "chunk_plan", "im2col",
-           "scatter_windows", "crop", "col2im"]
+__all__ = ["im2col", "col2im"]
 
 
 def pad(x: np.ndarray, geometry: Geometry, value: Any = 0) -> np.ndarray:
@@ -243,31 +243,26 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
 
 # --------------------------------------------------------------------------- adjoints
 
-def scatter_windows(dxp: np.ndarray, cols: np.ndarray, geometry: Geometry,
-                    first: int = 0) -> None:
-    """Add window values back onto a padded array, in place: the adjoint of :func:`window_view`.
+def scatter_windows(dx: np.ndarray, cols: np.ndarray, geometry: Geometry) -> None:
+    """Add window values back onto the input, in place: the adjoint of the padded window view.
 
-    ``cols`` has shape ``(N, *out_block, *window, *channels)`` and ``dxp`` shape
-    ``(N, *padded, *channels)``; ``dxp[n, o*stride + t*dilation ..., c] += cols[n, o..., t...,
-    c]``, one whole-array ``+=`` per window tap (no loop over pixels).  ``first`` is the
-    output index of the block's first row along the first spatial dim (for chunks).
+    ``cols`` has shape ``(N, *out_spatial, *window, *channels)`` and ``dx`` shape
+    ``(N, *spatial, *channels)``; ``dx[n, o*stride + t*dilation - pad_before ..., c] +=
+    cols[n, o..., t..., c]``, one whole-array ``+=`` per window tap (no loop over
+    pixels), each tap clipped to the input (:func:`tap_region`): entries that fall on
+    padding are dropped, and no padded array is made.
     """
     n = len(geometry.dims)
-    block = cols.shape[1:1 + n]
-    if 0 in block or cols.shape[0] == 0:
+    if cols.size == 0:
         return
-    starts = [first * geometry.dims[0].stride] + [0] * (n - 1)
     for tap in np.ndindex(*geometry.window):
-        index = (slice(None),) + tuple(
-            slice(st + t * d.dilation, st + t * d.dilation + (o - 1) * d.stride + 1, d.stride)
-            for st, t, d, o in zip(starts, tap, geometry.dims, block)) + (Ellipsis,)
-        dxp[index] += cols[(slice(None),) * (n + 1) + tap + (Ellipsis,)]
-
-
-def crop(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """The unpadded part of a padded channels-last array (a view): the adjoint of :func:`pad`."""
-    return xp[(slice(None),) + tuple(slice(d.pad_before, d.pad_before + d.in_size)
-                                     for d in geometry.dims) + (Ellipsis,)]
+        regions = [tap_region(d, t, 0, d.out_size) for d, t in zip(geometry.dims, tap)]
+        if any(r is None for r in regions):
+            continue
+        dst = dx[(slice(None),) + tuple(r[1] for r in regions)]   # type: ignore[index]
+        dst += cols[(slice(None),) + tuple(r[0] for r in regions)  # type: ignore[index]
+                    + tap + (Ellipsis,)]
+    assert len(tap) == n
 
 
 def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
@@ -324,10 +319,13 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
         view = view.transpose((0,) + tuple(range(n + 2, 2 * n + 2))
                               + tuple(range(2, n + 2)) + (1,))
     acc, result = spec.result_dtypes(c.dtype)
-    budget.scatter(fn, "input_shape, window_shape, strides, padding and dilations", geometry,
-                   batch, channels, acc.itemsize, extra=math.prod(shape) * acc.itemsize)
-    canonical = (batch, *(d.padded_size for d in geometry.dims), channels)
-    dxp = np.zeros(canonical, dtype=acc)
-    scatter_windows(dxp, view, geometry)
-    dx = crop(dxp, geometry).astype(result)
-    return layout.from_canonical(dx)
+    # the sums in ``acc`` (a strided ``+=`` per tap: NumPy buffers its operands), cast to
+    # ``result`` and written in the caller's layout
+    copied = acc != result or not layout.channels_last
+    budget.charge(fn, "input_shape, window_shape, strides, padding and dilations", {
+        "output": budget.nominal(shape, result.itemsize),
+        "workspace": (budget.nominal(shape, acc.itemsize) if copied else 0)
+        + iterator_bytes(c.dtype, acc)})
+    dx = np.zeros((batch, *layout.spatial_shape(shape), channels), dtype=acc)
+    scatter_windows(dx, view, applied(geometry))
+    return layout.from_canonical(dx.astype(result, copy=False))
