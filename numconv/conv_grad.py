@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import budget, spec
+from . import budget, spec, spellings
 from .kernels.conv_grad import filter_grad, filter_workspace, input_grad, input_workspace
 from .kernels.pool import reduce_positions
 from .windows import applied
@@ -69,7 +69,7 @@ def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, 
                      padding: Any, data_format: Any, dilations: Any, n: int | None,
                      depthwise: bool = False) -> np.ndarray:
     """spec -> budget -> kernel, in the filters' layout."""
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s, g = spec.conv_filter_grad_spec(fn, x, filter_sizes, out_backprop, strides, padding,
                                       data_format, dilations, n, depthwise)
     layout, geometry, fshape, acc = s.layout, s.geometry, s.shape, s.acc
@@ -276,9 +276,9 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
     array([18., 18., 18., 18.])
     """
     fn = "bias_add_grad"
-    g = spec.array(fn, "out_backprop", out_backprop)
+    g = spellings.array(fn, "out_backprop", out_backprop)
     g = np.moveaxis(g, spec.bias_axis(fn, g, data_format), -1)     # channels last: a view
-    acc, result = spec.result_dtypes(g.dtype)
+    acc, result = spellings.result_dtypes(g.dtype)
     # per image in an order set by the shape (not the memory layout), then over images
     return np.add.reduce(reduce_positions(g, "SUM", acc), axis=0).astype(result, copy=False)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import budget, spec
+from . import budget, spec, spellings
 from .geometry import Geometry, resolve
 from .kernels.pool import fixed_bytes, reduce_positions, reduce_windows, step_bytes
 from .layout import Layout
@@ -72,7 +72,7 @@ def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
     if kind == "MAX":
         return layout.from_canonical(reduce_windows(xc, geometry, "MAX", x.dtype,
                                                     lowest(x.dtype)))
-    acc, result = spec.mean_dtypes(x.dtype)
+    acc, result = spellings.mean_dtypes(x.dtype)
     if divisor_override is not None:
         divisor = np.asarray(divisor_override, dtype=acc)
     else:  # 0/0 -> NaN: a window of padding only
@@ -86,13 +86,13 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
           ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
           window_arg: str = "ksize", nan_policy: Any = "propagate") -> np.ndarray:
     """spec -> budget -> kernel -> the caller's layout."""
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s = spec.pool_spec(fn, x, window, pooling_type, strides, padding, data_format, dilations,
                        count_include_pad, ceil_mode, divisor_override, n, window_arg,
                        nan_policy)
     layout, kind, geometry = s.layout, s.kind, s.geometry
     channels = x.shape[layout.channel_axis]
-    acc, result = (x.dtype, x.dtype) if kind == "MAX" else spec.mean_dtypes(x.dtype)
+    acc, result = (x.dtype, x.dtype) if kind == "MAX" else spellings.mean_dtypes(x.dtype)
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
     budget.window(fn, f"input, {window_arg}, strides, padding and dilations", x.shape[0],
                   channels, geometry, x.dtype.itemsize, channels, max(result.itemsize, 4),
@@ -175,7 +175,7 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     >>> pool(x, [2], "AVG", strides=[2], padding="SAME")[0, :, 0]   # last window: 3/1
     array([3., 3., 3.])
     """
-    n = spec.window_rank(window_shape)
+    n = spellings.window_rank(window_shape)
     return _pool("pool", input, window_shape, pooling_type, strides, padding, data_format,
                  dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape",
                  nan_policy)
@@ -263,14 +263,14 @@ def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 
 
 def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     layout, keep = spec.global_spec(fn, x, data_format, keepdims)
     # one reduction per image in an order set by the shape (not by the memory layout)
     xc = layout.to_canonical(x)
     if kind == "MAX":
         out = reduce_positions(xc, "MAX", x.dtype)
     else:
-        acc, result = spec.mean_dtypes(x.dtype)
+        acc, result = spellings.mean_dtypes(x.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # IEEE results (nonfinite.md)
             out = reduce_positions(xc, "SUM", acc)
             out /= math.prod(xc.shape[1:-1])

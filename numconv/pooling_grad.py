@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _args, budget, spec
+from . import _args, budget, spec, spellings
 from .geometry import Geometry
 from .kernels.pool_grad import (argmax_request, argmax_taps, avg_factor_bytes, avg_grad,
                                 avg_window_row, dx_request, max_grad, max_window_row)
@@ -90,13 +90,13 @@ def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
     array([0., 2., 1., 0.])
     """
     fn = "max_pool_grad"
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s = spec.pool_spec(fn, x, ksize, "MAX", strides, padding, data_format, dilations,
                        ceil_mode=ceil_mode)
     layout, geometry = s.layout, s.geometry
-    g = _grad_array(fn, spec.array(fn, "grad", grad), layout, geometry, x.shape,
+    g = _grad_array(fn, spellings.array(fn, "grad", grad), layout, geometry, x.shape,
                     f"input shape {x.shape}")
-    acc, result = spec.result_dtypes(g.dtype)
+    acc, result = spellings.result_dtypes(g.dtype)
     comp, xc = applied(geometry), layout.to_canonical(x)
     direct = acc == result and layout.channels_last      # blocks add into dx itself
     budget.charge(fn, "input, ksize, strides, padding and dilations", {
@@ -141,13 +141,13 @@ def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding
     array([0.5, 0.5, 0.5, 0.5, 1. ])
     """
     fn = "avg_pool_grad"
-    g0 = spec.array(fn, "grad", grad)
+    g0 = spellings.array(fn, "grad", grad)
     s = spec.pool_spec(fn, g0, ksize, "AVG", strides, padding, data_format, dilations,
                        count_include_pad, ceil_mode, divisor_override, arg="grad",
                        input_shape=input_shape)
     layout, geometry, shape = s.layout, s.geometry, s.shape
     g = _grad_array(fn, g0, layout, geometry, shape, f"input_shape {shape}")
-    acc, out_dtype = spec.mean_dtypes(g.dtype)
+    acc, out_dtype = spellings.mean_dtypes(g.dtype)
     override, comp = s.divisor_override, applied(geometry)
     canonical = (shape[0], *layout.spatial_shape(shape), shape[layout.channel_axis])
     direct = acc == out_dtype and layout.channels_last
@@ -214,7 +214,7 @@ def max_pool_with_argmax(input: Any, ksize: Any, strides: Any, padding: Any,
            [7, 8]])
     """
     fn = "max_pool_with_argmax"
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s = spec.pool_spec(fn, x, ksize, "MAX", strides, padding, data_format, dilations,
                        ceil_mode=ceil_mode)
     layout, geometry = s.layout, s.geometry
@@ -285,7 +285,7 @@ def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any,
     array([0., 5., 0., 4.])
     """
     fn = "max_unpool"
-    v = spec.array(fn, "input", input)
+    v = spellings.array(fn, "input", input)
     s = spec.unpool_spec(fn, v, indices, ksize, strides, padding, data_format, output_size,
                          include_batch_in_index)
     idx, shape, batch_index = s.indices, s.shape, s.include_batch_in_index

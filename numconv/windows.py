@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import _args, budget, spec
+from . import _args, budget, spec, spellings
 from .config import get_workspace_limit
 from .engine import iterator_bytes
 from .geometry import DimGeometry, Geometry, resolve
@@ -222,7 +222,7 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
             [4., 5., 7., 8.]]])
     """
     fn = "im2col"
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     layout, _, geometry = spec.patch_spec(fn, None, x, window_shape, strides, padding,
                                           data_format, dilations)
     n = layout.n_spatial
@@ -301,7 +301,7 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
            [1., 2., 1.]])
     """
     fn = "col2im"
-    c = spec.array(fn, "cols", cols)
+    c = spellings.array(fn, "cols", cols)
     layout, shape, geometry = spec.patch_spec(fn, input_shape, None, window_shape, strides,
                                               padding, data_format, dilations)
     n = layout.n_spatial
@@ -318,7 +318,7 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
         view = c.reshape(batch, channels, *geometry.window, *out)
         view = view.transpose((0,) + tuple(range(n + 2, 2 * n + 2))
                               + tuple(range(2, n + 2)) + (1,))
-    acc, result = spec.result_dtypes(c.dtype)
+    acc, result = spellings.result_dtypes(c.dtype)
     # the sums in ``acc`` (a strided ``+=`` per tap: NumPy buffers its operands), cast to
     # ``result`` and written in the caller's layout
     copied = acc != result or not layout.channels_last

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _args, spec
+from .. import _args, spellings
 from ..activations import leaky_relu, relu, relu6
 from ..conv import conv2d
 from .image import rgb_to_grayscale
@@ -195,12 +195,12 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     else:
         k, name = _args.kernel2d(fn, "kernel", kernel), None
     image_layout = Layout(2)
-    conv_strides = spec.ints(fn, "conv_stride", conv_stride, image_layout, full_rank=False)
-    conv_pad = spec.padding(fn, conv_padding, image_layout, arg="conv_padding")
+    conv_strides = spellings.ints(fn, "conv_stride", conv_stride, image_layout, full_rank=False)
+    conv_pad = spellings.padding(fn, conv_padding, image_layout, arg="conv_padding")
     act = _args.activation(fn, activation, tuple(ACTIVATIONS))
-    window = spec.ints(fn, "pool_size", pool_size, image_layout, full_rank=False, default=None)
-    pool_strides = spec.ints(fn, "pool_stride", pool_stride, image_layout, full_rank=False)
-    pool_pad = spec.padding(fn, pool_padding, image_layout, arg="pool_padding")
+    window = spellings.ints(fn, "pool_size", pool_size, image_layout, full_rank=False, default=None)
+    pool_strides = spellings.ints(fn, "pool_stride", pool_stride, image_layout, full_rank=False)
+    pool_pad = spellings.padding(fn, pool_padding, image_layout, arg="pool_padding")
     kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
 
     if x.dtype.kind != "f":
