@@ -70,7 +70,7 @@ def machine() -> dict[str, Any]:
                           if line.startswith("model name")), "")
     except OSError:
         pass
-    from numconv.engine import can_limit_blas, num_workers
+    from numconv.threads import can_limit_blas, num_workers
     return {
         "cpu": model, "cores": cores, "python": platform.python_version(),
         "numpy": np.__version__, "blas": blas_info(),

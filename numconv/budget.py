@@ -45,7 +45,8 @@ import numpy as np
 
 from . import _args, algorithms
 from .config import get_memory_limit, get_workspace_limit, workspace_limit
-from .engine import block_shape, num_workers
+from .engine import block_shape
+from .threads import num_workers
 from .geometry import Geometry
 
 __all__: list[str] = []

@@ -35,8 +35,10 @@ import math
 
 import numpy as np
 
-from ..engine import (CACHE_BLOCK_BYTES, Block, Request, Scratch, add_time, clock, flat_slab,
-                      num_workers, run_blocks, slab, slab_rows, slab_shape, tap_slice, taps)
+from ..engine import (CACHE_BLOCK_BYTES, Block, Request, Scratch, flat_slab, slab, slab_rows,
+                      slab_shape, tap_slice, taps)
+from ..profiling import add_time, clock
+from ..threads import num_workers, run_blocks
 from ..geometry import Geometry
 
 __all__ = ["shift_accumulate"]

@@ -43,8 +43,8 @@ import numpy as np
 from ..algorithms import ALGORITHMS, choose, workspace
 from ..algorithms.gemm import filter_matrix
 from ..config import get_workspace_limit, workspace_limit
-from ..engine import (Block, Request, Scratch, num_workers, run_blocks, single_threaded_blas,
-                      slab, slab_shape, slab_view, tap_slice)
+from ..engine import Block, Request, Scratch, slab, slab_shape, slab_view, tap_slice
+from ..threads import num_workers, run_blocks, single_threaded_blas
 from ..geometry import DimGeometry, Geometry, resolve
 from ..windows import tap_region
 

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..engine import Block, Scratch, iterator_bytes, num_workers, plan, run_blocks
+from ..engine import Block, Scratch, iterator_bytes, plan
+from ..threads import num_workers, run_blocks
 from ..geometry import DimGeometry, Geometry
 from ..windows import tap_range, tap_region
 

@@ -26,7 +26,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..engine import Block, Request, Scratch, num_workers, run_blocks
+from ..engine import Block, Request, Scratch
+from ..threads import num_workers, run_blocks
 from ..geometry import DimGeometry, Geometry
 from ..windows import tap_region
 from .conv_grad import window_rows

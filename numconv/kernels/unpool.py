@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from ..engine import Block, Request, Scratch, run_blocks
+from ..engine import Block, Request, Scratch
+from ..threads import run_blocks
 
 
 def unpool_request(shape: tuple[int, ...], itemsize: int) -> Request:
