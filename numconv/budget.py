@@ -49,8 +49,6 @@ from .engine import block_shape
 from .threads import num_workers
 from .geometry import Geometry
 
-__all__: list[str] = []
-
 
 def charge(fn: str, args: str, parts: dict[str, int]) -> int:
     """Refuse the call if ``parts`` (name -> bytes) exceed the memory limit; return the total.

@@ -25,8 +25,7 @@ from .layout import Layout
 from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
-           "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
-           "avg_divisor", "lowest"]
+           "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool"]
 
 
 def lowest(dtype: np.dtype) -> Any:

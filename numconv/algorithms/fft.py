@@ -31,8 +31,6 @@ from ..threads import num_workers, single_threaded_blas
 from ..geometry import Geometry
 from .gemm import im2col_gemm
 
-__all__ = ["fft_conv"]
-
 #: per-block budget of the FFT path (bigger blocks amortise the overlap of the slabs)
 FFT_BLOCK_BYTES = 16 << 20
 #: input channels per group up to which the spectral product is a broadcast loop

@@ -35,8 +35,6 @@ from ..profiling import add_time, clock
 from ..threads import num_workers, run_blocks
 from ..geometry import Geometry
 
-__all__ = ["filter_matrix", "im2col_gemm"]
-
 
 def filter_matrix(w: np.ndarray, groups: int, dtype: np.dtype) -> np.ndarray:
     """``(*window, cin_g, cout)`` filters -> ``(groups, prod(window)*cin_g, cout/groups)``.

@@ -22,8 +22,6 @@ from ..geometry import Geometry
 from .shift import request as shift_request
 from .shift import shift_accumulate
 
-__all__ = ["pointwise_gemm", "supports"]
-
 
 def supports(geometry: Geometry) -> bool:
     """Whether the window is all ones."""

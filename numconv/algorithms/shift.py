@@ -41,8 +41,6 @@ from ..profiling import add_time, clock
 from ..threads import num_workers, run_blocks
 from ..geometry import Geometry
 
-__all__ = ["shift_accumulate"]
-
 #: groups == 1 filters with at most this many input channels use broadcast multiplies.
 FEW_CHANNELS = 4
 #: scratch per block of the elementwise (non-GEMM) modes (fewer, larger blocks: each

@@ -19,8 +19,6 @@ from .. import _args
 from ..geometry import Geometry
 from .config import OpConfig
 
-__all__ = ["FRAMEWORKS", "ALIASES", "Translation", "Code", "require", "extent_pads"]
-
 #: framework name -> (display name, module to import, pip extra)
 FRAMEWORKS: dict[str, tuple[str, str, str]] = {
     "tf": ("TensorFlow (tf.nn)", "tensorflow", "tf"),

@@ -48,8 +48,6 @@ from ..threads import num_workers, run_blocks, single_threaded_blas
 from ..geometry import DimGeometry, Geometry, resolve
 from ..windows import tap_region
 
-__all__ = ["window_rows", "input_grad", "filter_grad", "GATHER", "WAVE"]
-
 #: Forward algorithms ``dL/dx`` may gather with (all of them).
 GATHER = ("im2col", "winograd", "pointwise", "fft", "shift")
 

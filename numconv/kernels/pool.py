@@ -41,8 +41,6 @@ from ..threads import num_workers, run_blocks
 from ..geometry import DimGeometry, Geometry
 from ..windows import tap_range, tap_region
 
-__all__ = ["reduce_windows", "reduce_positions", "step_bytes", "fixed_bytes"]
-
 #: Budget of one pooling block as ``plan`` counts it (two input rows per output row,
 #: about its step buffers; with NumPy's iterator buffers).  Whole images of the
 #: benchmark's pooling cases (3.2 MB) beat bands of rows: a block costs ~10 ufunc calls and some

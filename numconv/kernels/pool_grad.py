@@ -32,8 +32,6 @@ from ..geometry import DimGeometry, Geometry
 from ..windows import tap_region
 from .conv_grad import window_rows
 
-__all__ = ["argmax_taps", "max_grad", "avg_grad"]
-
 #: Scratch bytes per block (all buffers of one worker): cache-sized.
 POOL_GRAD_BLOCK_BYTES = 4 << 20
 
