@@ -2,14 +2,14 @@
 
 Each op charges what its kernel will allocate, from the same numbers the kernel uses:
 
-* its **result** (and any other array it returns or builds whole, such as
-  :func:`numconv.col2im`'s accumulator when the result is cast or transposed);
+* its **result** (and any other array it returns or builds whole);
 * a **padded copy** of the input only when the kernel makes one: the public
-  :func:`numconv.im2col` does (it pads, then takes a window view); the convolution
-  algorithms, the pooling kernels, the gradients and :func:`numconv.col2im` never do
-  -- each block copies the padded input rows it reads into a slab
-  (:func:`numconv.engine.slab`) or clips its taps to the input
-  (:func:`numconv.windows.tap_region`);
+  :func:`numconv.im2col`, :func:`numconv.col2im` (a padded accumulator) and
+  ``algorithm="reference"`` (:mod:`numconv.reference`, no blocks: its whole patch
+  matrix is its workspace) do (they pad, then take a window view); the convolution
+  algorithms, the pooling kernels and the gradients never do -- each block copies the
+  padded input rows it reads into a slab (:func:`numconv.engine.slab`) or clips its
+  taps to the input (:func:`numconv.windows.tap_region`);
 * its **workspace**: the scratch of the blocks that :func:`numconv.engine.plan` cuts
   the output into (sized by :func:`numconv.engine.block_shape`, the plan's own
   arithmetic), for every worker the plan lets run at once -- at most the workspace
@@ -46,8 +46,8 @@ import numpy as np
 from . import _args, algorithms
 from .config import get_memory_limit, get_workspace_limit, workspace_limit
 from .engine import block_shape
-from .threads import num_workers
 from .geometry import Geometry
+from .threads import num_workers
 
 
 def charge(fn: str, args: str, parts: dict[str, int]) -> int:

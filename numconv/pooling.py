@@ -18,23 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from . import budget, spec, spellings
+from . import budget, reference, spec, spellings
 from .geometry import Geometry, resolve
 from .kernels.pool import fixed_bytes, reduce_positions, reduce_windows, step_bytes
 from .layout import Layout
+from .reference import lowest
 from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool"]
-
-
-def lowest(dtype: np.dtype) -> Any:
-    """The padding value of max pooling: -inf for floats, the minimum for integers."""
-    if dtype.kind == "f":
-        return -np.inf
-    if dtype.kind == "b":
-        return False
-    return np.iinfo(dtype).min
 
 
 def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarray:
@@ -65,43 +57,71 @@ def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarr
 
 
 def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
-            count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
-    # blocked tap-wise ufuncs with clipped taps: no padded copy (numconv.kernels.pool)
+            count_include_pad: bool, divisor_override: int | None,
+            algorithm: str = "auto") -> np.ndarray:
+    # "auto": blocked tap-wise ufuncs with clipped taps, no padded copy
+    # (numconv.kernels.pool); "reference": the textbook's reductions of the window view
     xc = layout.to_canonical(x)
     if kind == "MAX":
-        return layout.from_canonical(reduce_windows(xc, geometry, "MAX", x.dtype,
-                                                    lowest(x.dtype)))
+        return layout.from_canonical(
+            reference.max_pool(xc, geometry) if algorithm == "reference"
+            else reduce_windows(xc, geometry, "MAX", x.dtype, lowest(x.dtype)))
     acc, result = spellings.mean_dtypes(x.dtype)
-    if divisor_override is not None:
-        divisor = np.asarray(divisor_override, dtype=acc)
-    else:  # 0/0 -> NaN: a window of padding only
-        divisor = avg_divisor(geometry, count_include_pad).astype(acc)
-    out = reduce_windows(xc, geometry, "SUM", acc, 0, divisor)
+    if algorithm == "reference":
+        out = reference.avg_pool(xc.astype(acc, copy=False), geometry, count_include_pad,
+                                 divisor_override)
+    else:
+        if divisor_override is not None:
+            divisor = np.asarray(divisor_override, dtype=acc)
+        else:  # 0/0 -> NaN: a window of padding only
+            divisor = avg_divisor(geometry, count_include_pad).astype(acc)
+        out = reduce_windows(xc, geometry, "SUM", acc, 0, divisor)
     return layout.from_canonical(out.astype(result, copy=False))
+
+
+def _reference_bytes(x: np.ndarray, channels: int, geometry: Geometry, kind: str,
+                     acc: np.dtype) -> int:
+    """Scratch of the reference's average pool besides its padded copy: the input in
+    ``acc``, the sums and their quotient, and the count of each window (max: none)."""
+    if kind == "MAX":
+        return 0
+    positions = x.shape[0] * math.prod(geometry.out_shape)
+    cast = x.size * acc.itemsize if x.dtype != acc else 0
+    mask = math.prod(d.padded_size for d in geometry.dims)
+    return cast + positions * channels * (acc.itemsize + 8) + positions * 8 + mask
 
 
 def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, padding: Any,
           data_format: Any, dilations: Any, count_include_pad: Any = False,
           ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
-          window_arg: str = "ksize", nan_policy: Any = "propagate") -> np.ndarray:
+          window_arg: str = "ksize", nan_policy: Any = "propagate",
+          algorithm: Any = "auto") -> np.ndarray:
     """spec -> budget -> kernel -> the caller's layout."""
     x = spellings.array(fn, "input", input)
     s = spec.pool_spec(fn, x, window, pooling_type, strides, padding, data_format, dilations,
                        count_include_pad, ceil_mode, divisor_override, n, window_arg,
-                       nan_policy)
+                       nan_policy, algorithm=algorithm)
     layout, kind, geometry = s.layout, s.kind, s.geometry
     channels = x.shape[layout.channel_axis]
     acc, result = (x.dtype, x.dtype) if kind == "MAX" else spellings.mean_dtypes(x.dtype)
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
-    budget.window(fn, f"input, {window_arg}, strides, padding and dilations", x.shape[0],
-                  channels, geometry, x.dtype.itemsize, channels, max(result.itemsize, 4),
-                  per_row=step_bytes(layout.spatial_shape(x.shape), channels, geometry, acc),
-                  fixed=fixed_bytes(geometry, channels, acc, kind == "AVG"))
+    args = f"input, {window_arg}, strides, padding and dilations"
+    if s.algorithm == "reference":   # no blocks: a padded copy of the whole input
+        budget.window(fn, args, x.shape[0], channels, geometry, acc.itemsize, channels,
+                      max(result.itemsize, 4), padded_copy=True,
+                      fixed=_reference_bytes(x, channels, geometry, kind, acc))
+    else:
+        budget.window(fn, args, x.shape[0], channels, geometry, x.dtype.itemsize, channels,
+                      max(result.itemsize, 4),
+                      per_row=step_bytes(layout.spatial_shape(x.shape), channels, geometry,
+                                         acc),
+                      fixed=fixed_bytes(geometry, channels, acc, kind == "AVG"))
     if x.shape[0] == 0 or channels == 0 or 0 in geometry.out_shape:  # empty: no tap loop
         return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], channels), result)
     if s.nan_policy == "ignore" and x.dtype.kind == "f":
         return _max_ignore_nan(x, layout, geometry)
-    return _reduce(x, layout, geometry, kind, s.count_include_pad, s.divisor_override)
+    return _reduce(x, layout, geometry, kind, s.count_include_pad, s.divisor_override,
+                   s.algorithm)
 
 
 def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.ndarray:
@@ -116,7 +136,8 @@ def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.nda
 def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
          padding: Any = "VALID", data_format: str | None = None, dilations: Any = None, *,
          count_include_pad: bool = False, ceil_mode: bool = False,
-         divisor_override: int | None = None, nan_policy: str = "propagate") -> np.ndarray:
+         divisor_override: int | None = None, nan_policy: str = "propagate",
+         algorithm: str = "auto") -> np.ndarray:
     """N-d max or average pooling, TF's ``tf.nn.pool``.
 
     ``out[n, o..., c] = REDUCE_t padded[n, o*strides + t*dilations ..., c]`` over the
@@ -151,6 +172,11 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
         gives NaN.  "ignore" (TF's CPU kernels): NaN is skipped and the result is
         ``max(lowest finite value, non-NaN taps)``, so a window of only NaN, -inf or
         padding gives ``np.finfo(dtype).min`` (see docs/nonfinite.md).
+    algorithm : {"auto", "reference"}
+        "auto" (default): the blocked kernels.  "reference": the textbook's reductions
+        of the padded window view (:func:`numconv.reference.max_pool` /
+        :func:`~numconv.reference.avg_pool`), same results (sums up to rounding),
+        one padded copy of the input, no blocks; it propagates NaN.
 
     Returns
     -------
@@ -177,12 +203,13 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     n = spellings.window_rank(window_shape)
     return _pool("pool", input, window_shape, pooling_type, strides, padding, data_format,
                  dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape",
-                 nan_policy)
+                 nan_policy, algorithm)
 
 
 def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
-             ceil_mode: bool = False, nan_policy: str = "propagate") -> np.ndarray:
+             ceil_mode: bool = False, nan_policy: str = "propagate",
+             algorithm: str = "auto") -> np.ndarray:
     """N-d max pooling, TF's ``tf.nn.max_pool``; see :func:`pool`
     (``strides=None`` is 1, ``data_format`` also Keras's names).
 
@@ -190,13 +217,13 @@ def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
     array([2., 4., 6.])
     """
     return _pool("max_pool", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, nan_policy=nan_policy, algorithm=algorithm)
 
 
 def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              count_include_pad: bool = False, ceil_mode: bool = False,
-             divisor_override: int | None = None) -> np.ndarray:
+             divisor_override: int | None = None, algorithm: str = "auto") -> np.ndarray:
     """N-d average pooling, TF's ``tf.nn.avg_pool``; see :func:`pool`
     (``strides=None`` is 1, ``data_format`` also Keras's names).
 
@@ -204,61 +231,64 @@ def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
     array([0.5, 2.5])
     """
     return _pool("avg_pool", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override)
+                 count_include_pad, ceil_mode, divisor_override, algorithm=algorithm)
 
 
 def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
     """1-D max pooling, TF's ``tf.nn.max_pool1d``; see :func:`pool`
     (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("max_pool1d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=1, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=1, nan_policy=nan_policy, algorithm=algorithm)
 
 
 def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
     """2-D max pooling, TF's ``tf.nn.max_pool2d``; see :func:`pool`
     (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("max_pool2d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=2, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=2, nan_policy=nan_policy, algorithm=algorithm)
 
 
 def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
     """3-D max pooling, TF's ``tf.nn.max_pool3d``; see :func:`pool`
     (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("max_pool3d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=3, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=3, nan_policy=nan_policy, algorithm=algorithm)
 
 
 def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
     """1-D average pooling, TF's ``tf.nn.avg_pool1d``; see :func:`pool`
     (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("avg_pool1d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=1)
+                 count_include_pad, ceil_mode, divisor_override, n=1, algorithm=algorithm)
 
 
 def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
     """2-D average pooling, TF's ``tf.nn.avg_pool2d``; see :func:`pool`
     (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("avg_pool2d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=2)
+                 count_include_pad, ceil_mode, divisor_override, n=2, algorithm=algorithm)
 
 
 def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
     """3-D average pooling, TF's ``tf.nn.avg_pool3d``; see :func:`pool`
     (``strides=None`` is 1, ``data_format`` also Keras's names)."""
     return _pool("avg_pool3d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=3)
+                 count_include_pad, ceil_mode, divisor_override, n=3, algorithm=algorithm)
 
 
 def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:

@@ -73,7 +73,7 @@ def test_input_channels_positive():
 
 def test_channel_multiple():
     with pytest.raises(ValueError, match=r"conv2d: input channels must be a multiple of the "
-                                         r"filters' in_channels \(3, axis -2 of filters\), "
+                                         r"in_channels of filters \(3, its axis -2\), "
                                          r"got 2 channels"):
         numconv.conv2d(X, np.zeros((3, 3, 3, 4)))
 
@@ -258,6 +258,19 @@ def test_flag_type():
 def test_choice_type():
     with pytest.raises(TypeError, match=r"conv2d: algorithm must be one of 'auto'"):
         numconv.conv2d(X, W, algorithm=3)
+
+
+def test_pool_algorithm_value():
+    with pytest.raises(ValueError, match=r"max_pool2d: algorithm must be one of 'auto', "
+                                         r"'reference', got 'im2col'"):
+        numconv.max_pool2d(X, 2, 2, "VALID", algorithm="im2col")
+
+
+def test_reference_pool_propagates_nan_only():
+    with pytest.raises(ValueError, match=r"max_pool: nan_policy 'ignore' needs "
+                                         r"algorithm='auto' \(the reference propagates NaN\), "
+                                         r"got 'ignore'"):
+        numconv.max_pool(X, 2, 2, "VALID", nan_policy="ignore", algorithm="reference")
 
 
 def test_precision_value():

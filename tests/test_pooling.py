@@ -1,4 +1,4 @@
-"""Pooling against the nested-loop reference; PyTorch options; global pools; NaN; dtypes."""
+"""Pooling against numconv.reference (via tests/oracle.py); PyTorch options; global pools; NaN."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import numconv
 from conftest import assert_matches
-from reference import ref_pool
+from oracle import ref_pool
 
 RNG = np.random.default_rng(99)
 
@@ -163,7 +163,7 @@ def test_inputs_not_modified():
 # --------------------------------------------------------------------------- last-axis strategies
 # numconv.kernels.pool reduces the last spatial axis either tap by tap (strided
 # slices) or with stride 1 and then subsamples; _subsample_wins picks.  Both branches
-# are forced here and checked against the nested-loop reference and against each other.
+# are forced here and checked against numconv.reference and against each other.
 
 STRATEGY_GRID = [
     # (spatial, window, strides, dilations, padding, channels)
@@ -247,7 +247,9 @@ def test_last_axis_strategies_give_the_same_bits(monkeypatch, kind):
 
 
 @pytest.mark.parametrize("shape, window, strides, wins", [
-    ((8, 112, 112, 64), 2, 2, True),     # the issue's cases: 256-byte channel vectors
+    ((8, 112, 112, 64), 3, 2, True),     # the benchmark's cases: 256-byte channel vectors
+    ((8, 112, 112, 64), 2, 2, False),    # windows no wider than the stride: nothing shared
+    ((8, 224, 224, 8), 2, 2, True),      # small channel vectors: any window
     ((8, 112, 112, 64), 3, 3, False),    # stride 3: the strided taps' loops are long enough
     ((8, 28, 28, 256), 2, 2, False),
     ((1, 400, 600, 1), 2, 2, False),     # one channel: one long strided loop

@@ -327,8 +327,8 @@ def groups(fn: str, in_channels: int, filter_in: int, filter_out: int, arg: str 
         fail(fn, input_arg, "must have at least one channel", None,
              shown=f"{in_channels} channels")
     if in_channels % filter_in:
-        fail(fn, input_arg, f"channels must be a multiple of the {arg}' in_channels "
-             f"({filter_in}, axis -2 of {arg})", None, shown=f"{in_channels} channels")
+        fail(fn, input_arg, f"channels must be a multiple of the in_channels of {arg} "
+             f"({filter_in}, its axis -2)", None, shown=f"{in_channels} channels")
     g = in_channels // filter_in
     if filter_out % g:
         fail(fn, arg, f"out_channels must be a multiple of the group count {g} "
@@ -368,6 +368,16 @@ def nan_policy(fn: str, value: Any, kind: str) -> str:
         fail(fn, "nan_policy", "'ignore' applies to max pooling only (average pooling "
              "propagates NaN in every framework)", value)
     return policy
+
+
+def pool_algorithm(fn: str, value: Any, nan_policy: str) -> str:
+    """Pooling's ``algorithm``: "auto" (the blocked kernels) or "reference" (the textbook,
+    which propagates NaN)."""
+    algorithm = choice(fn, "algorithm", value, ("auto", "reference"))
+    if algorithm == "reference" and nan_policy == "ignore":
+        fail(fn, "nan_policy", "'ignore' needs algorithm='auto' (the reference propagates "
+             "NaN)", nan_policy)
+    return algorithm
 
 
 def algorithm_fits(fn: str, name: str, rule: str | None, window: tuple[int, ...]) -> None:

@@ -2,7 +2,7 @@
 
 ``out = sum over taps t of  tap_t(x) @ w[t]`` where ``tap_t(x)`` is the strided slice
 of the padded input that tap ``t`` reads for every output position (shape
-``(N, *out_spatial, C)``, see :func:`numconv.windows.tap_views`).  The scratch per
+``(N, *out_spatial, C)``: ``numconv.reference.window_view(...)[..., t, :]``).  The scratch per
 block is one output-sized buffer (plus the padded slab), never a patch matrix, so
 this path wins when channels are few (the product per tap is a broadcast multiply,
 not a GEMM), for depthwise filters, and when memory is tight.
@@ -12,10 +12,17 @@ Per tap, by filter shape:
 * one output per input channel (depthwise with multiplier 1, or a single-channel
   image and filter) and stride 1 along every spatial dim but the first: the *flat*
   path.  The block's padded slab is one contiguous buffer; on it a tap is a constant
-  offset, so each tap's multiply and add run over whole padded rows of
-  ``padded_width * C`` values (the filters tiled along them; a scalar for one
-  channel), computing a few junk columns past the output's width that are cropped
-  once at the end.  Long inner loops instead of one per output position;
+  offset, so the inner loops run along whole rows instead of one per output
+  position.  With several channels, one ``np.einsum`` over the windows
+  ``(images, rows, *window, *out_trailing, out_last * C)`` (the last dim merged with
+  the channels, the filters tiled along it) sums each output's products in tap
+  order in one pass, written into the output; in 2-D (input in the accumulation dtype,
+  channels contiguous) the outputs whose windows lie inside the input read it in place
+  and only the frame around them reads zero-padded copies.  With one channel (where a window
+  stride would equal the inner stride and einsum's loops would be short) each tap's
+  multiply by a scalar and add run over whole padded rows of ``padded_width``
+  values, computing a few junk columns past the output's width that are cropped
+  once at the end;
 * other depthwise-like filters (``in_channels/groups == 1``):
   ``tap[..., g, None] * w[t, 0, g, :]``, one broadcast multiply over all channels;
 * few input channels and one output (``groups == 1``, ``C <= 4``, ``C_out == 1``): one
@@ -34,12 +41,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
-from ..engine import (CACHE_BLOCK_BYTES, Block, Request, Scratch, flat_slab, slab, slab_rows,
-                      slab_shape, tap_slice, taps)
+from ..engine import (CACHE_BLOCK_BYTES, Block, Request, Scratch, flat_slab, row_windows, slab,
+                      slab_rows, slab_shape, tap_slice, taps)
+from ..geometry import DimGeometry, Geometry
 from ..profiling import add_time, clock
 from ..threads import num_workers, run_blocks
-from ..geometry import Geometry
 
 #: groups == 1 filters with at most this many input channels use broadcast multiplies.
 FEW_CHANNELS = 4
@@ -75,7 +83,9 @@ def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...
         direct = len(geometry.dims) == 1
 
         def flat_bytes(images: int, rows: int) -> int:
-            sums = images * rows * inner * (1 if direct else 2)
+            # (sum and product buffers for one channel; more write the output directly,
+            # 2-D reading only the frame's padded copies, smaller than the slab)
+            sums = 0 if channels > 1 else images * rows * inner * (1 if direct else 2)
             return (sums + math.prod(slab_shape(x_shape, geometry, images, rows)) + inner) \
                 * itemsize
 
@@ -189,13 +199,19 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
     """The flat path: one output per channel, stride 1 along all but the first dim.
 
     ``w`` is ``(taps, C)``.  In a block's contiguous padded slab, tap ``t`` of every
-    output position is at a fixed element offset, so the block's output is computed
-    on the padded grid of the trailing dims as ``(images, rows, inner)`` arrays (one
-    run of ``inner = prod(padded trailing) * C`` elements per output row), and the
-    positions beyond the output's trailing sizes are cropped at the end.
+    output position is at a fixed element offset (``inner = prod(padded trailing) * C``
+    elements per input row).  Several channels: one einsum over a view of the slab's
+    windows, into the output (2-D: :func:`_flat_boxes`, without the slab).  One channel:
+    the block's output is computed on the padded grid of the trailing dims as
+    ``(images, rows, inner)`` arrays, a multiply and an add per tap, and the positions
+    beyond the output's trailing sizes are cropped at the end.  Either way each output
+    sums its products in tap order, whatever the block.
     """
     dims = geometry.dims
     batch, channels = x.shape[0], x.shape[-1]
+    if (len(dims) == 2 and channels > 1 and x.dtype == dtype
+            and x.strides[-2:] == (channels * dtype.itemsize, dtype.itemsize)):
+        return _flat_boxes(x, w, geometry, dtype, blocks, workers)
     out_shape = geometry.out_shape
     out = np.empty((batch, *out_shape, channels), dtype=dtype)
     trailing = tuple(d.padded_size for d in dims[1:])
@@ -204,8 +220,12 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
     offsets = [tap[0] * dims[0].dilation * inner
                + sum(t * d.dilation * p for t, d, p in zip(tap[1:], dims[1:], pitches))
                for tap in taps(geometry)]
-    # weights along a padded row: a scalar for one channel, else the filters tiled
-    weights = w[:, 0] if channels == 1 else np.tile(w, (1, math.prod(trailing)))
+    # weights along a padded row: a scalar for one channel; along an output row
+    # (the filters tiled, (*window, out_last * C)) for several
+    weights = w[:, 0]
+    row = out_shape[-1] * channels if dims[1:] else channels
+    weights_row = np.tile(w, (1, row // channels)).reshape(*geometry.window, row)
+    tap_axes = list(range(2, 2 + len(dims)))
     crop = (slice(None), slice(None)) + tuple(slice(0, o) for o in out_shape[1:])
     direct = not trailing                   # 1-D: the padded grid is the output itself
     itemsize = dtype.itemsize
@@ -219,6 +239,15 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
         shape = (images, rows, inner)
         strides = (slab_rows(geometry, rows) * inner * itemsize,
                    dims[0].stride * inner * itemsize, itemsize)
+        if channels > 1:   # all taps in one einsum, into the output
+            padded = slab_shape(x.shape, geometry, images, rows)
+            windows = row_windows(xf[:math.prod(padded)].reshape(padded), geometry, rows)
+            positions = list(range(2 + len(dims), windows.ndim))
+            np.einsum(windows, [0, 1, *tap_axes, *positions], weights_row,
+                      [*tap_axes, positions[-1]], [0, 1, *positions],
+                      out=out[block].reshape(*windows.shape[:2], *windows.shape[2 + len(dims):]))
+            add_time("taps", start)
+            return
         acc = out[block].reshape(shape) if direct else scratch.get(worker, "sum", shape, dtype)
         tmp = scratch.get(worker, "product", shape, dtype)
         for t, offset in enumerate(offsets):
@@ -231,6 +260,89 @@ def _flat(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
                 np.add(acc, tmp, out=acc)
         if not direct:
             np.copyto(out[block], acc.reshape(images, rows, *trailing, channels)[crop])
+        add_time("taps", start)
+
+    run_blocks(blocks, work, workers)
+    return out
+
+
+def _inside(d: DimGeometry) -> tuple[int, int]:
+    """``[lo, hi)``: the outputs along ``d`` whose windows lie inside the input."""
+    lo = min(-(-d.pad_before // d.stride), d.out_size)
+    last = (d.in_size + d.pad_before - d.effective_window) // d.stride
+    return lo, max(lo, min(d.out_size, last + 1))
+
+
+def _flat_boxes(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtype,
+                blocks: list[Block], workers: int) -> np.ndarray:
+    """The flat path in 2-D with several channels, reading the input in place.
+
+    ``w`` is ``(taps, C)``.  The outputs whose windows lie inside the input (the
+    interior) are computed by one einsum per block over windows of ``x`` itself; the
+    frame around them (rows and columns whose windows meet the padding) from small
+    zero-padded copies of the input they read.  Every output sums its products in tap
+    order along a row of merged columns and channels, as on a padded slab, without a
+    copy of the interior.
+    """
+    d0, d1 = geometry.dims
+    batch, channels = x.shape[0], x.shape[-1]
+    out_rows, out_cols = geometry.out_shape
+    out = np.empty((batch, out_rows, out_cols, channels), dtype=dtype)
+    (r_lo, r_hi), (c_lo, c_hi) = _inside(d0), _inside(d1)
+    kh, kw = geometry.window
+    itemsize = dtype.itemsize
+    tiled: dict[int, np.ndarray] = {}
+
+    def compute(src: np.ndarray, target: np.ndarray) -> None:
+        """``target`` ``(images, rows, cols, C)`` from ``src``, whose ``[:, 0, 0]`` is the
+        input (padding included) under the first window of ``target``."""
+        images, rows, cols = target.shape[:3]
+        if rows == 0 or cols == 0:
+            return
+        if cols not in tiled:
+            tiled[cols] = np.tile(w, (1, cols)).reshape(kh, kw, cols * channels)
+        st, ts = src.strides, target.strides
+        windows = as_strided(src, (images, rows, kh, kw, cols * channels),
+                             (st[0], st[1] * d0.stride, st[1] * d0.dilation,
+                              st[2] * d1.dilation, itemsize), writeable=False)
+        np.einsum(windows, [0, 1, 2, 3, 4], tiled[cols], [2, 3, 4], [0, 1, 4],
+                  out=as_strided(target, (images, rows, cols * channels), ts[:2] + (itemsize,)))
+
+    def padded(bs: slice, rows: range, cols: range, buffer: np.ndarray) -> np.ndarray:
+        """The zero-padded input under output rows ``rows`` and columns ``cols``."""
+        top, left = rows.start * d0.stride - d0.pad_before, cols.start - d1.pad_before
+        height = (len(rows) - 1) * d0.stride + d0.effective_window
+        width = len(cols) - 1 + d1.effective_window
+        src = buffer[:x[bs].shape[0] * height * width * channels].reshape(
+            x[bs].shape[0], height, width, channels)
+        src[...] = 0
+        r0, r1 = max(top, 0), min(top + height, d0.in_size)
+        c0, c1 = max(left, 0), min(left + width, d1.in_size)
+        if r1 > r0 and c1 > c0:
+            src[:, r0 - top:r1 - top, c0 - left:c1 - left] = x[bs, r0:r1, c0:c1]
+        return src
+
+    scratch = Scratch(workers)
+
+    def work(worker: int, block: Block) -> None:
+        start = clock()
+        bs, rs = block
+        images = x[bs].shape[0]
+        # the frame's copies: at most the padded input rows of the block (its slab)
+        buffer = scratch.get(worker, "frame", (images * slab_rows(geometry, rs.stop - rs.start)
+                                               * d1.padded_size * channels,), dtype)
+        inner = range(max(rs.start, r_lo), max(min(rs.stop, r_hi), max(rs.start, r_lo)))
+        everything = range(out_cols)
+        for rows in (range(rs.start, inner.start), range(inner.stop, rs.stop)):
+            if len(rows):          # frame rows: the whole width from a padded copy
+                compute(padded(bs, rows, everything, buffer), out[bs, rows.start:rows.stop])
+        if len(inner):
+            target = out[bs, inner.start:inner.stop]
+            for cols in (range(0, c_lo), range(c_hi, out_cols)):
+                if len(cols):      # frame columns of the interior rows
+                    compute(padded(bs, inner, cols, buffer), target[:, :, cols.start:cols.stop])
+            top, left = inner.start * d0.stride - d0.pad_before, c_lo - d1.pad_before
+            compute(x[bs, top:, left:], target[:, :, c_lo:c_hi])
         add_time("taps", start)
 
     run_blocks(blocks, work, workers)

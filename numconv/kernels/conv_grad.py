@@ -4,7 +4,7 @@ All work runs in blocks (:func:`numconv.engine.plan`) whose scratch,
 over all worker threads, stays under the workspace bound
 (:func:`numconv.get_workspace_limit`) whatever the batch size.  Beyond that scratch
 and the returned array, a call keeps only filter-sized arrays (the filters cast and
-transposed; for ``dL/dw`` the accumulator and :data:`WAVE` partial products), which
+transposed; for ``dL/dw`` the accumulator and the partial products), which
 the blocks' plan leaves room for (its ``reserve``).  As in the forward algorithms,
 the bands of an image follow its shape only and every GEMM covers one image, so
 ``dL/dx`` of an image has the same bits alone or in a batch, on any thread count.
@@ -25,12 +25,14 @@ the bands of an image follow its shape only and every GEMM covers one image, so
   input: every element of ``dx`` is written by one block only and sums its taps in
   window order.
 * ``dL/dw``: the patch matrix of a block (its padded input rows copied to a slab)
-  transposed, times the block of ``g`` (depthwise: per tap, one sum of products per
-  channel with ``np.einsum`` on a C-contiguous slab, no patch matrix); the partial
-  products of :data:`WAVE` blocks run on the worker threads and are added in block
-  order.  The blocks are planned for :data:`WAVE` workers whatever the thread count,
-  so the sum does not depend on it (it is a sum over the batch: a sub-batch is
-  another sum).
+  transposed, times the block of ``g`` (depthwise, no patch matrix: with multiplier 1
+  and stride 1 along the trailing dims, one ``np.einsum`` over the block's windows
+  with the last dim merged with the channels, then a sum over that dim's positions;
+  else per tap, one sum of products per channel with ``np.einsum``; both on a
+  C-contiguous slab); the partial products of up to :data:`PARTIALS` blocks run on
+  the worker threads at once and are added in block order.  The blocks are planned
+  for :data:`WAVE` workers whatever the thread count, so the sum does not depend on it
+  (it is a sum over the batch: a sub-batch is another sum).
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ import numpy as np
 from ..algorithms import ALGORITHMS, choose, workspace
 from ..algorithms.gemm import filter_matrix
 from ..config import get_workspace_limit, workspace_limit
-from ..engine import Block, Request, Scratch, slab, slab_shape, slab_view, tap_slice
+from ..engine import (Block, Request, Scratch, row_windows, slab, slab_shape, slab_view,
+                      tap_slice)
 from ..threads import num_workers, run_blocks, single_threaded_blas
 from ..geometry import DimGeometry, Geometry, resolve
 from ..windows import tap_region
@@ -55,6 +58,12 @@ GATHER = ("im2col", "winograd", "pointwise", "fft", "shift")
 #: threads) and then added in order: a constant, so the result is the same for any
 #: thread count.
 WAVE = 2
+
+#: Most blocks of ``dL/dw`` whose partial products are computed in one hand-off to the
+#: worker threads (each a filter-sized buffer, within a quarter of the workspace
+#: bound) before they are added in block order: fewer waits for the slowest thread
+#: than one hand-off per :data:`WAVE` blocks, and the same sum.
+PARTIALS = 64
 
 
 def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
@@ -297,20 +306,31 @@ def _scatter_input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups
 
 # --------------------------------------------------------------------------- dL/dw
 
+def _partials(dw_bytes: int) -> int:
+    """Filter-sized partial products per hand-off: up to a quarter of the bound, at
+    least :data:`WAVE`."""
+    return max(WAVE, min(PARTIALS, get_workspace_limit() // 4 // max(dw_bytes, 1)))
+
+
+def _flat(geometry: Geometry, channels: int, groups: int, cout: int) -> bool:
+    """Whether depthwise ``dL/dw`` (multiplier 1, stride 1 along the trailing dims) sums
+    each block in one einsum over :func:`~numconv.engine.row_windows`."""
+    return channels == groups == cout and all(d.stride == 1 for d in geometry.dims[1:])
+
+
 def filter_request(x_shape: tuple[int, ...], x_dtype: np.dtype, g_shape: tuple[int, ...],
                    geometry: Geometry, groups: int, dtype: np.dtype) -> Request:
     """The blocks of output positions :func:`filter_grad` asks for: per block its patch
     matrix (not for depthwise), ``g``'s rows in ``dtype`` and, when it pads or casts
-    (always for depthwise), its input slab.  The accumulator and :data:`WAVE` partial
-    products are filter-sized, outside the blocks (the plan's ``reserve``); the blocks
-    are planned for :data:`WAVE` workers (a constant), used by up to WAVE threads."""
+    (always for depthwise), its input slab.  The accumulator and the partial products
+    are filter-sized, outside the blocks (the plan's ``reserve``); the blocks are
+    planned for :data:`WAVE` workers (a constant), used by up to that many threads."""
     dtype = np.dtype(dtype)
     channels, cout = x_shape[-1], g_shape[-1]
-    cin_g = channels // groups
-    k = math.prod(geometry.window) * cin_g
+    k = math.prod(geometry.window) * channels // groups
     line = math.prod(geometry.out_shape[1:])
     itemsize = dtype.itemsize
-    depthwise = cin_g == 1                   # per tap: one sum of products per channel
+    depthwise = channels == groups           # per tap: one sum of products per channel
     # (counted for depthwise whatever the layout: the blocks, so the sums, follow nbytes)
     copy_in = geometry.padded or np.dtype(x_dtype) != dtype or depthwise
 
@@ -322,36 +342,41 @@ def filter_request(x_shape: tuple[int, ...], x_dtype: np.dtype, g_shape: tuple[i
         return total
 
     dw_bytes = k * cout * itemsize
-    return Request(x_shape[0], geometry.out_shape, nbytes, WAVE, reserve=(WAVE + 1) * dw_bytes)
+    return Request(x_shape[0], geometry.out_shape, nbytes, WAVE,
+                   reserve=(_partials(dw_bytes) + 1) * dw_bytes)
 
 
 def filter_workspace(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
                      dtype: np.dtype) -> int:
     """Bytes :func:`filter_grad` holds at once, its ``dtype`` result included: the
-    accumulator, :data:`WAVE` partial products when there are several blocks, the
-    grouped result's reordered copy, and for each worker that runs, the largest block
-    of :func:`filter_request`'s plan as the block fills it (the plan reserves a slab
-    and ``g``'s rows whatever the layout; a block copies them only when it pads, casts
-    or reads strided memory), with einsum's buffer for depthwise."""
+    accumulator, the partial products when there are several blocks, the grouped
+    result's reordered copy, and for each worker that runs, the largest block of
+    :func:`filter_request`'s plan as the block fills it (the plan reserves a slab and
+    ``g``'s rows whatever the layout; a block copies them only when it pads, casts or
+    reads strided memory), with depthwise's per-tap sums and einsum's buffer."""
     dtype = np.dtype(dtype)
     request = filter_request(x.shape, x.dtype, g.shape, geometry, groups, dtype)
     images, rows, count, used = request.shape()
     channels, cout, itemsize = x.shape[-1], g.shape[-1], dtype.itemsize
-    k = math.prod(geometry.window) * channels // groups
+    taps = math.prod(geometry.window)
+    k = taps * channels // groups
     depthwise = channels == groups
+    line = math.prod(geometry.out_shape[1:])
     held = 0
     if count:
-        positions = images * rows * math.prod(geometry.out_shape[1:])
+        positions = images * rows * line
         held = positions * (0 if depthwise else k * groups) * itemsize
         if g.dtype != dtype or not g.flags.c_contiguous:
             held += positions * cout * itemsize
         if geometry.padded or _casts(x, dtype, depthwise):
             held += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
-        if depthwise:           # einsum's iterator buffers the strided tap of the slab
-            held += np.getbufsize() * itemsize
+        if _flat(geometry, channels, groups, cout):      # the sums per tap and position
+            held += taps * (line + 1) * channels * itemsize
+        elif depthwise:      # einsum's iterator buffers the strided tap of the slab
+            held += np.getbufsize() * itemsize + cout * itemsize
     dw = k * cout * itemsize
-    return dw * (1 + (WAVE if count > 1 else 0) + (groups > 1)) + held * min(num_workers(),
-                                                                             used)
+    partials = min(_partials(dw), count) if count > 1 else 0
+    return dw * (1 + partials + (groups > 1)) + held * min(num_workers(), used)
 
 
 def _casts(x: np.ndarray, dtype: np.dtype, depthwise: bool) -> bool:
@@ -372,15 +397,18 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
     dw = np.zeros((groups, k, cout_g), dtype)
     depthwise = cin_g == 1                   # per tap: one sum of products per channel
     tap_list = list(itertools.product(*(range(t) for t in geometry.window)))
+    flat = _flat(geometry, channels, groups, cout)
+    partials = _partials(dw.nbytes)
     blocks, affordable = filter_request(x.shape, x.dtype, g.shape, geometry, groups,
                                         dtype).plan()
     workers = min(num_workers(), affordable)
     scratch = Scratch(workers)
-    slots = [dw] if len(blocks) == 1 else [np.empty_like(dw) for _ in range(WAVE)]
-    wave: list[Block] = []
+    slots = [dw] if len(blocks) <= 1 else [np.empty_like(dw)
+                                           for _ in range(min(partials, len(blocks)))]
+    group: list[Block] = []
 
     def work(worker: int, block: Block) -> None:
-        result = slots[wave.index(block)]
+        result = slots[group.index(block)]
         cast = _casts(x, dtype, depthwise)
         xs = slab(x, geometry, block, 0, scratch, worker, dtype if cast else None)
         view = slab_view(xs, geometry, block[1].stop - block[1].start)
@@ -390,13 +418,33 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
             buf = scratch.get(worker, "g", gb.shape, dtype)
             np.copyto(buf, gb, casting="unsafe")
             gb = buf
+        if flat:         # dw[t, c] = sum over positions of x_t[..., c] * g[..., c]
+            # one einsum over the windows, the last dim merged with the channels (one
+            # pass per tap along whole rows), then the sum over that dim's positions
+            windows = row_windows(xs, geometry, block[1].stop - block[1].start)
+            taps_ax = list(range(2, 2 + n))
+            positions = list(range(2 + n, windows.ndim))
+            sums = scratch.get(worker, "taps", windows.shape[2:], dtype)
+            np.einsum(windows, [0, 1, *taps_ax, *positions],
+                      gb.reshape(windows.shape[:2] + windows.shape[2 + n:]), [0, 1, *positions],
+                      [*taps_ax, *positions], out=sums)
+            per_tap = scratch.get(worker, "per_tap", (taps, channels), dtype)
+            np.add.reduce(sums.reshape(taps, -1, channels), axis=1, out=per_tap)
+            result[:, :, 0] = per_tap.T
+            return
         if depthwise:    # dw[t, c, j] = sum over positions of x_t[..., c] * g[..., c, j]
-            split = gb.reshape(*gb.shape[:-1], groups, cout_g)
+            # (into a contiguous (C,) or (C, multiplier) result: einsum's loops over a
+            # strided output with a unit last axis ran 6x slower)
             rows = block[1].stop - block[1].start
-            lead = list(range(n + 1))                # positions: summed
+            lead, c, j = list(range(n + 1)), n + 1, n + 2    # positions: summed
+            single = cout_g == 1
+            operand = gb if single else gb.reshape(*gb.shape[:-1], groups, cout_g)
+            index = lead + [c] if single else lead + [c, j]
+            tmp = scratch.get(worker, "taps", (groups, cout_g), dtype)
             for t, tap in enumerate(tap_list):
-                np.einsum(tap_slice(xs, geometry, tap, rows), lead + [n + 1], split,
-                          lead + [n + 1, n + 2], [n + 1, n + 2], out=result[:, t])
+                np.einsum(tap_slice(xs, geometry, tap, rows), lead + [c], operand, index,
+                          [c] if single else [c, j], out=tmp[:, 0] if single else tmp)
+                result[:, t] = tmp
             return
         if groups == 1:
             patches = scratch.get(worker, "patches", view.shape, dtype)
@@ -412,11 +460,11 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
     # BLAS on one thread whatever the workers: a multi-threaded BLAS may split the long
     # summed dimension of these GEMMs, and the bits would follow the thread count
     with single_threaded_blas():
-        for start in range(0, len(blocks), WAVE):
-            wave[:] = blocks[start:start + WAVE]
-            run_blocks(wave, work, workers, blas=not depthwise)
+        for start in range(0, len(blocks), len(slots)):
+            group[:] = blocks[start:start + len(slots)]
+            run_blocks(group, work, workers, blas=not depthwise)
             if len(blocks) > 1:
-                for j in range(len(wave)):
+                for j in range(len(group)):
                     np.add(dw, slots[j], out=dw)
     dw = dw.reshape(groups, *geometry.window, cin_g, cout_g)
     return np.moveaxis(dw, 0, -2).reshape(*geometry.window, cin_g, cout)

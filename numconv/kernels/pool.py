@@ -42,11 +42,13 @@ from ..geometry import DimGeometry, Geometry
 from ..windows import tap_range, tap_region
 
 #: Budget of one pooling block as ``plan`` counts it (two input rows per output row,
-#: about its step buffers; with NumPy's iterator buffers).  Whole images of the
-#: benchmark's pooling cases (3.2 MB) beat bands of rows: a block costs ~10 ufunc calls and some
-#: Python whatever its size, and the steps after the first (which streams the input)
-#: run about as fast from the L3 cache as from L2.
-POOL_BLOCK_BYTES = 4 << 20
+#: about its step buffers; with NumPy's iterator buffers): bands whose steps mostly
+#: stay in a core's L2 cache.  Measured on the benchmark's pooling cases
+#: (8x112x112x64, best of 30, two threads): 2 MiB bands against whole 4 MiB images
+#: ran max 2x2/2 in 1.71 ms instead of 1.77, average 3x3/2 in 3.09 instead of 3.25,
+#: max 3x3/2 in 2.40 instead of 2.62; 1 MiB bands, faster on one thread, were slower
+#: on two (2.34, 4.0, 3.3 ms: more blocks, more Python under the GIL).
+POOL_BLOCK_BYTES = 2 << 20
 
 #: Work (element-taps times itemsize) from which a call runs on the worker threads:
 #: handing blocks to threads and back costs 0.1-0.3 ms on the shared development
@@ -119,14 +121,18 @@ def _subsample_wins(d: DimGeometry, channels: int, dtype: np.dtype) -> bool:
     32 bytes, by 1.1-1.4x on the benchmark's pooling cases (256 bytes, stride 2), and is even or
     loses by up to 20% in between at strides 3 and 4 or beyond 256 bytes, where the
     strided taps' inner loops are long and the stride-1 reduction does ``stride``
-    times more.  One channel is left out (NumPy then runs the strided taps as one
-    long loop), and so is float16, whose ufunc loops are scalar (~1 ns an element).
+    times more.  Windows no wider than the stride (2x2/2) are left out from 256
+    bytes: the stride-1 pass then computes ``stride`` times the outputs with nothing
+    shared between windows (measured on the benchmark's 2x2/2 max pool, 2 MiB blocks:
+    2.74 ms subsampled, 2.21 ms strided).  One channel is left out (NumPy then runs
+    the strided taps as one long loop), and so is float16, whose ufunc loops are
+    scalar (~1 ns an element).
     """
     if channels == 1 or dtype == np.float16 or d.stride == 1 or d.window == 1 \
             or d.out_size < 2 or (d.out_size - 1) * d.stride + 1 > d.in_size:
         return False  # the last test: big explicit pads would need more scratch
     line = channels * dtype.itemsize
-    return line <= 32 or line <= 256 and d.stride == 2
+    return line <= 32 or line <= 256 and d.stride == 2 and d.window > d.stride
 
 
 def _budget(batch: int, rows: int, per_row: int, cap: int, workers: int) -> int:
@@ -138,8 +144,8 @@ def _budget(batch: int, rows: int, per_row: int, cap: int, workers: int) -> int:
 
     >>> _budget(8, 56, 57344, 4 << 20, 2) // 57344    # 8 images: a block each
     56
-    >>> _budget(1, 56, 57344, 4 << 20, 2) // 57344    # 1 image: a band of rows each
-    28
+    >>> _budget(1, 56, 57344, 4 << 20, 2) // 57344    # 1 image: two bands of rows each
+    14
     """
     per_row = max(per_row, 1)  # an input without elements (explicit pads only)
     image = rows * per_row
