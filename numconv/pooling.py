@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import budget, reference, spec, spellings
+from ._docstrings import docfiller
 from .geometry import Geometry, resolve
 from .kernels.pool import fixed_bytes, reduce_positions, reduce_windows, step_bytes
 from .layout import Layout
@@ -185,6 +186,17 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
         (accumulated in float32), the input dtype for float32/float64, and float64 for
         integers.
 
+    Raises
+    ------
+    TypeError
+        For an input that is not a real numeric array, or an argument of the wrong type.
+    ValueError
+        For an input whose rank does not match ``window_shape``'s length plus 2 (for
+        a single image the message suggests ``image[None]``), a non-positive window,
+        stride or dilation, an unknown ``pooling_type``, ``ceil_mode`` with SAME, or
+        a result over numconv's memory limit.  (PyTorch's average options are
+        ignored by MAX.)
+
     Notes
     -----
     NaN: max pooling propagates NaN (NumPy, PyTorch); TF's CPU max pool skips NaN and
@@ -206,87 +218,163 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
                  nan_policy, algorithm)
 
 
+@docfiller
 def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              ceil_mode: bool = False, nan_policy: str = "propagate",
              algorithm: str = "auto") -> np.ndarray:
-    """N-d max pooling, TF's ``tf.nn.max_pool``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names).
+    """N-d max pooling, TF's ``tf.nn.max_pool``: 1 to 3 spatial dims from the input's rank.
 
-    >>> max_pool(np.arange(8.0).reshape(1, 8, 1), 3, 2, "VALID")[0, :, 0]
+    The rank-named :func:`max_pool1d`, :func:`max_pool2d`, :func:`max_pool3d` fix the
+    number of spatial dims.
+
+    %(max_pool)s
+
+    Examples
+    --------
+    >>> max_pool(np.arange(8.0).reshape(1, 8, 1), 3, 2, "VALID")[0, :, 0]   # windows 0-2, 2-4, 4-6
     array([2., 4., 6.])
     """
     return _pool("max_pool", input, ksize, "MAX", strides, padding, data_format, dilations,
                  ceil_mode=ceil_mode, nan_policy=nan_policy, algorithm=algorithm)
 
 
+@docfiller
 def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              count_include_pad: bool = False, ceil_mode: bool = False,
              divisor_override: int | None = None, algorithm: str = "auto") -> np.ndarray:
-    """N-d average pooling, TF's ``tf.nn.avg_pool``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names).
+    """N-d average pooling, TF's ``tf.nn.avg_pool``: 1 to 3 spatial dims from the input's rank.
 
+    The rank-named :func:`avg_pool1d`, :func:`avg_pool2d`, :func:`avg_pool3d` fix the
+    number of spatial dims.
+
+    %(avg_pool)s
+
+    Examples
+    --------
     >>> avg_pool(np.arange(4.0).reshape(1, 4, 1), 2, 2, "VALID")[0, :, 0]
     array([0.5, 2.5])
+    >>> avg_pool(np.arange(3.0).reshape(1, 3, 1), 2, 2, "SAME")[0, :, 0]   # [0 1] [2 pad]
+    array([0.5, 2. ])
     """
     return _pool("avg_pool", input, ksize, "AVG", strides, padding, data_format, dilations,
                  count_include_pad, ceil_mode, divisor_override, algorithm=algorithm)
 
 
+@docfiller
 def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
-    """1-D max pooling, TF's ``tf.nn.max_pool1d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+    """1-D max pooling, TF's ``tf.nn.max_pool1d``.
+
+    %(max_pool1d)s
+
+    Examples
+    --------
+    >>> x = np.array([1., 5., 2., 4., 3.]).reshape(1, 5, 1)     # (N, W, C)
+    >>> max_pool1d(x, 2, 2, "SAME")[0, :, 0]           # windows [1 5] [2 4] [3 pad]
+    array([5., 4., 3.])
+    """
     return _pool("max_pool1d", input, ksize, "MAX", strides, padding, data_format, dilations,
                  ceil_mode=ceil_mode, n=1, nan_policy=nan_policy, algorithm=algorithm)
 
 
+@docfiller
 def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
-    """2-D max pooling, TF's ``tf.nn.max_pool2d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+    """2-D max pooling, TF's ``tf.nn.max_pool2d``.
+
+    %(max_pool2d)s
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)                 # (N, H, W, C)
+    >>> max_pool2d(x, 2, 2, "VALID")[0, :, :, 0]       # the max of each 2x2 block
+    array([[ 5.,  7.],
+           [13., 15.]])
+    >>> max_pool2d(x, 3, 2, "SAME").shape              # ceil(4 / 2) = 2, pads (0, 1)
+    (1, 2, 2, 1)
+    """
     return _pool("max_pool2d", input, ksize, "MAX", strides, padding, data_format, dilations,
                  ceil_mode=ceil_mode, n=2, nan_policy=nan_policy, algorithm=algorithm)
 
 
+@docfiller
 def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
                nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
-    """3-D max pooling, TF's ``tf.nn.max_pool3d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+    """3-D max pooling, TF's ``tf.nn.max_pool3d``.
+
+    %(max_pool3d)s
+
+    Examples
+    --------
+    >>> x = np.arange(8.0).reshape(1, 2, 2, 2, 1)               # (N, D, H, W, C)
+    >>> max_pool3d(x, 2, 2, "VALID").ravel()
+    array([7.])
+    """
     return _pool("max_pool3d", input, ksize, "MAX", strides, padding, data_format, dilations,
                  ceil_mode=ceil_mode, n=3, nan_policy=nan_policy, algorithm=algorithm)
 
 
+@docfiller
 def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None,
                algorithm: str = "auto") -> np.ndarray:
-    """1-D average pooling, TF's ``tf.nn.avg_pool1d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+    """1-D average pooling, TF's ``tf.nn.avg_pool1d``.
+
+    %(avg_pool1d)s
+
+    Examples
+    --------
+    >>> x = np.array([1., 5., 2., 4., 3.]).reshape(1, 5, 1)     # (N, W, C)
+    >>> avg_pool1d(x, 2, 2, "SAME")[0, :, 0]           # last window: 3 / 1, padding not counted
+    array([3., 3., 3.])
+    >>> avg_pool1d(x, 2, 2, [(0, 1)], count_include_pad=True)[0, :, 0]   # PyTorch's 3 / 2
+    array([3. , 3. , 1.5])
+    """
     return _pool("avg_pool1d", input, ksize, "AVG", strides, padding, data_format, dilations,
                  count_include_pad, ceil_mode, divisor_override, n=1, algorithm=algorithm)
 
 
+@docfiller
 def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None,
                algorithm: str = "auto") -> np.ndarray:
-    """2-D average pooling, TF's ``tf.nn.avg_pool2d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+    """2-D average pooling, TF's ``tf.nn.avg_pool2d``.
+
+    %(avg_pool2d)s
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)                 # (N, H, W, C)
+    >>> avg_pool2d(x, 2, 2, "VALID")[0, :, :, 0]       # the mean of each 2x2 block
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
     return _pool("avg_pool2d", input, ksize, "AVG", strides, padding, data_format, dilations,
                  count_include_pad, ceil_mode, divisor_override, n=2, algorithm=algorithm)
 
 
+@docfiller
 def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
                ceil_mode: bool = False, divisor_override: int | None = None,
                algorithm: str = "auto") -> np.ndarray:
-    """3-D average pooling, TF's ``tf.nn.avg_pool3d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+    """3-D average pooling, TF's ``tf.nn.avg_pool3d``.
+
+    %(avg_pool3d)s
+
+    Examples
+    --------
+    >>> x = np.arange(8.0).reshape(1, 2, 2, 2, 1)               # (N, D, H, W, C)
+    >>> avg_pool3d(x, 2, 2, "VALID").ravel()           # (0 + 1 + ... + 7) / 8
+    array([3.5])
+    """
     return _pool("avg_pool3d", input, ksize, "AVG", strides, padding, data_format, dilations,
                  count_include_pad, ceil_mode, divisor_override, n=3, algorithm=algorithm)
 
@@ -309,23 +397,37 @@ def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> 
     return out
 
 
+@docfiller
 def global_max_pool(input: Any, data_format: str | None = None,
                     keepdims: bool = False) -> np.ndarray:
-    """Maximum over all spatial positions (Keras ``GlobalMaxPooling*D``).
+    """Maximum over all spatial positions, Keras's ``GlobalMaxPooling*D``.
 
-    Returns shape ``(N, C)``, or the input's rank with spatial dims of 1 if ``keepdims``.
+    %(global_max_pool)s
 
-    >>> global_max_pool(np.arange(6.0).reshape(1, 3, 2)).tolist()
+    Examples
+    --------
+    >>> x = np.arange(6.0).reshape(1, 3, 2)        # (N, W, C): channels [0 2 4], [1 3 5]
+    >>> global_max_pool(x).tolist()
     [[4.0, 5.0]]
+    >>> global_max_pool(x, keepdims=True).shape
+    (1, 1, 2)
     """
     return _global("global_max_pool", input, data_format, keepdims, "MAX")
 
 
+@docfiller
 def global_avg_pool(input: Any, data_format: str | None = None,
                     keepdims: bool = False) -> np.ndarray:
-    """Mean over all spatial positions (Keras ``GlobalAveragePooling*D``).
+    """Mean over all spatial positions, Keras's ``GlobalAveragePooling*D``.
 
-    >>> global_avg_pool(np.arange(6.0).reshape(1, 3, 2), keepdims=True).tolist()
+    %(global_avg_pool)s
+
+    Examples
+    --------
+    >>> x = np.arange(6.0).reshape(1, 3, 2)        # (N, W, C): channels [0 2 4], [1 3 5]
+    >>> global_avg_pool(x, keepdims=True).tolist()
     [[[2.0, 3.0]]]
+    >>> global_avg_pool(np.ones((2, 4, 4, 3), np.uint8)).dtype
+    dtype('float64')
     """
     return _global("global_avg_pool", input, data_format, keepdims, "AVG")

@@ -128,6 +128,21 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
         ``(N, C * prod(window), *out_spatial)``, ordered (channels, then taps), as
         ``torch.nn.functional.unfold`` before flattening.
 
+    Raises
+    ------
+    TypeError
+        For an input that is not a real numeric array, or an argument of the wrong type.
+    ValueError
+        For a wrong rank (for a single image the message suggests ``image[None]``), a
+        non-positive window, stride or dilation, a padding that is not understood, or
+        a patch matrix over numconv's memory limit.
+
+    Notes
+    -----
+    The matrix holds ``prod(window)`` copies of the input (fewer with strides): it is
+    the memory price of turning convolution into one matrix product, which is why
+    numconv's own im2col algorithm builds it block by block under the workspace limit.
+
     Examples
     --------
     >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
@@ -195,6 +210,20 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
     ndarray, shape ``input_shape``
         float16 is accumulated in float32 and returned as float16; other floats keep
         their dtype; bool and integers are summed exactly in int64.
+
+    Raises
+    ------
+    TypeError
+        For ``cols`` that is not a real numeric array, or an argument of the wrong type.
+    ValueError
+        For ``cols`` whose shape is not the patch matrix ``im2col`` gives for
+        ``input_shape`` and these window arguments, a non-positive window, stride or
+        dilation, or a result over numconv's memory limit.
+
+    Notes
+    -----
+    im2col is a gather (``=``) and col2im its scatter (``+=``): the same loop over
+    windows and taps with the assignment turned into an accumulation.
 
     Examples
     --------

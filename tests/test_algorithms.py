@@ -346,6 +346,8 @@ def test_inf_and_nan_reach_only_the_windows_that_see_them(algo):
     ((9, 13), (2, 5), (3, 1), (2, 2), "VALID", 4),          # strided rows, dilated taps
     ((9, 13), (3, 2), (2, 1), (1, 3), [(2, 0), (1, 4)], 2),  # explicit asymmetric pads
     ((5, 6, 7), (3, 2, 3), (2, 1, 1), (1, 2, 1), "SAME", 3),  # 3-D: two trailing dims
+    ((2, 1), (3, 1), (1, 1), (2, 1), "SAME", 2),            # every row in the frame
+    ((3, 4), (4, 3), (2, 1), (2, 2), "SAME", 3),            # no interior rows nor columns
 ])
 @pytest.mark.parametrize("limit", [None, 1024])
 def test_flat_shift_path(spatial, window, strides, dilations, padding, channels, limit):

@@ -73,6 +73,7 @@ NOT_FUZZED = {
     "build_parser": "no arguments",
     "main": "the command line: tests/test_files_cli_robustness.py",
     "save_figure": "writes files: tests/test_files_cli_robustness.py",
+    "show": "opens a window or displays in a notebook: tests/test_viz.py",
     "compare": "runs TensorFlow, PyTorch and JAX (the crosscheck live tests)",
     "require": "imports a framework",
 }

@@ -30,6 +30,7 @@ from .media import (
     undecodable_image, unreadable_file)
 from .frameworks import (
     _broadcasts, float_array, float_dtype, framework_names, from_inner, inexpressible,
-    install_hint, missing_frameworks, missing_text, model_file, only_for, port_spec, relabel,
-    shape_arg, tolerance, unbuilt_model, unsupported_layer, unsupported_option, weights_shapes)
+    install_hint, missing_frameworks, missing_text, model_file, onnx_label, onnx_node, only_for,
+    port_spec, relabel, shape_arg, tolerance, unbuilt_model, unsupported_layer,
+    unsupported_option, weights_shapes)
 

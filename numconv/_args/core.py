@@ -178,11 +178,22 @@ def rank_range(fn: str, arg: str, x: np.ndarray, low: int, high: int | None,
 
 
 def check_input_rank(fn: str, arg: str, x: np.ndarray, layout: Layout) -> None:
-    """Require an input of rank ``layout.rank`` (batch, spatial dims, channels)."""
+    """Require an input of rank ``layout.rank`` (batch, spatial dims, channels).
+
+    One or two axes short, the message says how to add them: ``image[None]`` for a
+    single image, ``image[None, ..., None]`` (or ``image[None, None]`` channels-first)
+    for a single-channel one without its channel axis.
+    """
     if x.ndim != layout.rank:
+        hint = ""
+        if x.ndim == layout.rank - 1:
+            hint = "; a single image needs a batch axis: image[None]"
+        elif x.ndim == layout.rank - 2 and x.ndim > 0:
+            hint = ("; a single one-channel image needs batch and channel axes: "
+                    + ("image[None, ..., None]" if layout.channels_last else "image[None, None]"))
         fail(fn, arg, f"must have rank {layout.rank} ({layout.name}: batch, "
              f"{layout.n_spatial} spatial dim{'s' if layout.n_spatial > 1 else ''}, channels)",
-             None, shown=f"shape {x.shape} (rank {x.ndim})")
+             None, shown=f"shape {x.shape} (rank {x.ndim}){hint}")
 
 
 def padding(fn: str, value: Any, n: int, layout: Layout | None = None,
@@ -308,8 +319,13 @@ def number(fn: str, arg: str, value: Any, *, allow_none: bool = False) -> float 
 def filters(fn: str, arg: str, w: np.ndarray, n: int) -> None:
     """Filters of shape ``(*window, in_channels/groups, out_channels)``, window dims > 0."""
     if w.ndim != n + 2:
+        hint = ""
+        if w.ndim == n == 2:
+            hint = "; a 2-D kernel becomes filters with numconv.as_filters(kernel)"
+        elif w.ndim == n:
+            hint = f"; a single {n}-D kernel becomes filters with kernel[..., None, None]"
         fail(fn, arg, f"must have rank {n + 2} (*window, in_channels/groups, out_channels)",
-             None, shown=f"shape {w.shape} (rank {w.ndim})")
+             None, shown=f"shape {w.shape} (rank {w.ndim}){hint}")
     if any(k < 1 for k in w.shape[:n]):
         fail(fn, arg, "window dims must be positive", None, shown=f"shape {w.shape}")
     if w.shape[n] < 1:

@@ -130,6 +130,17 @@ def unsupported_option(fn: str, index: int, layer: Any, option: str, value: Any,
     fail(fn, f"layer {index} ({type(layer).__name__}) {option}", rule, value)
 
 
+def onnx_label(index: int, node: Any) -> str:
+    """``node 3 'name' (OpType)``: an ONNX node by its index, its name if any, its op type."""
+    name = f" {node.name!r}" if getattr(node, "name", "") else ""
+    return f"node {index}{name} ({node.op_type})"
+
+
+def onnx_node(fn: str, index: int, node: Any, what: str, rule: str, got: Any) -> NoReturn:
+    """ValueError for an ONNX node (``what``: "" or "attribute X") a converter cannot reproduce."""
+    fail(fn, f"{onnx_label(index, node)}{' ' + what if what else ''}", rule, got)
+
+
 def unbuilt_model(fn: str, model: Any) -> NoReturn:
     """ValueError for a Keras model without weights yet."""
     fail(fn, "model", "must be built (give it a keras.Input or call it once) so that its "

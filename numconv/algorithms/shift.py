@@ -331,7 +331,8 @@ def _flat_boxes(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtyp
         # the frame's copies: at most the padded input rows of the block (its slab)
         buffer = scratch.get(worker, "frame", (images * slab_rows(geometry, rs.stop - rs.start)
                                                * d1.padded_size * channels,), dtype)
-        inner = range(max(rs.start, r_lo), max(min(rs.stop, r_hi), max(rs.start, r_lo)))
+        lo = min(max(rs.start, r_lo), rs.stop)          # the block's interior rows
+        inner = range(lo, max(min(rs.stop, r_hi), lo))
         everything = range(out_cols)
         for rows in (range(rs.start, inner.start), range(inner.stop, rs.stop)):
             if len(rows):          # frame rows: the whole width from a padded copy

@@ -19,7 +19,7 @@ from ._common import output_dir, positive_seconds
 
 EXAMPLES = """examples:
   numconv bench --quick
-  numconv bench --cases issue --peers tf,torch
+  numconv bench --cases targets --peers tf,torch
   numconv bench --cases 'vgg,max pool' --no-sweeps"""
 
 #: what to do when the suite is absent
@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
         return
     p = subparsers.add_parser(
         "bench", help="benchmark numconv against TensorFlow, PyTorch and NumPy peers",
-        description="Time numconv's convolution and pooling on the issue's cases, depthwise, "
+        description="Time numconv's convolution and pooling on the target cases, "
         "dilated, backward and scaling sweeps, against the peers installed (TensorFlow, "
         "PyTorch, numpy-ml, scipy.ndimage, ONNX reference) in the same run; print ratios, "
         "extra memory and a profile breakdown; write JSON and plots to benchmarks/results/.",

@@ -113,9 +113,9 @@ def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int
     result = feature_extraction(pixels, kernel, pool_size=window, pool_stride=stride,
                                 pool_padding=padding, pooling_type=kind, algorithm=algorithm)
     out = DemoResult(os.fspath(path), os.fspath(output), result)
-    stages = result.stages()
+    stages = result.stages(titled=True)
     out.figures = {
-        "kernel": show_kernel(result.kernel),
+        "kernel": show_kernel(result.kernel, name=result.kernel_name),
         "filter_detect": show_stages(stages[:3]),
         "pools": show_pools(result.detect, windows, stride, padding, kind),
         "extraction": show_stages(stages),

@@ -38,7 +38,7 @@ from ..activations import leaky_relu, relu, relu6
 from ..algorithms import choose
 from ..conv import conv2d
 from .image import rgb_to_grayscale
-from .filters import KERNELS
+from .filters import kernel_and_name
 from ..geometry import Geometry, resolve
 from ..layout import Layout
 from ..pooling import pool
@@ -48,6 +48,8 @@ __all__ = ["ExtractionResult", "feature_extraction", "ACTIVATIONS"]
 
 #: activation name -> function (``None`` means no activation: Detect = Filter)
 ACTIVATIONS = {"relu": relu, "relu6": relu6, "leaky_relu": leaky_relu}
+#: activation name -> how the figures' titles name it
+ACTIVATION_TITLES = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "leaky ReLU (alpha 0.2)"}
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:
@@ -104,11 +106,29 @@ class ExtractionResult:
     conv_algorithm: str = "auto"
     pool_algorithm: str = "auto"
 
-    def stages(self) -> list[tuple[str, np.ndarray]]:
+    def stages(self, titled: bool = False) -> list[tuple[str, np.ndarray]]:
         """``[("Input", input), ("Filter", filter), ("Detect", detect),
-        ("Condense", condense)]``."""
-        return [("Input", self.input), ("Filter", self.filter), ("Detect", self.detect),
-                ("Condense", self.condense)]
+        ("Condense", condense)]``.
+
+        With ``titled=True`` each name also says the operation and its parameters,
+        as the figures title the stages: ``"Filter: conv2d edge 3x3/1 SAME"``
+        (kernel name, window/strides, padding), ``"Detect: ReLU"``,
+        ``"Condense: MAX 2x2/2 SAME"``.
+
+        Examples
+        --------
+        >>> r = feature_extraction(np.ones((6, 6)), "edge", pool_size=3, pool_padding="VALID")
+        >>> [title for title, _ in r.stages(titled=True)]
+        ['Input', 'Filter: conv2d edge 3x3/1 SAME', 'Detect: ReLU', 'Condense: MAX 3x3/2 VALID']
+        """
+        name = f"{self.kernel_name} " if self.kernel_name else ""
+        act = ACTIVATION_TITLES[self.activation] if self.activation else "none (= Filter)"
+        titles = ["Input",
+                  f"Filter: conv2d {name}{window_label(self.conv_geometry)}",
+                  f"Detect: {act}",
+                  f"Condense: {self.pooling_type} {window_label(self.pool_geometry)}"]
+        arrays = [self.input, self.filter, self.detect, self.condense]
+        return list(zip(titles if titled else [t.split(":")[0] for t in titles], arrays))
 
     def describe(self) -> str:
         """The shape after each stage and how each windowed stage got its size.
@@ -152,6 +172,23 @@ class ExtractionResult:
                 for dim, g in zip(("height:", "width: "), geometry.dims):
                     out.append(f"{'':12}{dim} {g.explain()}")
         return "\n".join(out)
+
+
+def window_label(geometry: Geometry) -> str:
+    """A windowed stage's parameters, short: ``"3x3/2 SAME"`` (window/strides padding).
+
+    >>> window_label(resolve((8, 8), (3, 2), (2, 1), (1, 1), "VALID"))
+    '3x2/2x1 VALID'
+    >>> window_label(resolve((8, 8), (3, 3), (1, 1), (1, 1), ((0, 1), (1, 1))))
+    '3x3/1 explicit pads (0,1),(1,1)'
+    """
+    strides = geometry.strides
+    mode = geometry.dims[0].mode
+    if mode == "EXPLICIT":      # compact, so a title wraps between the parts
+        mode = "explicit pads " + ",".join(f"({b},{a})" for b, a in geometry.pads)
+    return (f"{'x'.join(map(str, geometry.window))}/"
+            f"{strides[0] if len(set(strides)) == 1 else 'x'.join(map(str, strides))} "
+            f"{mode}")
 
 
 def _mode(geometry: Geometry) -> str:
@@ -201,14 +238,28 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     ------
     ValueError, TypeError
         For invalid arguments, or settings that leave a stage empty.
+
+    Notes
+    -----
+    Every stage is checked against TensorFlow's (data/golden/demo.npz): on the
+    bundled photograph the Input is bit-identical and Filter, Detect and Condense
+    agree to float32 rounding.
+
+    Examples
+    --------
+    >>> r = feature_extraction(np.eye(4), [[1, -1]], pool_size=2)
+    >>> r.filter[0, :, :, 0]                     # x[i, j] - x[i, j + 1], zero padded
+    array([[ 1.,  0.,  0.,  0.],
+           [-1.,  1.,  0.,  0.],
+           [ 0., -1.,  1.,  0.],
+           [ 0.,  0., -1.,  1.]])
+    >>> r.condense[0, :, :, 0]                   # max of relu over 2x2 blocks
+    array([[1., 0.],
+           [0., 1.]])
     """
     fn = "feature_extraction"
     x = _args.batch_image(fn, "image", image)
-    if isinstance(kernel, str):
-        k = _args.kernel_name(fn, "kernel", kernel, KERNELS)
-        name = next(n for n, v in KERNELS.items() if v is k)
-    else:
-        k, name = _args.kernel2d(fn, "kernel", kernel), None
+    k, name = kernel_and_name(fn, "kernel", kernel)
     image_layout = Layout(2)
     conv_strides = spellings.ints(fn, "conv_stride", conv_stride, image_layout, full_rank=False)
     conv_pad = spellings.padding(fn, conv_padding, image_layout, arg="conv_padding")
