@@ -179,10 +179,10 @@ def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding
     direct = acc == out_dtype and layout.channels_last
     factor = avg_factor_bytes(comp, g.shape[-1], acc, override is not None,
                               g.flags.c_contiguous)
-    divisor = 0 if override is not None else math.prod(geometry.out_shape) * 8   # float64
+    counts = 0 if override is not None else math.prod(geometry.out_shape) * 8  # avg_divisor
     budget.charge(fn, "input_shape, ksize, strides, padding and dilations", {
         "output": budget.nominal(shape, out_dtype.itemsize),
-        "workspace": divisor + factor + dx_request(
+        "workspace": counts + factor + dx_request(
             canonical, comp, avg_window_row(g.shape, comp, acc), acc, direct,
             factor).workspace()})
     dx = np.zeros(shape, out_dtype)
