@@ -151,23 +151,42 @@ def _errors(case: C.Case, names: list[str], workers: dict[str, M.Worker],
     return out
 
 
+def select(args: argparse.Namespace) -> list[C.Case]:
+    """The cases ``--cases`` selects (``--quick`` alone: the target cases); ValueError,
+    naming the groups and cases, when the patterns select nothing."""
+    patterns = [p.strip() for p in args.cases.split(",") if p.strip()]
+    if args.quick and patterns == ["*"]:
+        patterns = ["targets"]
+    selected = collect(patterns, not args.no_sweeps, args.quick)
+    if selected:
+        return selected
+    every = collect(["*"], True, args.quick)
+    groups = sorted({c.group for c in every})
+    names = [c.name for c in every if c.group != "sweep"]
+    raise ValueError(f"argument --cases: {args.cases!r} matches no case; use groups "
+                     f"({', '.join(groups)}) or case names ({', '.join(names)}), glob "
+                     "patterns allowed" + ("" if not args.no_sweeps else
+                                           ", without --no-sweeps for the sweep group"))
+
+
 def main(argv: Sequence[str] | None = None, args: argparse.Namespace | None = None) -> int:
     """Run the suite; returns the exit status."""
     if args is None:
         parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
         add_arguments(parser)
         args = parser.parse_args(argv)
+        try:
+            select(args)
+        except ValueError as exc:      # one line, as argparse's own errors
+            parser.error(str(exc))
     quick = args.quick
     budget = args.budget if args.budget is not None else (0.3 if quick else 2.0)
-    patterns = [p.strip() for p in args.cases.split(",") if p.strip()]
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
     unknown = [p for p in wanted if p not in CHOICES]
     if unknown:
         raise ValueError(f"--peers: unknown peer {unknown[0]!r}, choose from "
                          + ", ".join(CHOICES))
-    if quick and patterns == ["*"]:
-        patterns = ["targets"]
-    selected = collect(patterns, not args.no_sweeps, quick)
+    selected = select(args)
     return run(selected, wanted, quick, budget, pathlib.Path(args.output),
                errors=not args.no_errors, profile=not args.no_profile,
                plots=not args.no_plots)

@@ -410,7 +410,7 @@ def test_bench_cases_matching_nothing_is_an_error(capsys):
     assert (status, out) == (2, "")
     assert err.startswith("numconv bench: error: argument --cases: 'nomatch' matches no case; "
                           "use groups (")
-    assert "issue" in err and "vgg" in err and err.count("\n") == 1
+    assert "targets" in err and "vgg" in err and err.count("\n") == 1
 
 
 def test_bench_help_in_a_checkout_lists_the_options(capsys):

@@ -1050,7 +1050,7 @@ def crosscheck_specs():
                       st.integers(4, 8), st.sampled_from([np.float32, "float64"])),
             {"model": junk, "other": junk, "x": array_bad(), "dtype": st.one_of(junk, st.text(
                 max_size=6), st.sampled_from(["int8", np.complex64, "float128"]))},
-            typed(LayerReport), weight=0.5),
+            typed(LayerReport), weight=0.5, errors=(ValueError, TypeError, OSError)),
     }
 
 

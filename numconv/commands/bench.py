@@ -67,26 +67,12 @@ def _absent(args: argparse.Namespace) -> int:
     return 2
 
 
-def _check_cases(suite: ModuleType, args: argparse.Namespace) -> None:
-    """Refuse ``--cases`` patterns that select nothing, naming the groups and cases."""
-    patterns = [p.strip() for p in args.cases.split(",") if p.strip()]
-    if suite.collect(args.quick, patterns, not args.no_sweeps)[0]:
-        return
-    every = suite.collect(args.quick, ["*"], True)[0]
-    groups = sorted({c.group for c in every})
-    names = [c.name for c in every if c.group != "sweep"]
-    raise ValueError(f"argument --cases: {args.cases!r} matches no case; use groups "
-                     f"({', '.join(groups)}) or case names ({', '.join(names)}), glob "
-                     "patterns allowed" + ("" if not args.no_sweeps else
-                                           ", without --no-sweeps for the sweep group"))
-
-
 def run(args: argparse.Namespace) -> int:
     """Check the options, then run the suite (``benchmarks.suite.main``)."""
     suite = _suite()
     # before any timing: a bad number or an unwritable --output fails now, not at the end
     positive_seconds("--budget", getattr(args, "budget", None))
-    _check_cases(suite, args)
+    suite.select(args)                  # --cases that select nothing
     if getattr(args, "output", None) is not None:
         output_dir(args.output)
     return int(suite.main(args=args))

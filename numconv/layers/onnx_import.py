@@ -54,7 +54,7 @@ def _load(fn: str, model_or_path: Any, arg: str = "model_or_path") -> Any:
     if not isinstance(model_or_path, (str, os.PathLike)):
         _args.type_fail(fn, arg, "must be an onnx.ModelProto or a path to an .onnx file",
                         model_or_path)
-    path = _args.file_path(fn, arg, model_or_path)
+    path = _args.file_path(fn, arg, model_or_path, "an ONNX model file")
     try:
         return onnx.load(path)
     except Exception as exc:  # noqa: BLE001  (protobuf's DecodeError and friends)

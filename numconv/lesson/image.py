@@ -129,7 +129,7 @@ def read_image(path: Any, channels: int | None = None, *, dct_method: str = "") 
     True
     """
     fn = "read_image"
-    file = _args.file_path(fn, "path", path)
+    file = _args.file_path(fn, "path", path, "an image file")
     want = _args.image_channels(fn, channels)
     fast = _args.choice(fn, "dct_method", dct_method,
                         ("", "INTEGER_FAST", "INTEGER_ACCURATE")) != "INTEGER_ACCURATE"
