@@ -265,11 +265,13 @@ KERNELS.update(GRADIENTS)
 #: how far the charge may be from the peak tracemalloc measures.  Convolutions charge
 #: the request their algorithm plans with: measured within 0.80-1.18 times the peak
 #: (im2col 1.00-1.09); gradients, argmax, unpooling and col2im the requests and
-#: arrays of their kernels: 0.79-1.24.  Small arrays are not charged (index tables,
+#: arrays of their kernels: 0.65-1.24.  Small arrays are not charged (index tables,
 #: BLAS operand copies, the block list, average pooling's divisor temporaries:
 #: peak/charge up to 1.25 there), and blocks are charged as the plan reserves them
 #: where a kernel may allocate less (shift's product buffer; pooling steps that read
-#: the input itself; argmax's masks for NaN, made only when there is one: 0.79-0.80).
+#: the input itself; argmax's masks for NaN, made only when there is one: 0.72-0.80),
+#: for every worker the plan allows, of which a loaded machine may run fewer at once
+#: (the average pooling gradient at 1 MiB: 0.65-0.81 over runs).
 UNDER = 1.5
 OVER = 2.0
 
