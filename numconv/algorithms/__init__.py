@@ -73,7 +73,7 @@ from .. import reference
 from ..config import get_default_precision, get_workspace_limit
 from ..geometry import Geometry
 from . import fft, gemm, pointwise, shift, winograd
-from ..engine import profiling
+from ..profiling import profiling
 from .fft import fft_conv
 from .gemm import im2col_gemm
 from .pointwise import pointwise_gemm

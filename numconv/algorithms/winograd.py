@@ -25,12 +25,11 @@ import math
 
 import numpy as np
 
-from ..engine import (Block, Request, Scratch, add_time, all_finite, clock, num_workers,
-                      run_blocks, single_threaded_blas, slab, slab_shape)
+from ..engine import Block, Request, Scratch, all_finite, slab, slab_shape
+from ..profiling import add_time, clock
+from ..threads import num_workers, run_blocks, single_threaded_blas
 from ..geometry import Geometry
 from .gemm import im2col_gemm
-
-__all__ = ["winograd_f2x2_3x3", "supports"]
 
 #: scratch per block: larger than im2col's so that the 16 GEMMs have enough tiles (rows)
 WINOGRAD_BLOCK_BYTES = 8 << 20

@@ -28,8 +28,6 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["decode_fast"]
-
 
 def decode_fast(im: Any) -> np.ndarray:
     """Decode an opened Pillow JPEG (mode L or RGB) as TF's default ``decode_jpeg``.

@@ -318,8 +318,8 @@ def test_profiling_reports_phases_and_is_off_by_default():
     with profiling() as phases:
         numconv.conv2d(x, w, 1, "SAME", algorithm="im2col")
     assert {"pad", "patches", "gemm"} <= set(phases) and all(v >= 0 for v in phases.values())
-    from numconv import engine as _engine
-    assert _engine._PROFILE is None
+    from numconv import profiling as _profiling
+    assert _profiling._PROFILE is None
 
 
 @pytest.mark.parametrize("algo", ALGOS)

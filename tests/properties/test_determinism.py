@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import numconv
-from numconv import activations, conv_grad, engine, pooling_grad
+from numconv import activations, conv_grad, pooling_grad
+from numconv import threads as worker_threads
 from numconv.config import workspace_limit
 
 RNG = np.random.default_rng(5)
@@ -361,8 +362,8 @@ def test_an_image_gives_its_bits_alone(name, dtype):
                                   "conv2d_backprop_input stride 2"])
 def test_without_threadpoolctl_threads_do_not_change_bits(name, monkeypatch):
     """Without threadpoolctl, blocks that call BLAS run serially: any thread count."""
-    monkeypatch.setitem(engine._BLAS_STATE, "controller", False)
-    assert not engine.can_limit_blas()
+    monkeypatch.setitem(worker_threads._BLAS_STATE, "controller", False)
+    assert not worker_threads.can_limit_blas()
     fn, arrays = CASES[name][0], _arrays(name, np.dtype("float32"))
     monkeypatch.setenv("NUMCONV_NUM_THREADS", "1")
     ref = bits(fn(*arrays))
