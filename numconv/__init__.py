@@ -29,11 +29,10 @@ from .pooling import (avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, global_avg_p
                       global_max_pool, max_pool, max_pool1d, max_pool2d, max_pool3d, pool)
 from .windows import col2im, im2col
 from .conv_grad import (bias_add_grad, conv1d_backprop_filter, conv1d_backprop_input,
-                        conv1d_transpose, conv2d_backprop_filter, conv2d_backprop_input,
-                        conv2d_transpose, conv3d_backprop_filter, conv3d_backprop_input,
-                        conv3d_transpose, conv_backprop_filter, conv_backprop_input,
-                        conv_transpose, depthwise_conv2d_backprop_filter,
-                        depthwise_conv2d_backprop_input)
+                        conv2d_backprop_filter, conv2d_backprop_input, conv3d_backprop_filter,
+                        conv3d_backprop_input, conv_backprop_filter, conv_backprop_input)
+from .conv_transposed import conv1d_transpose, conv2d_transpose, conv3d_transpose, conv_transpose
+from .depthwise_grad import depthwise_conv2d_backprop_filter, depthwise_conv2d_backprop_input
 from .pooling_grad import avg_pool_grad, max_pool_grad, max_pool_with_argmax, max_unpool
 from .spec import explain
 

@@ -7,7 +7,8 @@ convention).  Which arguments those are is listed per op in :data:`GRADIENTS`
 (``input``, ``filters``, ``bias`` for a convolution; a ``bias`` of None is skipped).
 
 Each op's rule calls the public backward function beside its forward op
-(:mod:`numconv.conv_grad`, :mod:`numconv.pooling_grad`, :mod:`numconv.activations`),
+(:mod:`numconv.conv_grad`, :mod:`numconv.depthwise_grad`, :mod:`numconv.conv_transposed`,
+:mod:`numconv.pooling_grad`, :mod:`numconv.activations`),
 so the chain rule is written out by the caller, one op at a time, as micrograd's
 ``_backward`` closures do it by hand.  A pullback computes with the forward call's
 ``precision`` (its argument, else the default precision when the forward ran).
@@ -24,6 +25,8 @@ from . import _args, spellings
 from . import activations as act
 from . import conv as cv
 from . import conv_grad as cg
+from . import conv_transposed as tr
+from . import depthwise_grad as dg
 from . import pooling as pl
 from . import pooling_grad as pg
 from . import windows as win
@@ -146,14 +149,14 @@ def _conv(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
 @_register((cv.depthwise_conv2d,), ("input", "filter", "bias"))
 def _depthwise(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     x, w, kw = np.asarray(a["input"]), np.asarray(a["filter"]), _conv_kw(a, ct)
-    grads = {"input": cg.depthwise_conv2d_backprop_input(x.shape, w, ct, **kw),
-             "filter": cg.depthwise_conv2d_backprop_filter(x, w.shape, ct, **kw)}
+    grads = {"input": dg.depthwise_conv2d_backprop_input(x.shape, w, ct, **kw),
+             "filter": dg.depthwise_conv2d_backprop_filter(x, w.shape, ct, **kw)}
     if a["bias"] is not None:
         grads["bias"] = cg.bias_add_grad(ct, kw["data_format"])
     return grads
 
 
-@_register((cg.conv_transpose, cg.conv1d_transpose, cg.conv2d_transpose, cg.conv3d_transpose),
+@_register((tr.conv_transpose, tr.conv1d_transpose, tr.conv2d_transpose, tr.conv3d_transpose),
            ("input", "filters"))
 def _transpose(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     y, w, kw = np.asarray(a["input"]), np.asarray(a["filters"]), _conv_kw(a, ct)
@@ -178,18 +181,18 @@ def _backprop_filter(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
             "out_backprop": cv.convolution(x, ct, **kw)}
 
 
-@_register((cg.depthwise_conv2d_backprop_input,), ("filter", "out_backprop"))
+@_register((dg.depthwise_conv2d_backprop_input,), ("filter", "out_backprop"))
 def _dw_backprop_input(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     w, g, kw = np.asarray(a["filter"]), np.asarray(a["out_backprop"]), _conv_kw(a, ct)
-    return {"filter": cg.depthwise_conv2d_backprop_filter(ct, w.shape, g, **kw),
+    return {"filter": dg.depthwise_conv2d_backprop_filter(ct, w.shape, g, **kw),
             "out_backprop": cv.depthwise_conv2d(ct, w, **kw)}
 
 
-@_register((cg.depthwise_conv2d_backprop_filter,), ("input", "out_backprop"))
+@_register((dg.depthwise_conv2d_backprop_filter,), ("input", "out_backprop"))
 def _dw_backprop_filter(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     x, g = np.asarray(a["input"]), np.asarray(a["out_backprop"])
     kw = _conv_kw(a, g)
-    return {"input": cg.depthwise_conv2d_backprop_input(x.shape, ct, g, **kw),
+    return {"input": dg.depthwise_conv2d_backprop_input(x.shape, ct, g, **kw),
             "out_backprop": cv.depthwise_conv2d(x, ct, **kw)}
 
 

@@ -1,4 +1,4 @@
-"""Convolution gradients and transposed convolution, 1 to 3 spatial dims.
+"""Convolution gradients, 1 to 3 spatial dims.
 
 For ``out = conv(x, w)`` (:func:`numconv.convolution`) and an upstream gradient
 ``g = dL/dout``:
@@ -15,9 +15,9 @@ Geometry is the forward op's (:func:`numconv.explain`).  The kernels
 (:mod:`numconv.kernels.conv_grad`) work block by block: beyond the returned array, the
 extra memory of a call is the workspace bound (:func:`numconv.workspace_limit`) plus
 filter-sized arrays, whatever the batch size; no padded copy is made.
-Transposed convolution is the input gradient used as a forward op:
-``conv_transpose(y, w, x_shape) == conv_backprop_input(x_shape, w, y)``.  This module
-is separate from :mod:`numconv.conv` only to keep both under ~400 lines.
+The gradients of depthwise convolution are :mod:`numconv.depthwise_grad`, the
+transposed convolutions (the input gradient used as a forward op)
+:mod:`numconv.conv_transposed`: both run this module's spec -> budget -> kernel.
 """
 
 from __future__ import annotations
@@ -34,16 +34,15 @@ from .windows import applied
 
 __all__ = ["conv_backprop_input", "conv_backprop_filter", "conv1d_backprop_input",
            "conv1d_backprop_filter", "conv2d_backprop_input", "conv2d_backprop_filter",
-           "conv3d_backprop_input", "conv3d_backprop_filter", "depthwise_conv2d_backprop_input",
-           "depthwise_conv2d_backprop_filter", "bias_add_grad", "conv_transpose",
-           "conv1d_transpose", "conv2d_transpose", "conv3d_transpose"]
+           "conv3d_backprop_input", "conv3d_backprop_filter", "bias_add_grad"]
 
 
-def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
-                    padding: Any, data_format: Any, dilations: Any, precision: Any,
-                    n: int | None, depthwise: bool = False, transpose: bool = False
-                    ) -> np.ndarray:
-    """spec -> budget -> kernel, written into the caller's layout."""
+def backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
+                   padding: Any, data_format: Any, dilations: Any, precision: Any,
+                   n: int | None, depthwise: bool = False, transpose: bool = False
+                   ) -> np.ndarray:
+    """spec -> budget -> kernel, written into the caller's layout (``depthwise``:
+    :mod:`numconv.depthwise_grad`; ``transpose``: :mod:`numconv.conv_transposed`)."""
     s, g = spec.conv_input_grad_spec(fn, input_sizes, filters, out_backprop, strides, padding,
                                      data_format, dilations, n, depthwise, transpose, precision)
     layout, wt, geometry, shape, acc, result = s.layout, s.w, s.geometry, s.shape, s.acc, \
@@ -66,10 +65,11 @@ def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, 
     return dx
 
 
-def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
-                     padding: Any, data_format: Any, dilations: Any, n: int | None,
-                     depthwise: bool = False) -> np.ndarray:
-    """spec -> budget -> kernel, in the filters' layout."""
+def backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
+                    padding: Any, data_format: Any, dilations: Any, n: int | None,
+                    depthwise: bool = False) -> np.ndarray:
+    """spec -> budget -> kernel, in the filters' layout (``depthwise``:
+    :mod:`numconv.depthwise_grad`)."""
     x = spellings.array(fn, "input", input)
     s, g = spec.conv_filter_grad_spec(fn, x, filter_sizes, out_backprop, strides, padding,
                                       data_format, dilations, n, depthwise)
@@ -137,7 +137,7 @@ def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strid
            [2., 4., 2.],
            [1., 2., 1.]])
     """
-    return _backprop_input("conv_backprop_input", input_sizes, filters, out_backprop, strides,
+    return backprop_input("conv_backprop_input", input_sizes, filters, out_backprop, strides,
                            padding, data_format, dilations, precision, None)
 
 
@@ -184,7 +184,7 @@ def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strid
     array([[ 8., 12.],
            [20., 24.]])
     """
-    return _backprop_filter("conv_backprop_filter", input, filter_sizes, out_backprop,
+    return backprop_filter("conv_backprop_filter", input, filter_sizes, out_backprop,
                             strides, padding, data_format, dilations, None)
 
 
@@ -205,7 +205,7 @@ def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
     >>> conv1d_backprop_input((1, 3, 1), w, np.ones((1, 2, 1)), 1, "VALID")[0, :, 0]
     array([ 1., 11., 10.])
     """
-    return _backprop_input("conv1d_backprop_input", input_sizes, filters, out_backprop,
+    return backprop_input("conv1d_backprop_input", input_sizes, filters, out_backprop,
                            strides, padding, data_format, dilations, precision, 1)
 
 
@@ -225,7 +225,7 @@ def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
     >>> conv1d_backprop_filter(x, (2, 1, 1), np.ones((1, 2, 1)), 1, "VALID")[:, 0, 0]
     array([3., 5.])
     """
-    return _backprop_filter("conv1d_backprop_filter", input, filter_sizes, out_backprop,
+    return backprop_filter("conv1d_backprop_filter", input, filter_sizes, out_backprop,
                             strides, padding, data_format, dilations, 1)
 
 
@@ -248,7 +248,7 @@ def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
            [2., 4., 2.],
            [1., 2., 1.]])
     """
-    return _backprop_input("conv2d_backprop_input", input_sizes, filters, out_backprop,
+    return backprop_input("conv2d_backprop_input", input_sizes, filters, out_backprop,
                            strides, padding, data_format, dilations, precision, 2)
 
 
@@ -269,7 +269,7 @@ def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
     array([[ 8., 12.],
            [20., 24.]])
     """
-    return _backprop_filter("conv2d_backprop_filter", input, filter_sizes, out_backprop,
+    return backprop_filter("conv2d_backprop_filter", input, filter_sizes, out_backprop,
                             strides, padding, data_format, dilations, 2)
 
 
@@ -291,7 +291,7 @@ def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, str
     >>> dx[0, :, :, :, 0].sum(), dx[0, 1, 1, 1, 0]           # 8 windows of 8; the centre in all
     (np.float64(64.0), np.float64(8.0))
     """
-    return _backprop_input("conv3d_backprop_input", input_sizes, filters, out_backprop,
+    return backprop_input("conv3d_backprop_input", input_sizes, filters, out_backprop,
                            strides, padding, data_format, dilations, precision, 3)
 
 
@@ -311,101 +311,8 @@ def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, str
     >>> conv3d_backprop_filter(x, (2, 2, 2, 1, 1), np.ones((1, 2, 2, 2, 1)), 1, "VALID").ravel()
     array([8., 8., 8., 8., 8., 8., 8., 8.])
     """
-    return _backprop_filter("conv3d_backprop_filter", input, filter_sizes, out_backprop,
+    return backprop_filter("conv3d_backprop_filter", input, filter_sizes, out_backprop,
                             strides, padding, data_format, dilations, 3)
-
-
-@docfiller
-def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop: Any,
-                                    strides: Any, padding: Any, data_format: str = "NHWC",
-                                    dilations: Any = None, *,
-                                    precision: str | None = None) -> np.ndarray:
-    """Input gradient of :func:`numconv.depthwise_conv2d`, TF's
-    ``tf.compat.v1.nn.depthwise_conv2d_native_backprop_input``.
-
-    Output channel ``c * M + m`` sends its gradient back to input channel ``c`` only:
-    ``dx[n, i, j, c] = sum_{m, (o, t) -> (i, j)} g[n, o, c * M + m] * filter[t, c, m]``.
-
-    Parameters
-    ----------
-    input_sizes : sequence of int
-        The forward input's shape ``(N, H, W, C)`` (or channels-first), or ``(H, W)``.
-    filter : array_like, shape ``(kh, kw, C, M)``
-        The forward filter (``M`` the channel multiplier).
-    out_backprop : array_like, shape ``(N, out_h, out_w, C * M)`` (or channels-first)
-        ``dL/dout``.
-    strides, padding, dilations
-        The forward op's.
-    data_format : {"NHWC", "NCHW"}
-        Channels-last by default.
-    %(grad_precision)s
-
-    Returns
-    -------
-    ndarray, shape ``input_sizes``
-
-    %(grad_raises)s
-
-    Notes
-    -----
-    The same as :func:`conv_backprop_input` with the filter reshaped to ``(kh, kw, 1,
-    C * M)`` and ``groups = C``.
-
-    Examples
-    --------
-    >>> g = np.ones((1, 1, 1, 2))                     # C = 2, multiplier 1
-    >>> w = np.stack([np.ones((2, 2)), 2 * np.ones((2, 2))], -1)[..., None]
-    >>> depthwise_conv2d_backprop_input((1, 2, 2, 2), w, g, 1, "VALID")[0, 0, 0]
-    array([1., 2.])
-    """
-    return _backprop_input("depthwise_conv2d_backprop_input", input_sizes, filter,
-                           out_backprop, strides, padding, data_format, dilations, precision,
-                           2, depthwise=True)
-
-
-@docfiller
-def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any,
-                                     strides: Any, padding: Any, data_format: str = "NHWC",
-                                     dilations: Any = None) -> np.ndarray:
-    """Filter gradient of :func:`numconv.depthwise_conv2d`, TF's
-    ``tf.compat.v1.nn.depthwise_conv2d_native_backprop_filter``.
-
-    ``dw[t, c, m] = sum_{n, o} padded[n, o*s + t*d, c] * g[n, o, c * M + m]``: each
-    channel's patches times its own output channels' gradients.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, H, W, C)`` (or channels-first)
-        The forward input.
-    filter_sizes : sequence of int
-        ``(kh, kw, C, M)``, the forward filter's shape.
-    out_backprop : array_like, shape ``(N, out_h, out_w, C * M)`` (or channels-first)
-        ``dL/dout``.
-    strides, padding, dilations
-        The forward op's.
-    data_format : {"NHWC", "NCHW"}
-        Channels-last by default.
-
-    Returns
-    -------
-    ndarray, shape ``filter_sizes``
-
-    %(grad_raises)s
-
-    Notes
-    -----
-    ``filter_sizes[2]`` must equal the input's channel count.
-
-    Examples
-    --------
-    >>> x = np.ones((1, 2, 2, 2)); x[..., 1] = 10
-    >>> depthwise_conv2d_backprop_filter(x, (2, 2, 2, 1), np.ones((1, 1, 1, 2)), 1,
-    ...                                  "VALID")[0, 0, :, 0]
-    array([ 1., 10.])
-    """
-    return _backprop_filter("depthwise_conv2d_backprop_filter", input, filter_sizes,
-                            out_backprop, strides, padding, data_format, dilations, 2,
-                            depthwise=True)
 
 
 @docfiller
@@ -452,113 +359,3 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
     acc, result = spellings.result_dtypes(g.dtype)
     # per image in an order set by the shape (not the memory layout), then over images
     return np.add.reduce(reduce_positions(g, "SUM", acc), axis=0).astype(result, copy=False)
-
-
-def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
-                   padding: Any = "SAME", data_format: str | None = None,
-                   dilations: Any = None, *, precision: str | None = None) -> np.ndarray:
-    """Transposed convolution ("deconvolution"), TF's ``tf.nn.conv_transpose``.
-
-    The gradient of :func:`numconv.convolution` with respect to its input, used as a
-    forward op: ``conv_transpose(y, w, x_shape, ...) == conv_backprop_input(x_shape, w,
-    y, ...)``.  Each input position scatters ``input[o] @ w.T`` onto an output window
-    that starts ``stride`` apart: the output is upsampled.
-
-    Parameters
-    ----------
-    input : array_like, shape ``(N, *in_spatial, C_in)`` (or channels-first)
-    filters : array_like, shape ``(*window, C_out / groups, C_in)``
-        TF's layout for transposed convolution (``tf.nn.conv2d_transpose``): the filters
-        of the forward convolution that maps the output back to the input.
-    output_shape : sequence of int
-        ``(N, *out_spatial, C_out)`` in ``data_format`` order, or the spatial sizes.
-        Several sizes map to one input size (SAME: any ``out`` with ``ceil(out /
-        stride) == in``), so it must be given.
-    strides, padding, data_format, dilations
-        The forward convolution's.
-    precision : {"exact", "fast"}, optional
-        As for :func:`numconv.convolution` (stride 1 runs as a forward convolution).
-
-    Returns
-    -------
-    ndarray, shape ``output_shape``
-
-    Raises
-    ------
-    ValueError
-        If the forward convolution of ``output_shape`` does not have the input's spatial
-        size (TF: "Size of out_backprop doesn't match computed").
-
-    Notes
-    -----
-    The rank-named forms are :func:`conv1d_transpose`, :func:`conv2d_transpose` and
-    :func:`conv3d_transpose`.
-
-    Examples
-    --------
-    >>> y = np.array([1.0, 2.0]).reshape(1, 2, 1)
-    >>> conv_transpose(y, np.ones((3, 1, 1)), (1, 4, 1), 2, "SAME")[0, :, 0]
-    array([1., 1., 3., 2.])
-    """
-    return _backprop_input("conv_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, precision, None, transpose=True)
-
-
-@docfiller
-def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
-                     padding: Any = "SAME", data_format: str = "NWC",
-                     dilations: Any = None, *,
-                     precision: str | None = None) -> np.ndarray:
-    """1-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv1d_transpose``.
-
-    %(conv1d_transpose)s
-
-    Examples
-    --------
-    >>> y = np.array([1.0, 2.0]).reshape(1, 2, 1)           # (N, W, C_in)
-    >>> conv1d_transpose(y, np.ones((3, 1, 1)), (1, 4, 1), 2, "SAME")[0, :, 0]
-    array([1., 1., 3., 2.])
-    """
-    return _backprop_input("conv1d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, precision, 1, transpose=True)
-
-
-@docfiller
-def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
-                     padding: Any = "SAME", data_format: str = "NHWC",
-                     dilations: Any = None, *,
-                     precision: str | None = None) -> np.ndarray:
-    """2-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv2d_transpose``.
-
-    %(conv2d_transpose)s
-
-    Examples
-    --------
-    >>> y = np.ones((1, 2, 2, 1))
-    >>> conv2d_transpose(y, np.ones((2, 2, 1, 1)), (1, 4, 4, 1), 2, "VALID")[0, :, :, 0]
-    array([[1., 1., 1., 1.],
-           [1., 1., 1., 1.],
-           [1., 1., 1., 1.],
-           [1., 1., 1., 1.]])
-    """
-    return _backprop_input("conv2d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, precision, 2, transpose=True)
-
-
-@docfiller
-def conv3d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
-                     padding: Any = "SAME", data_format: str = "NDHWC",
-                     dilations: Any = None, *,
-                     precision: str | None = None) -> np.ndarray:
-    """3-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv3d_transpose``.
-
-    %(conv3d_transpose)s
-
-    Examples
-    --------
-    >>> y = np.ones((1, 1, 1, 1, 1))
-    >>> conv3d_transpose(y, np.ones((2, 2, 2, 1, 1)), (1, 2, 2, 2, 1), 1, "VALID").ravel()
-    array([1., 1., 1., 1., 1., 1., 1., 1.])
-    """
-    return _backprop_input("conv3d_transpose", output_shape, filters, input, strides, padding,
-                           data_format, dilations, precision, 3, transpose=True)

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import numconv
-from numconv import activations, conv_grad, pooling_grad
+from numconv import activations, conv_grad, conv_transposed, depthwise_grad, pooling_grad
 from numconv import threads as worker_threads
 from numconv.config import workspace_limit
 
@@ -262,11 +262,11 @@ CASES = {
         lambda x, g: conv_grad.conv2d_backprop_filter(x, (3, 3, 16, 24), g, 1, "SAME"),
         (XS, GS1), None),
     "depthwise_conv2d_backprop_filter": (
-        lambda x, g: conv_grad.depthwise_conv2d_backprop_filter(x, (3, 3, 8, 2), g, 1,
+        lambda x, g: depthwise_grad.depthwise_conv2d_backprop_filter(x, (3, 3, 8, 2), g, 1,
                                                                 "SAME"),
         (XG, wide(2, 13, 11, 16)), None),
     "conv2d_transpose": (
-        lambda y, w: conv_grad.conv2d_transpose(y, w, (len(y), 23, 19, 16), 2, "SAME"),
+        lambda y, w: conv_transposed.conv2d_transpose(y, w, (len(y), 23, 19, 16), 2, "SAME"),
         (GS2, WS), (True, False)),
     "vjp conv2d": (_vjp_conv, (XS, WS, wide(24), GS1), None),
     "vjp conv2d dx": (_first(_vjp_conv), (XS, WS, wide(24), GS1), (True, False, False, True)),

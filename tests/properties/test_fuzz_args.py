@@ -60,9 +60,10 @@ HEADROOM = 512 * 2**20       # address space a single fuzzed call may add
 FUZZ_MEMORY = 64 * 2**20      # numconv's memory limit during fuzzed calls
 
 #: modules whose ``__all__`` is public API (besides ``numconv`` itself)
-MODULES = ["activations", "config", "conv", "conv_grad", "pooling", "pooling_grad", "geometry",
-           "windows", "layout", "lesson.image", "lesson.filters", "lesson.pipeline", "viz",
-           "dask", "autodiff", "layers", "crosscheck", "cli"]
+MODULES = ["activations", "config", "conv", "conv_grad", "conv_transposed", "depthwise_grad",
+           "pooling", "pooling_grad", "geometry", "windows", "layout", "lesson.image",
+           "lesson.filters", "lesson.pipeline", "viz", "dask", "autodiff", "layers", "crosscheck",
+           "cli"]
 
 #: names in those ``__all__`` lists that are not fuzzed, with the reason
 NOT_FUZZED = {
@@ -1070,7 +1071,7 @@ RELUS = {"relu": ("max_value", "negative_slope", "threshold"), "relu6": (),
 
 
 def build_specs() -> dict[str, Spec]:
-    from numconv import activations, conv_grad, pooling_grad
+    from numconv import activations, conv_grad, conv_transposed, depthwise_grad, pooling_grad
     specs: dict[str, Spec] = {}
     for name, (n, fmt, wname, sname, dw) in CONV.items():
         specs[name] = conv_spec(getattr(numconv, name), n, fmt, wname, sname, dw)
@@ -1098,10 +1099,11 @@ def build_specs() -> dict[str, Spec]:
         for which, name in (("input", f"conv{suffix}_backprop_input"),
                             ("filter", f"conv{suffix}_backprop_filter"),
                             ("transpose", f"conv{suffix}_transpose")):
-            specs[name] = conv_grad_spec(getattr(conv_grad, name), n, fmt, which)
+            module = conv_transposed if which == "transpose" else conv_grad
+            specs[name] = conv_grad_spec(getattr(module, name), n, fmt, which)
     for which in ("input", "filter"):
         name = f"depthwise_conv2d_backprop_{which}"
-        specs[name] = conv_grad_spec(getattr(conv_grad, name), 2, "NHWC", which, True)
+        specs[name] = conv_grad_spec(getattr(depthwise_grad, name), 2, "NHWC", which, True)
     specs["bias_add_grad"] = Spec(conv_grad.bias_add_grad, st.fixed_dictionaries(
         {"out_backprop": any_array().filter(lambda a: np.ndim(a) >= 2)}),
         {"out_backprop": array_bad(), "data_format": format_bad},

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import numconv
-from numconv import activations, conv_grad, pooling_grad, windows
+from numconv import activations, conv_grad, conv_transposed, pooling_grad, windows
 
 RNG = np.random.default_rng(7)
 
@@ -63,7 +63,7 @@ OPS = {
         X4.shape, w, g, 2, "SAME"), (W4, G4)),
     "conv2d_backprop_filter": (lambda x, g: conv_grad.conv2d_backprop_filter(
         x, W4.shape, g, 2, "SAME"), (X4, G4)),
-    "conv2d_transpose": (lambda g, w: conv_grad.conv2d_transpose(g, w, X4.shape, 2, "SAME"),
+    "conv2d_transpose": (lambda g, w: conv_transposed.conv2d_transpose(g, w, X4.shape, 2, "SAME"),
                          (G4, W4)),
     "bias_add_grad": (conv_grad.bias_add_grad, (G4,)),
     "relu_grad": (activations.relu_grad, (X4, X4[::-1].copy())),
