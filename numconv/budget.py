@@ -20,8 +20,8 @@ Each op charges what its kernel will allocate, from the same numbers the kernel 
   pooling charges its step buffers (:func:`numconv.kernels.pool.step_bytes`); the
   gradients charge the requests their kernels plan with and the filter- or
   divisor-sized arrays those keep beside their blocks
-  (:func:`numconv.kernels.conv_grad.input_workspace`,
-  :func:`~numconv.kernels.conv_grad.filter_workspace`,
+  (:func:`numconv.kernels.conv_input_grad.input_workspace`,
+  :func:`numconv.kernels.conv_filter_grad.filter_workspace`,
   :func:`numconv.kernels.pool_grad.dx_request`,
   :func:`~numconv.kernels.pool_grad.argmax_request`,
   :func:`numconv.kernels.unpool.unpool_request`).

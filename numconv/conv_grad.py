@@ -12,9 +12,10 @@ For ``out = conv(x, w)`` (:func:`numconv.convolution`) and an upstream gradient
   ``g``, accumulated over blocks; ``dL/dbias = bias_add_grad(g)``.
 
 Geometry is the forward op's (:func:`numconv.explain`).  The kernels
-(:mod:`numconv.kernels.conv_grad`) work block by block: beyond the returned array, the
-extra memory of a call is the workspace bound (:func:`numconv.workspace_limit`) plus
-filter-sized arrays, whatever the batch size; no padded copy is made.
+(:mod:`numconv.kernels.conv_input_grad`, :mod:`numconv.kernels.conv_filter_grad`) work
+block by block: beyond the returned array, the extra memory of a call is the workspace
+bound (:func:`numconv.workspace_limit`) plus filter-sized arrays, whatever the batch
+size; no padded copy is made.
 The gradients of depthwise convolution are :mod:`numconv.depthwise_grad`, the
 transposed convolutions (the input gradient used as a forward op)
 :mod:`numconv.conv_transposed`: both run this module's spec -> budget -> kernel.
@@ -28,7 +29,8 @@ import numpy as np
 
 from . import budget, spec, spellings
 from ._docstrings import docfiller
-from .kernels.conv_grad import filter_grad, filter_workspace, input_grad, input_workspace
+from .kernels.conv_filter_grad import filter_grad, filter_workspace
+from .kernels.conv_input_grad import input_grad, input_workspace
 from .kernels.pool import reduce_positions
 from .windows import applied
 

@@ -50,6 +50,17 @@ def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int = 0,
                                                     d.stride)
 
 
+def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
+    """``[lo, hi)``: the windows (outputs) of dim ``d`` whose span meets input ``[a, b)``.
+
+    >>> from numconv.geometry import resolve_dim
+    >>> window_rows(resolve_dim(8, 3, 2, padding="VALID"), 4, 6)   # windows 1, 2
+    (1, 3)
+    """
+    lo = max(0, -((d.effective_window - 1 - d.pad_before - a) // d.stride))
+    return lo, max(lo, min(d.out_size, -((-b - d.pad_before) // d.stride)))
+
+
 def tap_range(d: DimGeometry, start: int, stop: int) -> range:
     """The taps that may read the input for outputs in ``[start, stop)``, in order: every
     other tap reads only padding there (:func:`tap_region` gives None), so a loop over

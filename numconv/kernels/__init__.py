@@ -1,3 +1,5 @@
-"""Kernels other than the forward convolution algorithms: pooling forward
-(:mod:`.pool`), convolution backward (:mod:`.conv_grad`) and pooling backward
-(:mod:`.pool_grad`). Each runs block by block on :mod:`numconv.engine`."""
+"""Kernels other than the forward convolution algorithms, one file per family:
+pooling forward (:mod:`.pool`), convolution backward (:mod:`.conv_input_grad` for
+``dL/dx``, :mod:`.conv_filter_grad` for ``dL/dw``), pooling backward and max pooling
+with argmax (:mod:`.pool_grad`) and max unpooling (:mod:`.unpool`). Each runs block by
+block on :mod:`numconv.engine`."""

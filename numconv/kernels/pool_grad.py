@@ -29,8 +29,7 @@ from ..config import get_workspace_limit
 from ..engine import Block, Request, Scratch
 from ..threads import num_workers, run_blocks
 from ..geometry import DimGeometry, Geometry
-from ..windows import tap_region
-from .conv_grad import window_rows
+from ..windows import tap_region, window_rows
 
 #: Scratch bytes per block (all buffers of one worker): cache-sized.
 POOL_GRAD_BLOCK_BYTES = 4 << 20
