@@ -25,8 +25,9 @@ from .lesson.filters import as_filters, get_kernel
 from .layout import Layout
 from .geometry import DimGeometry, Geometry
 from .lesson.pipeline import feature_extraction
-from .pooling import (avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, global_avg_pool,
-                      global_max_pool, max_pool, max_pool1d, max_pool2d, max_pool3d, pool)
+from .pooling import (avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, max_pool, max_pool1d,
+                      max_pool2d, max_pool3d, pool)
+from .global_pooling import global_avg_pool, global_max_pool
 from .windows import col2im, im2col
 from .conv_grad import (bias_add_grad, conv1d_backprop_filter, conv1d_backprop_input,
                         conv2d_backprop_filter, conv2d_backprop_input, conv3d_backprop_filter,

@@ -27,6 +27,7 @@ from . import conv as cv
 from . import conv_grad as cg
 from . import conv_transposed as tr
 from . import depthwise_grad as dg
+from . import global_pooling as gl
 from . import pooling as pl
 from . import pooling_grad as pg
 from . import windows as win
@@ -276,14 +277,14 @@ def _global(a: dict, ct: np.ndarray) -> tuple[np.ndarray, Layout, np.ndarray]:
     return x, layout, ct.reshape(kept)
 
 
-@_register((pl.global_max_pool,), ("input",))
+@_register((gl.global_max_pool,), ("input",))
 def _global_max(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     x, layout, g = _global(a, ct)
     spatial = layout.spatial_shape(x.shape)
     return {"input": pg.max_pool_grad(x, g, spatial, 1, "VALID", layout.name)}
 
 
-@_register((pl.global_avg_pool,), ("input",))
+@_register((gl.global_avg_pool,), ("input",))
 def _global_avg(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     x, layout, g = _global(a, ct)
     count = math.prod(layout.spatial_shape(x.shape))

@@ -1,4 +1,5 @@
-"""Max and average pooling, N-d, windowed and global.
+"""Max and average pooling over windows, N-d (the global pools are
+:mod:`numconv.global_pooling`).
 
 Windows come from the geometry engine (SAME / VALID / explicit, strides, dilations,
 PyTorch's ``ceil_mode``); the reduction is a loop over the window taps, each a
@@ -21,13 +22,13 @@ import numpy as np
 from . import budget, reference, spec, spellings
 from ._docstrings import docfiller
 from .geometry import Geometry, resolve
-from .kernels.pool import fixed_bytes, reduce_positions, reduce_windows, step_bytes
+from .kernels.pool import fixed_bytes, reduce_windows, step_bytes
 from .layout import Layout
 from .reference import lowest
 from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
-           "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool"]
+           "avg_pool1d", "avg_pool2d", "avg_pool3d"]
 
 
 def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarray:
@@ -377,57 +378,3 @@ def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
     """
     return _pool("avg_pool3d", input, ksize, "AVG", strides, padding, data_format, dilations,
                  count_include_pad, ceil_mode, divisor_override, n=3, algorithm=algorithm)
-
-
-def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:
-    x = spellings.array(fn, "input", input)
-    layout, keep = spec.global_spec(fn, x, data_format, keepdims)
-    # one reduction per image in an order set by the shape (not by the memory layout)
-    xc = layout.to_canonical(x)
-    if kind == "MAX":
-        out = reduce_positions(xc, "MAX", x.dtype)
-    else:
-        acc, result = spellings.mean_dtypes(x.dtype)
-        with np.errstate(over="ignore", invalid="ignore"):  # IEEE results (nonfinite.md)
-            out = reduce_positions(xc, "SUM", acc)
-            out /= math.prod(xc.shape[1:-1])
-        out = out.astype(result, copy=False)
-    if keep:
-        out = out.reshape(layout.full_index((1,) * layout.n_spatial, *out.shape))
-    return out
-
-
-@docfiller
-def global_max_pool(input: Any, data_format: str | None = None,
-                    keepdims: bool = False) -> np.ndarray:
-    """Maximum over all spatial positions, Keras's ``GlobalMaxPooling*D``.
-
-    %(global_max_pool)s
-
-    Examples
-    --------
-    >>> x = np.arange(6.0).reshape(1, 3, 2)        # (N, W, C): channels [0 2 4], [1 3 5]
-    >>> global_max_pool(x).tolist()
-    [[4.0, 5.0]]
-    >>> global_max_pool(x, keepdims=True).shape
-    (1, 1, 2)
-    """
-    return _global("global_max_pool", input, data_format, keepdims, "MAX")
-
-
-@docfiller
-def global_avg_pool(input: Any, data_format: str | None = None,
-                    keepdims: bool = False) -> np.ndarray:
-    """Mean over all spatial positions, Keras's ``GlobalAveragePooling*D``.
-
-    %(global_avg_pool)s
-
-    Examples
-    --------
-    >>> x = np.arange(6.0).reshape(1, 3, 2)        # (N, W, C): channels [0 2 4], [1 3 5]
-    >>> global_avg_pool(x, keepdims=True).tolist()
-    [[[2.0, 3.0]]]
-    >>> global_avg_pool(np.ones((2, 4, 4, 3), np.uint8)).dtype
-    dtype('float64')
-    """
-    return _global("global_avg_pool", input, data_format, keepdims, "AVG")

@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import _args, spellings
-from ..pooling import avg_pool2d, global_avg_pool, global_max_pool, max_pool2d
+from ..global_pooling import global_avg_pool, global_max_pool
+from ..pooling import avg_pool2d, max_pool2d
 from .core import _IMAGES, Layer, _layout, _padding, _pair, gamma
 
 __all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",

@@ -61,9 +61,9 @@ FUZZ_MEMORY = 64 * 2**20      # numconv's memory limit during fuzzed calls
 
 #: modules whose ``__all__`` is public API (besides ``numconv`` itself)
 MODULES = ["activations", "config", "conv", "conv_grad", "conv_transposed", "depthwise_grad",
-           "pooling", "pooling_grad", "geometry", "windows", "layout", "lesson.image",
-           "lesson.filters", "lesson.pipeline", "viz", "dask", "autodiff", "layers", "crosscheck",
-           "cli"]
+           "pooling", "global_pooling", "pooling_grad", "geometry", "windows", "layout",
+           "lesson.image", "lesson.filters", "lesson.pipeline", "viz", "dask", "autodiff",
+           "layers", "crosscheck", "cli"]
 
 #: names in those ``__all__`` lists that are not fuzzed, with the reason
 NOT_FUZZED = {
