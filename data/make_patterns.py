@@ -6,10 +6,10 @@ Usage::
 
 Files (pixel values 0 and 255, so ``numconv.read_image`` gives exactly 0.0 and 1.0):
 
-* ``circle.png``     ``numconv.lesson.image.circle(64)``: a filled disc of radius 16;
-* ``dots_near.png``  ``numconv.lesson.image.dot_pairs(64)[0]``: two dots 2 pixels apart
+* ``circle.png``     ``numconv.lesson.patterns.circle(64)``: a filled disc of radius 16;
+* ``dots_near.png``  ``numconv.lesson.patterns.dot_pairs(64)[0]``: two dots 2 pixels apart
   (merged after two 2x2 max poolings);
-* ``dots_far.png``   ``numconv.lesson.image.dot_pairs(64)[1]``: two dots 31 pixels apart,
+* ``dots_far.png``   ``numconv.lesson.patterns.dot_pairs(64)[1]``: two dots 31 pixels apart,
   columns 16 and 47, away from the borders (still apart after five).
 
 The pixels are reproducible; the PNG bytes depend on the encoder's version.
@@ -27,7 +27,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 def patterns() -> dict[str, np.ndarray]:
     """File name -> float pattern in {0, 1}."""
-    from numconv.lesson.image import circle, dot_pairs
+    from numconv.lesson.patterns import circle, dot_pairs
     near, far = dot_pairs(64)
     return {"circle.png": circle(64), "dots_near.png": near, "dots_far.png": far}
 

@@ -1,5 +1,6 @@
-"""The lesson numconv grew out of: images, named filters, the feature-extraction
-pipeline and its figures (:mod:`numconv.viz`).
+"""The lesson numconv grew out of: images (:mod:`.image`) and synthetic patterns
+(:mod:`.patterns`), named filters, the feature-extraction pipeline and its figures
+(:mod:`numconv.viz`).
 
 A photograph is read as float32 (:func:`~numconv.read_image`), filtered with a named
 kernel (:func:`~numconv.get_kernel`, :func:`~numconv.as_filters`) by a stride-1 SAME

@@ -26,7 +26,7 @@ from ..pooling import pool
 from ..windows import im2col
 from ._plot import HIGHLIGHT, STYLE, colorbar, laid_out, new_figure, no_ticks, root
 from .filters import kernel_and_name
-from .image import dot_pairs
+from .patterns import dot_pairs
 
 __all__ = ["show_kernel", "show_translation_invariance", "show_im2col"]
 
@@ -177,7 +177,7 @@ def show_translation_invariance(near: Any = None, far: Any = None, steps: int = 
     ----------
     near, far : array_like, optional
         The two maps, ``(H, W)``, ``(H, W, C)`` or ``(1, H, W, C)``; default the
-        lesson's pairs, :func:`numconv.lesson.image.dot_pairs` (64x64, 2 and 31
+        lesson's pairs, :func:`numconv.lesson.patterns.dot_pairs` (64x64, 2 and 31
         pixels apart, away from the borders).
     steps : int
         Number of poolings, 0 to 30.
@@ -197,7 +197,7 @@ def show_translation_invariance(near: Any = None, far: Any = None, steps: int = 
     -----
     With a power-of-two size and aligned dots, two dots fall into one pixel after ``k``
     poolings exactly when they lie in the same ``2**k``-wide block
-    (:func:`numconv.lesson.image.dots`): pooling forgets small shifts, not large ones.
+    (:func:`numconv.lesson.patterns.dots`): pooling forgets small shifts, not large ones.
 
     Examples
     --------

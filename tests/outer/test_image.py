@@ -1,4 +1,5 @@
-"""numconv.lesson.image: read_image against TensorFlow's decoding (goldens), patterns, errors.
+"""numconv.lesson.image and .patterns: read_image against TensorFlow's decoding (goldens),
+the patterns, errors.
 
 Every golden comparison here is exact (bit for bit): TF's decoders are integer code,
 and its uint -> float32 conversion is applied through TF's own table
@@ -15,8 +16,9 @@ from helpers import ROOT, assert_matches, load_golden
 
 import numconv
 from numconv.lesson import image as nimage
-from numconv.lesson.image import (GRAYSCALE_WEIGHTS, as_batch, circle, default_image_path, dot_pairs,
-                           dots, read_image, rgb_to_grayscale)
+from numconv.lesson.image import (GRAYSCALE_WEIGHTS, as_batch, default_image_path, read_image,
+                                  rgb_to_grayscale)
+from numconv.lesson.patterns import circle, dot_pairs, dots
 
 DATA = ROOT / "data"
 FILES = load_golden("image_files")

@@ -62,8 +62,8 @@ FUZZ_MEMORY = 64 * 2**20      # numconv's memory limit during fuzzed calls
 #: modules whose ``__all__`` is public API (besides ``numconv`` itself)
 MODULES = ["activations", "config", "conv", "conv_grad", "conv_transposed", "depthwise_grad",
            "pooling", "global_pooling", "pooling_grad", "geometry", "windows", "layout",
-           "lesson.image", "lesson.filters", "lesson.pipeline", "viz", "dask", "autodiff",
-           "layers", "crosscheck", "cli"]
+           "lesson.image", "lesson.patterns", "lesson.filters", "lesson.pipeline", "viz", "dask",
+           "autodiff", "layers", "crosscheck", "cli"]
 
 #: names in those ``__all__`` lists that are not fuzzed, with the reason
 NOT_FUZZED = {
@@ -820,7 +820,7 @@ def kernel_specs():
 
 
 def image_specs():
-    from numconv.lesson import image
+    from numconv.lesson import image, patterns
 
     def square(kw, out):
         size = kw.get("size", 64)
@@ -855,13 +855,13 @@ def image_specs():
                                  st.integers(1, 4), st.sampled_from(["float32", "float64"]))}),
             {"images": array_bad()},
             expect_shape(lambda kw: (*np.shape(kw["images"])[:-1], 1))),
-        "circle": Spec(image.circle, st.fixed_dictionaries(
+        "circle": Spec(patterns.circle, st.fixed_dictionaries(
             {}, optional={"size": st.integers(1, 40), "radius": st.floats(0.1, 30)}),
             {"size": bad_int, "radius": number_bad}, square),
-        "dots": Spec(image.dots, st.fixed_dictionaries({"size": st.integers(4, 40)}),
+        "dots": Spec(patterns.dots, st.fixed_dictionaries({"size": st.integers(4, 40)}),
                      {"size": bad_int, "separation": bad_int, "row": bad_int,
                       "column": bad_int}, square),
-        "dot_pairs": Spec(image.dot_pairs, st.fixed_dictionaries(
+        "dot_pairs": Spec(patterns.dot_pairs, st.fixed_dictionaries(
             {}, optional={"size": st.sampled_from([8, 16, 64])}), {"size": bad_int}, square),
     }
 
