@@ -7,19 +7,21 @@ a :class:`~numconv.layout.Layout`) to the compute code, which never re-checks.
 Messages follow one pattern: ``"<function>: <argument> <rule>, got <value>"``;
 TypeError for a wrong type, ValueError for a wrong value or shape.
 
-The helpers are grouped by area: :mod:`.core` (shared rules), :mod:`.memory` (the messages of
-:mod:`numconv.budget`),
-:mod:`.grads`, :mod:`.media` (figures, images, kernels) and :mod:`.frameworks`
-(cross-checking, layers); callers use them as ``_args.<helper>``.
+The helpers are grouped by area: :mod:`.core` (shared rules), :mod:`.geometry` (window
+sizes, strides, dilations, padding, data_format, input ranks), :mod:`.memory` (the
+messages of :mod:`numconv.budget`), :mod:`.grads`, :mod:`.media` (figures, images,
+kernels) and :mod:`.frameworks` (cross-checking, layers); callers use them as
+``_args.<helper>``.
 """
 
 from __future__ import annotations
 
 from .core import (
-    Padding, PaddingSpec, _is_sequence, _show, algorithm_fits, array, bias, bind, ceil_mode,
-    check_input_rank, check_rank, choice, dask_array, data_format, fail, filters, flag, groups,
-    int_tuple, integer, nan_policy, number, padding, pool_algorithm, precision, rank_range,
+    _is_sequence, _show, algorithm_fits, array, bias, bind, check_rank, choice, dask_array, fail,
+    filters, flag, groups, integer, nan_policy, number, pool_algorithm, precision, rank_range,
     relu_options, spatial_rank, type_fail)
+from .geometry import (
+    Padding, PaddingSpec, ceil_mode, check_input_rank, data_format, int_tuple, padding)
 from .memory import numpy_sized, over_limit, show_bytes
 from .grads import (
     grad_shape, index_range, indices, registered, same_shape, shape_spec, transpose_output)

@@ -9,7 +9,8 @@ from typing import Any, NoReturn, Sequence
 import numpy as np
 
 from ..geometry import Padding, resolve
-from .core import _show, array, fail, int_tuple, number, padding, type_fail
+from .core import _show, array, fail, number, type_fail
+from .geometry import int_tuple, padding
 
 
 def kernel2d(fn: str, arg: str, value: Any) -> np.ndarray:
