@@ -33,8 +33,9 @@ import numpy as np
 
 from . import _args, budget, spec, spellings
 from .geometry import Geometry
-from .kernels.pool_grad import (argmax_request, argmax_taps, avg_factor_bytes, avg_grad,
-                                avg_window_row, dx_request, max_grad, max_window_row)
+from .kernels.avg_pool_grad import avg_factor_bytes, avg_grad, avg_window_row
+from .kernels.pool_grad import (argmax_request, argmax_taps, dx_request, max_grad,
+                                max_window_row)
 from .kernels.unpool import unpool, unpool_request
 from .layout import Layout
 from .pooling import avg_divisor, lowest

@@ -61,19 +61,22 @@ def window_rows(d: DimGeometry, a: int, b: int) -> tuple[int, int]:
     return lo, max(lo, min(d.out_size, -((-b - d.pad_before) // d.stride)))
 
 
-def tap_range(d: DimGeometry, start: int, stop: int) -> range:
-    """The taps that may read the input for outputs in ``[start, stop)``, in order: every
-    other tap reads only padding there (:func:`tap_region` gives None), so a loop over
-    taps costs at most about ``in_size / dilation`` steps, however large the window.
+def tap_range(d: DimGeometry, start: int, stop: int, lo: int = 0,
+              hi: int | None = None) -> range:
+    """The taps that may read an input index in ``[lo, hi)`` (default: the whole input)
+    for outputs in ``[start, stop)``, in order: every other tap reads only padding or
+    indices outside there (:func:`tap_region` gives None), so a loop over taps costs
+    at most about ``(hi - lo) / dilation`` steps, however large the window.
 
     >>> from numconv.geometry import resolve_dim
     >>> tap_range(resolve_dim(4, 2**31 - 1, 1, padding="SAME"), 0, 4)
     range(1073741820, 1073741827)
     """
-    if stop <= start:
+    hi = d.in_size if hi is None else hi
+    if stop <= start or hi <= lo:
         return range(0)
-    first = max(0, -(((stop - 1) * d.stride - d.pad_before) // d.dilation))
-    last = min(d.window - 1, (d.in_size - 1 + d.pad_before - start * d.stride) // d.dilation)
+    first = max(0, -(((stop - 1) * d.stride - lo - d.pad_before) // d.dilation))
+    last = min(d.window - 1, (hi - 1 + d.pad_before - start * d.stride) // d.dilation)
     return range(first, max(first, last + 1))
 
 

@@ -1,4 +1,5 @@
-"""Kernels of the pooling gradients and of max pooling with argmax: blocked, no padded copy.
+"""Kernels of max pooling with argmax and of the max pool gradient, and the blocks of
+``dx`` rows every pooling gradient runs in: blocked, no padded copy.
 
 Work runs in cache-sized blocks on the worker threads
 (:func:`numconv.engine.plan`), whose scratch together stays under the
@@ -10,9 +11,11 @@ which is the same as reading padding that never wins a maximum and adds nothing.
 * :func:`argmax_taps`: per block of output rows, the maximum of each window, then
   the first tap in window order equal to it (the first NaN if the maximum is NaN),
   without masked (``where=``) ufuncs, which are many times slower.
-* :func:`max_grad` and :func:`avg_grad`: blocks of rows of ``dx`` (first spatial
-  dim).  A block recomputes what the windows that reach its rows need (the argmax
-  or ``g / divisor``), then adds each tap's share into its rows.  Every element of
+* :func:`scatter_rows`: blocks of rows of ``dx`` (first spatial dim), for
+  :func:`max_grad` and the average pool's
+  :func:`~numconv.kernels.avg_pool_grad.avg_grad`.
+  A block recomputes what the windows that reach its rows need (the argmax or
+  ``g / divisor``), then adds each tap's share into its rows.  Every element of
   ``dx`` is written by one block only and sums its taps in window order, so the
   result does not depend on the blocks or the threads.
 """
@@ -25,11 +28,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..config import get_workspace_limit
 from ..engine import Block, Request, Scratch
 from ..threads import num_workers, run_blocks
 from ..geometry import DimGeometry, Geometry
-from ..windows import tap_region, window_rows
+from ..windows import tap_range, tap_region, window_rows
 
 #: Scratch bytes per block (all buffers of one worker): cache-sized.
 POOL_GRAD_BLOCK_BYTES = 4 << 20
@@ -40,16 +42,6 @@ def _index_dtype(geometry: Geometry) -> np.dtype:
     taps = math.prod(geometry.window)
     return np.dtype(next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64)
                          if taps - 1 <= np.iinfo(t).max))
-
-
-def _tap_range(d: DimGeometry, start: int, stop: int, lo: int, hi: int) -> range:
-    """The taps that may read an input index in ``[lo, hi)`` from outputs ``[start, stop)``
-    (a window of 10**6 taps over a few pixels is not a loop of 10**6 steps)."""
-    if stop <= start or hi <= lo:
-        return range(0)
-    first = -((d.stride * (stop - 1) - lo - d.pad_before) // d.dilation)
-    last = (hi - 1 + d.pad_before - start * d.stride) // d.dilation
-    return range(max(first, 0), min(last + 1, d.window))
 
 
 def _taps(dims: tuple[DimGeometry, ...], spans: list[tuple[int, int]],
@@ -65,7 +57,7 @@ def _taps(dims: tuple[DimGeometry, ...], spans: list[tuple[int, int]],
     for i, (d, (start, stop)) in enumerate(zip(dims, spans)):
         lo, hi = rows if (i == 0 and rows is not None) else (0, d.in_size)
         regions = [(t, tap_region(d, t, start, stop, lo, hi))
-                   for t in _tap_range(d, start, stop, lo, hi)]
+                   for t in tap_range(d, start, stop, lo, hi)]
         per_dim.append([(t, r) for t, r in regions if r is not None])
     sizes = [d.window for d in dims]
     for combo in itertools.product(*per_dim):
@@ -225,8 +217,8 @@ def dx_request(shape: tuple[int, ...], geometry: Geometry, window_row: int, dtyp
                    POOL_GRAD_BLOCK_BYTES, split_rows=True, reserve=reserve)
 
 
-def _scatter(out: np.ndarray, dtype: np.dtype, geometry: Geometry, window_row: int,
-             add: Any, reserve: int = 0) -> None:
+def scatter_rows(out: np.ndarray, dtype: np.dtype, geometry: Geometry, window_row: int,
+                 add: Any, reserve: int = 0) -> None:
     """Run ``add(worker, scratch, dxb, block, o0, o1)`` per block of ``dx`` rows.
 
     ``[o0, o1)`` are the window rows (first-dim outputs) that reach the block's rows.
@@ -291,7 +283,7 @@ def max_grad(xc: np.ndarray, g: np.ndarray, geometry: Geometry, out: np.ndarray,
             dst = dxb[i_idx]
             np.add(dst, part, out=dst)
 
-    _scatter(out, dtype, geometry, max_window_row(xc.dtype, g.shape, g.dtype, geometry), add)
+    scatter_rows(out, dtype, geometry, max_window_row(xc.dtype, g.shape, g.dtype, geometry), add)
 
 
 def max_window_row(x_dtype: Any, g_shape: tuple[int, ...], g_dtype: Any,
@@ -301,121 +293,3 @@ def max_window_row(x_dtype: Any, g_shape: tuple[int, ...], g_dtype: Any,
     idt = _index_dtype(geometry)
     per_window = np.dtype(x_dtype).itemsize + 2 * idt.itemsize + 5 + np.dtype(g_dtype).itemsize
     return math.prod(g_shape[2:]) * per_window
-
-
-def _spread_axis(src: np.ndarray, dst: np.ndarray, axis: int, d: DimGeometry, start: int,
-                 lo: int, zero: bool) -> None:
-    """The 1-D adjoint of a window sum along ``axis``: ``dst[p] = sum of src[o]`` over the
-    taps ``t`` (in order) with ``o*stride + t*dilation - pad_before = lo + p``.
-
-    ``src`` holds outputs ``[start, ...)``.  A position's first tap is copied, later
-    ones added (no zero fill, no read before write); positions no tap reaches are
-    zeroed if ``zero`` (else left as they are).
-    """
-    lead = (slice(None),) * axis
-    size = dst.shape[axis]
-    stop = start + src.shape[axis]
-    touched = np.zeros(size, bool)
-    for t in _tap_range(d, start, stop, lo, lo + size):
-        region = tap_region(d, t, start, stop, lo, lo + size)
-        if region is None:
-            continue
-        o_sl, i_sl = region
-        state = touched[i_sl]
-        if state.all() or not state.any():
-            bounds = [0, len(state)]
-        else:                                            # runs of one state
-            bounds = [0, *(np.flatnonzero(state[1:] != state[:-1]) + 1).tolist(), len(state)]
-        for j0, j1 in zip(bounds[:-1], bounds[1:]):
-            target = dst[lead + (slice(i_sl.start + j0 * d.stride,
-                                       i_sl.start + (j1 - 1) * d.stride + 1, d.stride),)]
-            part = src[lead + (slice(o_sl.start + j0, o_sl.start + j1),)]
-            if state[j0]:
-                np.add(target, part, out=target)
-            else:
-                np.copyto(target, part)
-        touched[i_sl] = True
-    if zero and not touched.all():
-        dst[lead + (np.flatnonzero(~touched),)] = 0
-
-
-def avg_grad(g: np.ndarray, geometry: Geometry, divisor: np.ndarray | None,
-             override: int | None, out: np.ndarray, dtype: np.dtype) -> None:
-    """Add channels-last ``g / divisor`` to every tap of its window into ``out``.
-
-    ``divisor`` has shape ``out_spatial`` (zeros are windows of padding only, whose
-    taps all miss the input); ``override`` replaces it by one number.  The spread is
-    separable: one axis at a time, the last spatial axis first, so that the last
-    step (along the first axis) adds whole rows.  A position sums its taps one axis
-    after the other, ``sum_i (sum_j share[i, j])``: equal to the flat window order up
-    to rounding, and the same in any block.
-    """
-    if g.size == 0 or out.size == 0:
-        return
-    dims = geometry.dims
-    channels = g.shape[-1]
-    wide = False
-    if override is not None:
-        factor: Any = dtype.type(override)
-    else:
-        assert divisor is not None
-        factor = np.where(divisor == 0, 1, divisor).astype(dtype)
-        if _wide(geometry, channels, dtype, g.flags.c_contiguous):
-            # repeated along the channels, the divisor has the layout of one image of g:
-            # the division runs in long inner loops instead of one per position
-            factor, wide = np.repeat(factor, channels, axis=-1), True
-        else:
-            factor = factor[..., None]
-
-    def add(worker: int, scratch: Scratch, dxb: np.ndarray, block: Block, o0: int,
-            o1: int) -> None:
-        bs, rs = block
-        gb = g[bs, o0:o1]
-        current = scratch.get(worker, "share", gb.shape, dtype)
-        if wide:
-            np.divide(gb.reshape(*gb.shape[:-2], -1), factor[o0:o1],
-                      out=current.reshape(*gb.shape[:-2], -1), dtype=dtype)
-        else:
-            np.divide(gb, factor if override is not None else factor[o0:o1], out=current,
-                      dtype=dtype)
-        for axis in range(len(dims) - 1, 0, -1):
-            d = dims[axis]
-            if d.window == d.stride == 1 and d.out_size == d.in_size:
-                continue                                  # the identity
-            shape = (*current.shape[:axis + 1], d.in_size, *current.shape[axis + 2:])
-            spread = scratch.get(worker, f"step{axis % 2}", shape, dtype)
-            _spread_axis(current, spread, axis + 1, d, 0, 0, True)
-            current = spread
-        _spread_axis(current, dxb, 1, dims[0], o0, rs.start, False)
-
-    _scatter(out, dtype, geometry, avg_window_row(g.shape, geometry, dtype), add,
-             avg_factor_bytes(geometry, channels, dtype, override is not None,
-                              g.flags.c_contiguous))
-
-
-def _wide(geometry: Geometry, channels: int, dtype: np.dtype, contiguous: bool) -> bool:
-    """Whether :func:`avg_grad` repeats the divisor along the channels (2-D and 3-D, a
-    C-contiguous ``g``, the repeated divisor under an eighth of the workspace bound)."""
-    positions = math.prod(geometry.out_shape)
-    return (len(geometry.dims) > 1 and contiguous
-            and positions * channels * dtype.itemsize <= get_workspace_limit() // 8)
-
-
-def avg_window_row(g_shape: tuple[int, ...], geometry: Geometry, dtype: np.dtype) -> int:
-    """Scratch bytes of :func:`avg_grad` per row of windows: the shares ``g / divisor``
-    and the two buffers of the spread along the other axes."""
-    widest = math.prod(max(d.in_size, d.out_size) for d in geometry.dims[1:])
-    return (math.prod(g_shape[2:-1]) + 2 * widest) * g_shape[-1] * np.dtype(dtype).itemsize
-
-
-def avg_factor_bytes(geometry: Geometry, channels: int, dtype: np.dtype, override: bool,
-                     contiguous: bool) -> int:
-    """Bytes of the divisor :func:`avg_grad` keeps beside its blocks (the plan's
-    ``reserve``): one per output position in ``dtype``, repeated along the channels
-    when :func:`_wide`; one number with ``divisor_override``."""
-    dtype = np.dtype(dtype)
-    if override:
-        return dtype.itemsize
-    positions = math.prod(geometry.out_shape)
-    return positions * dtype.itemsize * (channels if _wide(geometry, channels, dtype,
-                                                           contiguous) else 1)
