@@ -75,7 +75,7 @@ from .fft import fft_conv
 from .gemm import im2col_gemm
 from .pointwise import pointwise_gemm
 from .shift import shift_accumulate
-from .winograd import winograd_f2x2_3x3
+from .winograd import winograd_f4x4_3x3
 
 __all__ = ["ALGORITHMS", "EXACT", "Algorithm", "choose", "requirement", "profiling"]
 
@@ -87,7 +87,7 @@ ALGORITHMS: dict[str, Algorithm] = {
     "shift": shift_accumulate,
     "pointwise": pointwise_gemm,
     "fft": fft_conv,
-    "winograd": winograd_f2x2_3x3,
+    "winograd": winograd_f4x4_3x3,
 }
 
 #: the direct sums: each output a plain sum of products (per-element error bound), the
