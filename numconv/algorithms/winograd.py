@@ -115,8 +115,11 @@ def transformed_filters(w: np.ndarray, dtype: np.dtype) -> np.ndarray:
     (long double for float64) and rounded once to ``dtype``."""
     wide = np.longdouble if np.dtype(dtype).itemsize >= 8 else np.float64
     g = G.astype(wide)
-    u = np.einsum("ak,klco,bl->baco", g, np.asarray(w, dtype=wide), g)
-    return np.ascontiguousarray(u.reshape(N * N, *w.shape[2:]), dtype=dtype)
+    with single_threaded_blas():         # C-order operands, one BLAS thread: fixed bits
+        gw = np.matmul(g, np.asarray(w, dtype=wide).reshape(3, -1))          # G g: (a, l..)
+        u = np.matmul(g, gw.reshape(N, 3, -1))                               # (a, b, c co)
+    return np.ascontiguousarray(u.transpose(1, 0, 2).reshape(N * N, *w.shape[2:]),
+                                dtype=dtype)
 
 
 def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
