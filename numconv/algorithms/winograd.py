@@ -66,6 +66,10 @@ B_T = np.array([[1, -3 / 2, -2, 3 / 2, 1, 0],
 WINOGRAD_BLOCK_BYTES = 4 << 20
 
 
+#: filter columns transformed at once (36 x 4096 float64 temporaries: 1.2 MB)
+FILTER_CHUNK = 4096
+
+
 def supports(geometry: Geometry) -> bool:
     """2-D, 3x3, stride 1, dilation 1."""
     return (len(geometry.dims) == 2 and geometry.window == (3, 3)
@@ -110,16 +114,26 @@ def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...
     return Request(x_shape[0], (th_total, tw), nbytes, num_workers(), WINOGRAD_BLOCK_BYTES)
 
 
-def transformed_filters(w: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``U[b, a] = (G g G^T)[a, b]``, shape ``(36, C, C_out)``, computed in float64
-    (long double for float64) and rounded once to ``dtype``."""
+def transformed_filters(w: np.ndarray, dtype: np.dtype, out: np.ndarray | None = None
+                        ) -> np.ndarray:
+    """``U[a, b] = (G g G^T)[a, b]``, shape ``(36, C, C_out)``, computed in float64
+    (long double for float64) and rounded once to ``dtype``, in cache-sized chunks;
+    call it on one BLAS thread (:func:`~numconv.engine.single_threaded_blas`) for
+    fixed bits.  ``out``: a buffer of ``36 * C * C_out`` elements of ``dtype`` to use.
+
+    >>> u = transformed_filters(np.ones((3, 3, 1, 1)), np.dtype(float))
+    >>> float(u[0, 0, 0]), float(u[N * N - 1, 0, 0])       # g[0, 0], g[2, 2]
+    (1.0, 1.0)
+    """
     wide = np.longdouble if np.dtype(dtype).itemsize >= 8 else np.float64
     g = G.astype(wide)
-    with single_threaded_blas():         # C-order operands, one BLAS thread: fixed bits
-        gw = np.matmul(g, np.asarray(w, dtype=wide).reshape(3, -1))          # G g: (a, l..)
-        u = np.matmul(g, gw.reshape(N, 3, -1))                               # (a, b, c co)
-    return np.ascontiguousarray(u.transpose(1, 0, 2).reshape(N * N, *w.shape[2:]),
-                                dtype=dtype)
+    flat = w.reshape(3, 3, -1)
+    u = np.empty((N, N, flat.shape[-1]), dtype) if out is None else out.reshape(N, N, -1)
+    for c0 in range(0, flat.shape[-1], FILTER_CHUNK):
+        part = flat[:, :, c0:c0 + FILTER_CHUNK].astype(wide)
+        gw = np.matmul(g, part.reshape(3, -1)).reshape(N, 3, -1)    # G g: (a, l, ..)
+        u[:, :, c0:c0 + FILTER_CHUNK] = np.matmul(g, gw)             # (G g) G^T: (a, b, ..)
+    return u.reshape(N * N, *w.shape[2:])
 
 
 def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
@@ -147,10 +161,11 @@ def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
     tiled = _tiles(geometry)
     tw = tiled.out_shape[1] // M
     wp = tiled.dims[1].padded_size                  # slab width, M * tw + 2
-    u = transformed_filters(w, dtype)
     b_t, a_t = B_T.astype(dtype), A_T.astype(dtype)
     blocks, workers = request(x.shape, x.dtype, w.shape, geometry, groups, dtype).plan()
     scratch = Scratch(workers)
+    with single_threaded_blas():         # C-order operands, one BLAS thread: fixed bits
+        u = transformed_filters(w, dtype, scratch.get(0, "u", (N * N, channels, cout), dtype))
 
     def work(worker: int, block: Block) -> None:
         start = clock()
@@ -169,17 +184,17 @@ def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
         zt = z.strides
         g = scratch.get(worker, "g", (images, N, N, nt, tw, channels), dtype)
         np.copyto(g, as_strided(z, g.shape, (zt[0], zt[3], zt[2], zt[1], M * zt[3], zt[4])))
-        # B^T along the columns, into v[(b, a), n, tile, c]: one GEMM per image
+        # B^T along the columns, into v[(a, b), n, tile, c]: GEMMs per image
         v = scratch.get(worker, "v", (N, N, images, tiles * channels), dtype)
         np.matmul(b_t, g.reshape(images, N, N, -1).transpose(0, 2, 1, 3),
-                  out=v.transpose(2, 1, 0, 3))
+                  out=v.transpose(2, 0, 1, 3))
         start = add_time("transform", start)
         m = scratch.get(worker, "m", (N * N, images, tiles, cout), dtype)
         np.matmul(v.reshape(N * N, images, tiles, channels), u[:, None], out=m)
         start = add_time("gemm", start)
         # A^T along a, then along b: y[n, j, i, t, s] = output (4 t + i, 4 s + j)
         s = scratch.get(worker, "g", (images, N, M, tiles * cout), dtype)
-        np.matmul(a_t, m.reshape(N, N, images, -1).transpose(2, 0, 1, 3), out=s)
+        np.matmul(a_t, m.reshape(N, N, images, -1).transpose(2, 1, 0, 3), out=s)
         y = scratch.get(worker, "v", (images, M, M, nt, tw, cout), dtype)
         np.matmul(a_t, s.reshape(images, N, -1), out=y.reshape(images, M, -1))
         r0, r1 = M * ts.start, min(M * ts.stop, oh)
