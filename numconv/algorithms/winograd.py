@@ -38,7 +38,7 @@ from ..engine import (Block, Request, Scratch, add_time, all_finite, clock, num_
 from ..geometry import Geometry
 from .gemm import im2col_gemm
 
-__all__ = ["winograd_f4x4_3x3", "supports"]
+__all__ = ["winograd_f4x4_3x3", "supports", "tiles", "transformed_filters"]
 
 #: output tile (M x M) and input tile (N x N) sizes
 M, N = 4, 6
@@ -74,6 +74,16 @@ def supports(geometry: Geometry) -> bool:
     """2-D, 3x3, stride 1, dilation 1."""
     return (len(geometry.dims) == 2 and geometry.window == (3, 3)
             and geometry.strides == (1, 1) and geometry.dilations == (1, 1))
+
+
+def tiles(geometry: Geometry) -> int:
+    """Output tiles (M x M) of one image.
+
+    >>> from numconv.geometry import resolve
+    >>> tiles(resolve((56, 56), (3, 3), (1, 1), (1, 1), "SAME"))
+    196
+    """
+    return math.prod(-(-n // M) for n in geometry.out_shape)
 
 
 def _tiles(geometry: Geometry) -> Geometry:
@@ -114,12 +124,11 @@ def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...
     return Request(x_shape[0], (th_total, tw), nbytes, num_workers(), WINOGRAD_BLOCK_BYTES)
 
 
-def transformed_filters(w: np.ndarray, dtype: np.dtype, out: np.ndarray | None = None
-                        ) -> np.ndarray:
+def transformed_filters(w: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``U[a, b] = (G g G^T)[a, b]``, shape ``(36, C, C_out)``, computed in float64
     (long double for float64) and rounded once to ``dtype``, in cache-sized chunks;
     call it on one BLAS thread (:func:`~numconv.engine.single_threaded_blas`) for
-    fixed bits.  ``out``: a buffer of ``36 * C * C_out`` elements of ``dtype`` to use.
+    fixed bits.
 
     >>> u = transformed_filters(np.ones((3, 3, 1, 1)), np.dtype(float))
     >>> float(u[0, 0, 0]), float(u[N * N - 1, 0, 0])       # g[0, 0], g[2, 2]
@@ -128,7 +137,7 @@ def transformed_filters(w: np.ndarray, dtype: np.dtype, out: np.ndarray | None =
     wide = np.longdouble if np.dtype(dtype).itemsize >= 8 else np.float64
     g = G.astype(wide)
     flat = w.reshape(3, 3, -1)
-    u = np.empty((N, N, flat.shape[-1]), dtype) if out is None else out.reshape(N, N, -1)
+    u = np.empty((N, N, flat.shape[-1]), dtype)
     for c0 in range(0, flat.shape[-1], FILTER_CHUNK):
         part = flat[:, :, c0:c0 + FILTER_CHUNK].astype(wide)
         gw = np.matmul(g, part.reshape(3, -1)).reshape(N, 3, -1)    # G g: (a, l, ..)
@@ -165,8 +174,9 @@ def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
     b_t, a_t = B_T.astype(dtype), A_T.astype(dtype)
     blocks, workers = request(x.shape, x.dtype, w.shape, geometry, groups, dtype).plan()
     scratch = Scratch(workers)
+    per_tile = _per_tile(channels, cout)       # g and v hold two arrays each, one at a time
     with single_threaded_blas():         # C-order operands, one BLAS thread: fixed bits
-        u = transformed_filters(w, dtype, scratch.get(0, "u", (N * N, channels, cout), dtype))
+        u = transformed_filters(w, dtype)
 
     def work(worker: int, block: Block) -> None:
         start = clock()
@@ -183,10 +193,12 @@ def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
         np.matmul(b_t, rows, out=z.reshape(images, nt, N, row))
         # gather the 6 overlapping tile columns: g[n, j, a, t, s] = z[n, t, a, 4 s + j]
         zt = z.strides
-        g = scratch.get(worker, "g", (images, N, N, nt, tw, channels), dtype)
+        gs = scratch.get(worker, "g", (images * tiles * per_tile["g"],), dtype)
+        g = gs[:images * N * N * tiles * channels].reshape(images, N, N, nt, tw, channels)
         np.copyto(g, as_strided(z, g.shape, (zt[0], zt[3], zt[2], zt[1], M * zt[3], zt[4])))
         # B^T along the columns, into v[(a, b), n, tile, c]: GEMMs per image
-        v = scratch.get(worker, "v", (N, N, images, tiles * channels), dtype)
+        vy = scratch.get(worker, "v", (images * tiles * per_tile["v"],), dtype)
+        v = vy[:N * N * images * tiles * channels].reshape(N, N, images, tiles * channels)
         np.matmul(b_t, g.reshape(images, N, N, -1).transpose(0, 2, 1, 3),
                   out=v.transpose(2, 0, 1, 3))
         start = add_time("transform", start)
@@ -194,9 +206,9 @@ def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
         np.matmul(v.reshape(N * N, images, tiles, channels), u[:, None], out=m)
         start = add_time("gemm", start)
         # A^T along a, then along b: y[n, j, i, t, s] = output (4 t + i, 4 s + j)
-        s = scratch.get(worker, "g", (images, N, M, tiles * cout), dtype)
+        s = gs[:images * N * M * tiles * cout].reshape(images, N, M, tiles * cout)
         np.matmul(a_t, m.reshape(N, N, images, -1).transpose(2, 1, 0, 3), out=s)
-        y = scratch.get(worker, "v", (images, M, M, nt, tw, cout), dtype)
+        y = vy[:images * M * M * tiles * cout].reshape(images, M, M, nt, tw, cout)
         np.matmul(a_t, s.reshape(images, N, -1), out=y.reshape(images, M, -1))
         r0, r1 = M * ts.start, min(M * ts.stop, oh)
         quads = y.transpose(0, 3, 2, 4, 1, 5)           # (images, nt, 4, tw, 4, cout)
