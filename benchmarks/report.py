@@ -1,17 +1,30 @@
-"""Printing, the issue's targets, and plots of the benchmark results."""
+"""Printing, the targets, the markdown table and the plots of a benchmark run.
+
+``python -m benchmarks.report RESULTS.json`` prints the markdown table (machine,
+date, one row per case, the targets) of a saved run, for the README.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 import pathlib
+import sys
 import time
 from typing import Any, TextIO
 
 #: one colour per implementation in every plot
-COLORS = {"numconv": "tab:blue", "tf": "tab:orange", "torch": "tab:red", "numpy-ml": "tab:green",
-          "scipy": "tab:brown", "onnx": "tab:purple", "gemm": "tab:gray"}
-#: ratio columns: peer time / numconv time (> 1: numconv is faster)
-RATIO_NOTE = "ratio = peer time / numconv time (>1: numconv faster); best of interleaved rounds"
+COLORS = {"numconv": "tab:blue", "numconv-fast": "tab:cyan", "tf": "tab:orange",
+          "torch": "tab:red", "numpy-ml": "tab:green", "scipy": "tab:brown",
+          "onnx": "tab:purple", "gemm": "tab:gray", "copy": "tab:gray"}
+LABELS = {"numconv-fast": "fast", "tf": "TF", "torch": "PyTorch"}
+RATIO_NOTE = ("each implementation in its own process, interleaved rounds, best sample; "
+              "x = other time / numconv time (>1: numconv faster); floor x = how close "
+              "numconv is to its floor (1 = at the floor); err = max |got-truth| / "
+              "(|x| conv |w|) on data of magnitudes 1e-6..1e6")
+FLOOR_NAMES = ("gemm", "copy")
+#: implementations in the order of every line and table
+ORDER = ("numconv", "numconv-fast", "tf", "torch", "numpy-ml", "scipy", "onnx") + FLOOR_NAMES
 
 
 class Progress:
@@ -23,14 +36,14 @@ class Progress:
         self.start = time.perf_counter()
 
     def step(self, case: str, what: str) -> None:
+        count = f"[{self.index}/{self.total}] " if self.total else ""
         if case != self.current:
             self.current = case
             self.index += 1 if self.total else 0
+            count = f"[{self.index}/{self.total}] " if self.total else ""
             if not self.tty:
-                count = f"[{self.index}/{self.total}] " if self.total else ""
                 print(f"  {count}{case} ...", file=self.stream, flush=True)
         if self.tty:
-            count = f"[{self.index}/{self.total}] " if self.total else ""
             elapsed = time.perf_counter() - self.start
             self.stream.write(f"\r\033[K  {count}{elapsed:5.0f}s  {case}: {what}")
             self.stream.flush()
@@ -42,151 +55,230 @@ class Progress:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.2f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1e3:.2f}" if seconds < 10 else f"{seconds:.0f}s"
 
 
-def print_header(info: dict[str, Any], quick: bool, notes: list[str]) -> None:
-    blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} {b.get('architecture')} "
-                     f"x{b.get('num_threads')}" for b in info["blas"]) or "unknown"
-    env = ", ".join(f"{k}={v}" for k, v in info["env"].items() if v) or "none set"
-    peers = ", ".join(f"{k} {v}" for k, v in info["peers"].items() if v) or "none"
-    absent = ", ".join(k for k, v in info["peers"].items() if not v)
-    print(f"numconv benchmarks{' (--quick)' if quick else ''}: {info['cpu']} "
-          f"({info['cores']} cores), numpy {info['numpy']}, BLAS {blas}")
-    print(f"  GEMM peak (np.matmul 2048^3 float32): {info['gemm_peak_gflops']:.0f} GFLOP/s; "
-          f"copy bandwidth (read+write): {info['copy_gbps']:.1f} GB/s")
-    print(f"  environment: {env}; numconv workers {info['numconv_workers']}"
-          f"{' (BLAS limited per worker)' if info['numconv_blas_limited'] else ''}; "
-          f"workspace bound {info['workspace_limit'] / 2**20:.0f} MiB")
-    print(f"  peers: {peers}" + (f"; not installed: {absent}" if absent else ""))
-    for note in notes:
-        print(f"  note: {note}")
-    print(f"  {RATIO_NOTE}\n")
+def _blas(info: dict[str, Any]) -> str:
+    libs = info.get("numconv", {}).get("blas", [])
+    return ", ".join(f"{b.get('internal_api')} {b.get('version')} {b.get('architecture')} "
+                     f"x{b.get('num_threads')}" for b in libs) or "unknown"
 
 
-def _rate(record: dict[str, Any], seconds: float) -> float:
-    scale = 1e9
-    return record["work"] / seconds / scale
+def _load(info: dict[str, Any]) -> str:
+    la = info.get("load_average")
+    return "/".join(f"{v:.1f}" for v in la) if la else "?"
 
 
-def print_case(record: dict[str, Any], info: dict[str, Any], peers: list[str]) -> None:
-    times = record["times"]
-    nc = times["numconv"]["best"]
-    rate = _rate(record, nc)
-    unit = record["unit"]
-    ref = info["gemm_peak_gflops"] if unit == "GFLOP/s" else info["copy_gbps"]
-    algo = f" [{record['algorithm']}]" if record.get("algorithm") else ""
-    mem = record.get("memory", {}).get("extra")
-    mem_text = f"{mem / 2**20:7.1f} MiB" if mem is not None else ""
-    line = (f"{record['name']:<12} {record['shape'] + algo:<46} {_ms(nc):>10} "
-            f"{rate:7.1f} {unit:<7} {100 * rate / ref:4.0f}%  extra {mem_text}")
-    if record["group"] == "memory":
-        print(line + " | one run under tracemalloc")
+def print_header(info: dict[str, Any], quick: bool, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    nc = info.get("numconv", {})
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items()) or "none"
+    print(f"numconv benchmarks{' (--quick)' if quick else ''}, {info['date']}: {info['cpu']} "
+          f"({info['cores']} cores), numpy {info['numpy']}, BLAS {_blas(info)}; "
+          f"load average {_load(info)}", file=out)
+    blas = ", BLAS 1 thread each" if nc.get("blas_limited") else ""
+    print(f"  GEMM peak (np.matmul 2048^3 float32) {info['gemm_peak_gflops']:.0f} GFLOP/s; "
+          f"copy bandwidth (read+write, 1 thread) {info['copy_gbps']:.1f} GB/s; numconv "
+          f"workers {nc.get('workers', '?')}{blas}", file=out)
+    print(f"  implementations: {versions}", file=out)
+    for name, why in info.get("absent", {}).items():
+        print(f"  not run: {name} ({why})", file=out)
+    print(f"  {RATIO_NOTE}\n", file=out)
+
+
+def _best(record: dict[str, Any], name: str) -> float | None:
+    t = record["times"].get(name)
+    return t["best"] if t else None
+
+
+def print_case(record: dict[str, Any], out: TextIO | None = None) -> None:
+    """One line: numconv's time, each other implementation's ratio (times in the JSON
+    and the markdown), the floor's time and ratio, the errors of numconv, its fast path,
+    TF and PyTorch.  Implementations that did not run are left out (reasons in the JSON)."""
+    out = out or sys.stdout
+    nc = _best(record, "numconv")
+    head = f"{record['name']:<13}{record['shape']:<27}"
+    if nc is None:
+        print(head + " numconv did not run: " + record["notes"].get("numconv", "?"), file=out)
         return
-    parts = []
-    for peer in peers:
-        if peer in times:
-            t = times[peer]["best"]
-            parts.append(f"{peer} {_ms(t)} {t / nc:5.2f}x" + ("*" if times[peer].get(
-                "samples", 2) == 1 else ""))
-        else:
-            parts.append(f"{peer} -")
-    print(line + " | " + "  ".join(parts))
+    algo = record["algorithm"].get("numconv")
+    line = head + f"{_ms(nc):>8} ms" + (f" {algo}" if algo else "")
+    times = record["times"]
+    others = [f"{LABELS.get(n, n)} {times[n]['best'] / nc:.2f}x"
+              + ("*" if times[n]["samples"] == 1 else "")
+              for n in ORDER if n in times and n != "numconv" and n not in FLOOR_NAMES]
+    if others:
+        line += " | " + " ".join(others)
+    floor = _best(record, record["floor"])
+    if floor is not None:
+        line += f" | floor {record['floor']} {_ms(floor)} ms {floor / nc:.2f}x"
+    errors = record.get("errors", {})
+    if "numconv" in errors:
+        peers = [f"{LABELS.get(n, n)} {errors[n]:.0e}" for n in ORDER[1:4] if n in errors]
+        line += f" | err {errors['numconv']:.0e}" + (f" ({' '.join(peers)})" if peers else "")
+    if record.get("memory") and record["group"] == "memory":
+        line += f" | extra memory {record['memory']['extra'] / 2**20:.0f} MiB"
+    print(line, file=out)
 
 
-def print_notes(records: list[dict[str, Any]]) -> None:
-    """Why a peer shows ``-``: each reason once, with the cases it applies to."""
+def print_notes(records: list[dict[str, Any]], out: TextIO | None = None) -> None:
+    """Why an implementation is missing from a line: each reason once, with its cases."""
+    out = out or sys.stdout
     reasons: dict[tuple[str, str], list[str]] = {}
     for r in records:
-        for peer, why in r.get("notes", {}).items():
-            reasons.setdefault((peer, why), []).append(r["name"])
+        for name, why in r.get("notes", {}).items():
+            reasons.setdefault((name, why), []).append(r["name"])
     if reasons:
-        print("\npeers not run (-):")
-    for (peer, why), names in sorted(reasons.items()):
+        print("\nnot run:", file=out)
+    for (name, why), names in sorted(reasons.items()):
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-        print(f"  {peer}: {why} ({shown})")
+        print(f"  {name}: {why} ({shown})", file=out)
 
 
-def print_profiles(records: list[dict[str, Any]]) -> None:
+def print_profiles(records: list[dict[str, Any]], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     rows = [r for r in records if r.get("profile")]
     if not rows:
         return
-    print("\nwhere the time goes (share of one call; worker phases scaled to wall time):")
-    phases = ["pad", "patches", "gemm", "taps", "transform", "product", "epilogue", "outside"]
-    print(f"  {'case':<12} {'algorithm':<10} " + " ".join(f"{p:>9}" for p in phases))
+    print("\nwhere numconv's time goes (share of one call; worker phases scaled to wall time):",
+          file=out)
+    phases = sorted({p for r in rows for p in r["profile"]} - {"outside"}) + ["outside"]
+    print(f"  {'case':<13}{'algorithm':<11}" + "".join(f"{p:>10}" for p in phases), file=out)
     for r in rows:
-        cells = " ".join(f"{100 * r['profile'].get(p, 0.0):8.0f}%" for p in phases)
-        print(f"  {r['name']:<12} {r['algorithm'] or '':<10} {cells}")
+        cells = "".join(f"{100 * r['profile'].get(p, 0.0):9.0f}%" for p in phases)
+        print(f"  {r['name']:<13}{r['algorithm'].get('numconv') or '':<11}{cells}", file=out)
 
 
 def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
 
 
-def _ratios(records: list[dict[str, Any]], peer: str, kind: str, groups: tuple[str, ...]
-            ) -> dict[str, float]:
-    return {r["name"]: r["times"][peer]["best"] / r["times"]["numconv"]["best"]
-            for r in records if r["kind"] == kind and r["group"] in groups
-            and peer in r["times"]}
+def _ratios(records: list[dict[str, Any]], kind: str, peer: str = "tf",
+            subject: str = "numconv") -> dict[str, float]:
+    return {r["name"]: r["times"][peer]["best"] / r["times"][subject]["best"]
+            for r in records if r["kind"] == kind and r["group"] == "targets"
+            and peer in r["times"] and subject in r["times"]}
 
 
-def _floor_vs(records: list[dict[str, Any]], peer: str) -> dict[str, float]:
-    """``peer time / GEMM-floor time`` per issue case that has both."""
-    return {r["name"]: r["times"][peer]["best"] / r["times"]["gemm"]["best"]
-            for r in records if r["kind"] == "conv" and r["group"] == "issue"
-            and peer in r["times"] and "gemm" in r["times"]}
-
-
-def targets(records: list[dict[str, Any]], info: dict[str, Any]) -> dict[str, Any]:
-    """The issue's targets, printed and returned."""
-    out: dict[str, Any] = {}
-    print("\ntargets (ratios measured side by side in this run):")
-    for label, groups in (("issue cases", ("issue",)), ("all forward cases", ("issue", "conv"))):
-        tf = _ratios(records, "tf", "conv", groups)
-        if tf:
-            worst = min(tf, key=tf.get)
-            mean = _geomean(list(tf.values()))
-            ok = mean >= 1.0 and tf[worst] >= 0.5
-            print(f"  convolution vs TF ({label}): geometric mean {mean:.2f}x "
-                  f"(target >= 1.0), lowest {tf[worst]:.2f}x on {worst} (target >= 0.5) "
-                  f"-> {'met' if ok else 'NOT met'}")
-            out[f"conv_vs_tf_{groups[-1]}"] = {"geomean": mean, "min": tf[worst],
-                                               "min_case": worst, "ratios": tf, "met": ok}
-    floor = _floor_vs(records, "tf")
-    if floor:
-        worst = min(floor, key=floor.get)
-        print(f"  GEMM floor vs TF (np.matmul alone on a prebuilt patch matrix, the best any "
-              f"im2col path can do): geometric mean {_geomean(list(floor.values())):.2f}x, "
-              f"lowest {floor[worst]:.2f}x on {worst}")
-        out["gemm_floor_vs_tf"] = floor
-    nml = _ratios(records, "numpy-ml", "conv", ("issue", "conv"))
-    if nml:
-        worst = min(nml, key=nml.get)
-        print(f"  convolution vs numpy-ml: lowest {nml[worst]:.1f}x on {worst} (target >= 5) "
-              f"-> {'met' if nml[worst] >= 5 else 'NOT met'}")
-        out["conv_vs_numpy_ml"] = {"min": nml[worst], "min_case": worst, "ratios": nml}
-        floor = _floor_vs(records, "numpy-ml")
-        if floor:
-            print("  GEMM floor vs numpy-ml: " + ", ".join(f"{k} {v:.1f}x"
-                                                          for k, v in floor.items()))
-    for peer, goal in (("tf", 1.0), ("numpy-ml", 100.0)):
-        pool = _ratios(records, peer, "pool", ("issue",))
-        if pool:
-            worst = min(pool, key=pool.get)
-            print(f"  pooling vs {peer}: lowest {pool[worst]:.2f}x on {worst} (target >= {goal:g}) "
-                  f"-> {'met' if pool[worst] >= goal else 'NOT met'}")
-            out[f"pool_vs_{peer}"] = {"min": pool[worst], "min_case": worst, "ratios": pool}
+def targets(records: list[dict[str, Any]], out: TextIO | None = None,
+            workspace: int | None = None) -> dict[str, Any]:
+    """The targets, from this run's TF ratios (TF time / numconv time), each case's
+    distance to its floor, and the memory case's extra memory (under 1 GiB and the
+    ``workspace`` bound): printed, returned."""
+    out = out or sys.stdout
+    summary: dict[str, Any] = {}
+    lines = []
+    for label, kind, mean_goal, low_goal in (("convolutions", "conv", 1.0, 0.7),
+                                             ("gradients", "grad", 0.8, 0.5)):
+        ratios = _ratios(records, kind)
+        if ratios:
+            low = min(ratios, key=ratios.get)
+            mean = _geomean(list(ratios.values()))
+            met = mean >= mean_goal and ratios[low] >= low_goal
+            lines.append(f"{label} vs TF: geometric mean {mean:.2f}x over {len(ratios)} "
+                         f"(target >= {mean_goal}), lowest {ratios[low]:.2f}x on {low} "
+                         f"(target >= {low_goal}) -> {'met' if met else 'NOT met'}")
+            summary[kind] = {"geomean": mean, "min": ratios[low], "min_case": low,
+                             "ratios": ratios, "met": met}
+    pools = _ratios(records, "pool")
+    if pools:
+        low = min(pools, key=pools.get)
+        lines.append("pools vs TF: " + ", ".join(f"{k} {v:.2f}x" for k, v in pools.items())
+                     + f" (target each >= 1.0) -> {'met' if pools[low] >= 1.0 else 'NOT met'}")
+        summary["pool"] = {"min": pools[low], "min_case": low, "ratios": pools,
+                           "met": pools[low] >= 1.0}
+    fast = {k: v for k, v in _ratios(records, "conv", subject="numconv-fast").items()
+            if k in ("vgg", "deep")}
+    if fast:
+        met = len(fast) == 2 and min(fast.values()) >= 1.2
+        lines.append("fast path vs TF: " + ", ".join(f"{k} {v:.2f}x" for k, v in fast.items())
+                     + f" (target >= 1.2) -> {'met' if met else 'NOT met'}")
+        summary["fast"] = {"ratios": fast, "met": met}
+    floors = {r["name"]: (r["floor"], r["times"][r["floor"]]["best"] / r["times"]["numconv"]
+                          ["best"])
+              for r in records if r["group"] == "targets" and r["floor"] in r["times"]
+              and "numconv" in r["times"]}
+    if floors:
+        lines.append("numconv vs its floor (floor time / numconv time): " + ", ".join(
+            f"{k} {v:.2f}x ({f})" for k, (f, v) in floors.items()))
+        summary["floors"] = {k: v for k, (_, v) in floors.items()}
     for r in records:
-        if r["group"] == "memory":
-            extra, bound = r["memory"]["extra"], info["workspace_limit"]
-            n = int(r["shape"].split("x")[0])
-            patches = n * 56 * 56 * 9 * 64 * 4
-            print(f"  memory: {r['shape']}: full patch matrix {patches / 2**30:.2f} GiB, peak "
-                  f"extra {extra / 2**20:.0f} MiB (bound {bound / 2**20:.0f} MiB) -> "
-                  f"{'met' if extra <= bound else 'NOT met'}")
-            out["memory"] = {"patch_bytes": patches, "extra": extra, "bound": bound,
-                             "met": extra <= bound}
-    return out
+        if r["group"] == "memory" and "memory" in r:
+            extra = r["memory"]["extra"]
+            met = extra < 2**30 and (workspace is None or extra <= workspace)
+            bound = f", workspace bound {workspace / 2**20:.0f} MiB" if workspace else ""
+            lines.append(f"memory: {r['shape']} (full patch matrix "
+                         f"{r['memory']['patches'] / 2**30:.1f} GiB) ran in "
+                         f"{extra / 2**20:.0f} MiB extra (target < 1024 MiB{bound}) -> "
+                         f"{'met' if met else 'NOT met'}")
+            summary["memory"] = {"extra": extra, "workspace": workspace, "met": met,
+                                 "patches": r["memory"]["patches"]}
+    if lines:
+        print("\ntargets (TF time / numconv time, measured side by side in this run):", file=out)
+        for line in lines:
+            print("  " + line, file=out)
+    return summary
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The README's benchmark table of a run: machine, date, one row per case, targets."""
+    info, records = data["machine"], data["cases"]
+    v = info.get("versions", {})
+    names = [n for n in ("numconv-fast", "tf", "torch")
+             if any(n in r["times"] for r in records)]
+    lines = [f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), Python "
+             f"{info['python']}, NumPy {info['numpy']} (BLAS {_blas(info)}), "
+             + ", ".join(f"{LABELS[n]} {v[n]}" for n in ("tf", "torch") if v.get(n))
+             + f"; load average {_load(info)} at the start, "
+             f"{_load({'load_average': info.get('load_average_end')})} at the end. Float32, NHWC, SAME unless "
+             "said. Each implementation in its own process, interleaved rounds, best "
+             "sample; ratio = other time / numconv time (> 1: numconv faster). Floor: "
+             "numconv's blocked GEMM (gemm) or its copy bandwidth (copy) on the same threads. "
+             "Error: max |got - truth| / (|x| conv |w|) on data of magnitudes 1e-6..1e6."
+             + (' fast: numconv with precision="fast" (Winograd and FFT allowed).'
+                if "numconv-fast" in names else ""), ""]
+    head = ["case", "shape", "numconv ms"]
+    for n in names:
+        head += [f"{LABELS.get(n, n)} ms", "ratio"]
+    head += ["floor ms", "floor / numconv", "error numconv"] + [
+        f"error {LABELS.get(n, n)}" for n in names]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in records:
+        if r["group"] not in ("targets", "conv", "backward") or "numconv" not in r["times"]:
+            continue
+        nc = r["times"]["numconv"]["best"]
+        row = [r["name"], r["shape"], f"{nc * 1e3:.2f}"]
+        for n in names:
+            t = _best(r, n)
+            row += [f"{t * 1e3:.2f}", f"{t / nc:.2f}"] if t else ["-", "-"]
+        floor = _best(r, r["floor"])
+        row += [f"{floor * 1e3:.2f} ({r['floor']})", f"{floor / nc:.2f}"] if floor else ["-", "-"]
+        errors = r.get("errors", {})
+        row += [f"{errors[n]:.1e}" if n in errors else "-" for n in ["numconv"] + names]
+        lines.append("| " + " | ".join(row) + " |")
+    summary = data.get("targets", {})
+    if summary:
+        lines.append("")
+        for key, label in (("conv", "convolutions"), ("grad", "gradients")):
+            if key in summary:
+                s = summary[key]
+                lines.append(f"- {label} vs TF: geometric mean {s['geomean']:.2f}x, lowest "
+                             f"{s['min']:.2f}x ({s['min_case']})")
+        if "pool" in summary:
+            lines.append("- pools vs TF: " + ", ".join(f"{k} {x:.2f}x" for k, x in
+                                                      summary["pool"]["ratios"].items()))
+        if "fast" in summary:
+            lines.append("- fast path vs TF: " + ", ".join(f"{k} {x:.2f}x" for k, x in
+                                                          summary["fast"]["ratios"].items()))
+        if "patches" in summary.get("memory", {}):
+            m = summary["memory"]
+            lines.append(f"- memory: {m['patches'] / 2**30:.1f} GiB of patches computed in "
+                         f"{m['extra'] / 2**20:.0f} MiB of extra memory")
+    return "\n".join(lines) + "\n"
+
+
+def _rate(record: dict[str, Any], seconds: float) -> float:
+    return record["work"] / seconds / 1e9
 
 
 def plot_results(records: list[dict[str, Any]], out_dir: pathlib.Path, stamp: str,
@@ -196,17 +288,18 @@ def plot_results(records: list[dict[str, Any]], out_dir: pathlib.Path, stamp: st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     written = []
-    sweeps = sorted({r["sweep"] for r in records if r.get("sweep")})
-    for sweep in sweeps:
+    for sweep in sorted({r["sweep"] for r in records if r.get("sweep")}):
         rows = [r for r in records if r.get("sweep") == sweep]
         fig, ax = plt.subplots(figsize=(6, 4))
         impls = sorted({k for r in rows for k in r["times"]}, key=lambda k: k != "numconv")
         for impl in impls:
-            pts = [(r["x"], _rate(r, r["times"][impl]["best"])) for r in rows if impl in r["times"]]
-            if pts:
-                xs, ys = zip(*pts)
-                ax.plot(xs, ys, marker="o", label=impl, color=COLORS.get(impl),
-                        linewidth=2.5 if impl == "numconv" else 1)
+            pts = [(r["x"], _rate(r, r["times"][impl]["best"])) for r in rows
+                   if impl in r["times"]]
+            xs, ys = zip(*pts)
+            ax.plot(xs, ys, marker="o", color=COLORS.get(impl),
+                    label=f"{impl} floor" if impl in FLOOR_NAMES else impl,
+                    linewidth=2.5 if impl == "numconv" else 1,
+                    linestyle=":" if impl in FLOOR_NAMES else "-")
         if peak and rows[0]["unit"] == "GFLOP/s":
             ax.axhline(peak, color="grey", linestyle="--", linewidth=1,
                        label="GEMM peak (np.matmul)")
@@ -225,3 +318,14 @@ def plot_results(records: list[dict[str, Any]], out_dir: pathlib.Path, stamp: st
         plt.close(fig)
         written.append(path)
     return written
+
+
+def main(argv: list[str]) -> int:
+    """Print the markdown table of saved runs."""
+    for name in argv:
+        print(markdown(json.loads(pathlib.Path(name).read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -9,8 +9,8 @@ Files (pixel values 0 and 255, so ``numconv.read_image`` gives exactly 0.0 and 1
 * ``circle.png``     ``numconv.lesson.image.circle(64)``: a filled disc of radius 16;
 * ``dots_near.png``  ``numconv.lesson.image.dot_pairs(64)[0]``: two dots 2 pixels apart
   (merged after two 2x2 max poolings);
-* ``dots_far.png``   ``numconv.lesson.image.dot_pairs(64)[1]``: two dots 31 pixels apart
-  (still apart after four).
+* ``dots_far.png``   ``numconv.lesson.image.dot_pairs(64)[1]``: two dots 31 pixels apart,
+  columns 16 and 47, away from the borders (still apart after five).
 
 The pixels are reproducible; the PNG bytes depend on the encoder's version.
 """

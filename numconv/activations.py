@@ -83,7 +83,15 @@ def relu(features: Any, *, max_value: float | None = None, negative_slope: float
     Returns
     -------
     ndarray
-        Same shape; dtype as described in the module notes.
+        Same shape.  Floats keep their dtype; integers keep theirs unless
+        ``negative_slope`` makes the result fractional (then float64).
+
+    Raises
+    ------
+    TypeError
+        If ``features`` is not a real numeric array or an option not a real number.
+    ValueError
+        For an option that is not finite, or a negative ``max_value`` (Keras's rule).
 
     Notes
     -----
@@ -114,23 +122,73 @@ def relu(features: Any, *, max_value: float | None = None, negative_slope: float
 
 
 def relu6(features: Any) -> np.ndarray:
-    """``min(max(x, 0), 6)``, ``tf.nn.relu6``.
+    """ReLU capped at 6, ``min(max(x, 0), 6)``: ``tf.nn.relu6``.
 
+    Parameters
+    ----------
+    features : array_like
+        Any shape; bool, integer or float.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``features`` is not a real numeric array.
+
+    Notes
+    -----
+    The same as ``relu(x, max_value=6)``.  NaN stays NaN; the gradient is
+    :func:`relu6_grad` (0 at both corners, x = 0 and x = 6).
+
+    Examples
+    --------
     >>> relu6([-1.0, 3.0, 7.0])
     array([0., 3., 6.])
+    >>> relu6(np.array([-3, 9], np.int8))               # integers keep their dtype
+    array([0, 6], dtype=int8)
     """
     x = _args.array("relu6", "features", features)
     return np.minimum(np.maximum(x, x.dtype.type(0)), x.dtype.type(6))
 
 
 def leaky_relu(features: Any, alpha: float = 0.2) -> np.ndarray:
-    """``x if x > 0 else alpha * x``, ``tf.nn.leaky_relu`` (default alpha 0.2).
+    """Leaky ReLU, ``x if x > 0 else alpha * x``: ``tf.nn.leaky_relu``.
 
+    Parameters
+    ----------
+    features : array_like
+        Any shape; bool, integer or float.
+    alpha : float
+        Slope for ``x <= 0`` (TF's default 0.2).
+
+    Returns
+    -------
+    ndarray
+        Same shape; float inputs keep their dtype, integer inputs become float64 when
+        ``alpha`` is not 0.
+
+    Raises
+    ------
+    TypeError
+        If ``features`` is not a real numeric array or ``alpha`` not a real number.
+    ValueError
+        If ``alpha`` is not finite.
+
+    Notes
+    -----
     ``alpha`` is used at the input's precision; TF stores it as a C float, so its
     float64 results use ``float32(alpha)`` (e.g. 0.2 -> 0.20000000298...).
 
+    Examples
+    --------
     >>> leaky_relu([-10.0, 0.0, 5.0])
     array([-2.,  0.,  5.])
+    >>> leaky_relu(np.array([-3, 2]))                    # integers: float64
+    array([-0.6,  2. ])
     """
     fn = "leaky_relu"
     x = _args.array(fn, "features", features)
@@ -173,6 +231,13 @@ def relu_grad(gradients: Any, features: Any, *, max_value: float | None = None,
         Shape of ``features``, dtype of ``gradients`` (float64 for integer gradients
         with a fractional slope).
 
+    Raises
+    ------
+    TypeError
+        If an array is not real numeric or an option not a real number.
+    ValueError
+        If the shapes differ, or for an option :func:`relu` refuses.
+
     Notes
     -----
     As TF, the gradient is a product with a 0/1 mask: NaN (or inf) in ``gradients``
@@ -201,8 +266,32 @@ def relu_grad(gradients: Any, features: Any, *, max_value: float | None = None,
 def relu6_grad(gradients: Any, features: Any) -> np.ndarray:
     """Gradient of :func:`relu6`, TF's ``Relu6Grad``: ``gradients * (0 < x < 6)``.
 
-    0 at both corners (x = 0 and x = 6), as TF.
+    Parameters
+    ----------
+    gradients : array_like
+        ``dL/dout``, the shape of ``features``.
+    features : array_like
+        The forward input ``x``.
 
+    Returns
+    -------
+    ndarray
+        Shape and dtype of ``gradients``.
+
+    Raises
+    ------
+    TypeError
+        If either argument is not a real numeric array.
+    ValueError
+        If the shapes differ.
+
+    Notes
+    -----
+    0 at both corners (x = 0 and x = 6), as TF.  NaN or inf in ``gradients`` stays NaN
+    where the unit is off (a product with a 0/1 mask, as TF).
+
+    Examples
+    --------
     >>> relu6_grad(np.ones(4), [0.0, 3.0, 6.0, 7.0])
     array([0., 1., 0., 0.])
     """
@@ -214,8 +303,34 @@ def relu6_grad(gradients: Any, features: Any) -> np.ndarray:
 def leaky_relu_grad(gradients: Any, features: Any, alpha: float = 0.2) -> np.ndarray:
     """Gradient of :func:`leaky_relu`, TF's ``LeakyReluGrad``: ``g if x > 0 else alpha * g``.
 
+    Parameters
+    ----------
+    gradients : array_like
+        ``dL/dout``, the shape of ``features``.
+    features : array_like
+        The forward input ``x``.
+    alpha : float
+        The forward slope (default 0.2).
+
+    Returns
+    -------
+    ndarray
+        Shape of ``features``, dtype of ``gradients`` (float64 for integer gradients
+        when ``alpha`` is not 0).
+
+    Raises
+    ------
+    TypeError
+        If an array is not real numeric or ``alpha`` not a real number.
+    ValueError
+        If the shapes differ or ``alpha`` is not finite.
+
+    Notes
+    -----
     At x = 0 the slope is ``alpha`` (the x <= 0 branch), as TF.
 
+    Examples
+    --------
     >>> leaky_relu_grad(np.ones(3), [-1.0, 0.0, 2.0])
     array([0.2, 0.2, 1. ])
     """

@@ -5,10 +5,11 @@ Each op charges what its kernel will allocate, from the same numbers the kernel 
 * its **result** (and any other array it returns or builds whole, such as a padded
   gradient that is scattered onto and then cropped);
 * a **padded copy** of the input only when the kernel makes one: the public
-  :func:`numconv.im2col` does (it pads, then takes a window view); the convolution
-  algorithms and the pooling kernels never do -- each block copies the padded input
-  rows it reads into a slab (:func:`numconv.engine.slab`) or clips its taps to the
-  input (:func:`numconv.windows.tap_region`);
+  :func:`numconv.im2col` and ``algorithm="reference"`` (:mod:`numconv.reference`, no
+  blocks: its whole patch matrix is its workspace) do (they pad, then take a window
+  view); the convolution algorithms and the pooling kernels never do -- each block
+  copies the padded input rows it reads into a slab (:func:`numconv.engine.slab`) or
+  clips its taps to the input (:func:`numconv.windows.tap_region`);
 * its **workspace**: the scratch of the blocks that :func:`numconv.engine.plan` cuts
   the output into (sized by :func:`numconv.engine.block_shape`, the plan's own
   arithmetic), for every worker the plan lets run at once -- at most the workspace

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import budget, spec
+from ._docstrings import docfiller
 from .algorithms import ALGORITHMS, choose
 from .config import get_workspace_limit, workspace_limit
 from .layout import Layout
@@ -145,46 +146,148 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: Any = "V
                      bias, algorithm, precision, None)
 
 
+@docfiller
 def conv1d(input: Any, filters: Any, stride: Any = 1, padding: Any = "VALID",
            data_format: str = "NWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
-    """1-D convolution, TF's ``tf.nn.conv1d``; see :func:`convolution`.
+    """1-D convolution (cross-correlation), TF's ``tf.nn.conv1d``.
 
-    >>> conv1d(np.array([[[1.], [2.], [3.]]]), np.array([[[1.]], [[-1.]]]))[0, :, 0]
-    array([-1., -1.])
+    ``out[n, i, co] = bias[co] + sum_{t, ci} padded[n, i*stride + t*dilation, ci] *
+    filters[t, ci, co]``; the general case is :func:`convolution`.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, W, C)`` (``NWC``) or ``(N, C, W)`` (``NCW``)
+        A batch of 1-D signals; a single one is ``x[None]``.
+    filters : array_like, shape ``(kw, C / groups, C_out)``
+        TF's layout in every data_format; a single kernel ``k`` is ``k[:, None, None]``.
+    stride : int or sequence of int
+        Step between windows (also TF's ``[1, s, 1]``).  Default 1.
+    %(padding)s
+    data_format : {"NWC", "NCW"}
+        Channels-last (default) or channels-first.
+        %(keras_formats)s
+    %(dilations)s
+    %(bias_algorithm)s
+
+    Returns
+    -------
+    ndarray, shape ``(N, out_w, C_out)`` (or ``(N, C_out, out_w)``)
+        Float inputs promote as NumPy does; integer inputs are computed exactly in int64.
+
+    %(conv_raises)s
+
+    %(conv_notes)s
+
+    Examples
+    --------
+    >>> x = np.array([[[1.], [2.], [4.]]])                  # (N, W, C) = (1, 3, 1)
+    >>> w = np.array([[[1.]], [[-1.]]])                     # (kw, C, C_out) = (2, 1, 1)
+    >>> conv1d(x, w)[0, :, 0]                               # x[i] - x[i + 1]
+    array([-1., -2.])
+    >>> conv1d(x, w, padding="SAME")[0, :, 0]               # one zero padded after
+    array([-1., -2.,  4.])
     """
     return _convolve("conv1d", input, filters, stride, padding, data_format, dilations, bias,
                      algorithm, precision, 1, stride_arg="stride")
 
 
+@docfiller
 def conv2d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NHWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
-    """2-D convolution, TF's ``tf.nn.conv2d``; see :func:`convolution`.
+    """2-D convolution (cross-correlation), TF's ``tf.nn.conv2d``.
 
-    >>> x = np.zeros((1, 3, 3, 1)); x[0, 1, 1, 0] = 1
+    ``out[n, i, j, co] = bias[co] + sum_{a, b, ci} filters[a, b, ci, co] *
+    padded[n, i*sh + a*dh, j*sw + b*dw, g*cin + ci]``, ``g`` the group of ``co`` and
+    ``cin = filters.shape[2]``; the general case is :func:`convolution`.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, H, W, C)`` (``NHWC``) or ``(N, C, H, W)`` (``NCHW``)
+        A batch of images; a single image ``(H, W, C)`` is ``image[None]``.
+    filters : array_like, shape ``(kh, kw, C / groups, C_out)``
+        TF's HWIO layout in every data_format; a 2-D kernel becomes filters with
+        :func:`numconv.as_filters`.  ``groups = C / filters.shape[2]``.
+    strides : int or sequence of int
+        Per spatial dim (``2`` or ``(2, 1)``; also TF's ``[1, sh, sw, 1]``).  Default 1.
+    %(padding)s
+    data_format : {"NHWC", "NCHW"}
+        Channels-last (default) or channels-first.
+        %(keras_formats)s
+    %(dilations)s
+    %(bias_algorithm)s
+
+    Returns
+    -------
+    ndarray, shape ``(N, out_h, out_w, C_out)`` (or ``(N, C_out, out_h, out_w)``)
+        Float inputs promote as NumPy does; integer inputs are computed exactly in int64.
+
+    %(conv_raises)s
+
+    %(conv_notes)s
+
+    Examples
+    --------
+    >>> x = np.zeros((1, 3, 3, 1)); x[0, 1, 1, 0] = 1        # one bright pixel
     >>> edge = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], float)[:, :, None, None]
     >>> conv2d(x, edge, 1, "SAME")[0, :, :, 0]
     array([[-1., -1., -1.],
            [-1.,  8., -1.],
            [-1., -1., -1.]])
+    >>> conv2d(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), 2, "VALID").shape
+    (1, 2, 2, 1)
     """
     return _convolve("conv2d", input, filters, strides, padding, data_format, dilations, bias,
                      algorithm, precision, 2)
 
 
+@docfiller
 def conv3d(input: Any, filters: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str = "NDHWC", dilations: Any = None, *, bias: Any = None,
            algorithm: str = "auto", precision: str | None = None) -> np.ndarray:
-    """3-D convolution, TF's ``tf.nn.conv3d``; see :func:`convolution`.
+    """3-D convolution (cross-correlation), TF's ``tf.nn.conv3d``.
 
-    >>> conv3d(np.ones((1, 2, 2, 2, 1)), np.ones((2, 2, 2, 1, 1))).ravel()
+    ``out[n, i, j, k, co] = bias[co] + sum_{a, b, c, ci} filters[a, b, c, ci, co] *
+    padded[n, i*sd + a*dd, j*sh + b*dh, k*sw + c*dw, ci]``; the general case is
+    :func:`convolution`.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, D, H, W, C)`` or ``(N, C, D, H, W)``
+        A batch of volumes (``NDHWC`` or ``NCDHW``); a single one is ``volume[None]``.
+    filters : array_like, shape ``(kd, kh, kw, C / groups, C_out)``
+        TF's layout in every data_format; a single kernel is ``kernel[..., None, None]``.
+    strides : int or sequence of int
+        Per spatial dim (also TF's ``[1, sd, sh, sw, 1]``).  Default 1.
+    %(padding)s
+    data_format : {"NDHWC", "NCDHW"}
+        Channels-last (default) or channels-first.
+        %(keras_formats)s
+    %(dilations)s
+    %(bias_algorithm)s
+
+    Returns
+    -------
+    ndarray, shape ``(N, out_d, out_h, out_w, C_out)`` (or channels-first)
+        Float inputs promote as NumPy does; integer inputs are computed exactly in int64.
+
+    %(conv_raises)s
+
+    %(conv_notes)s
+
+    Examples
+    --------
+    >>> conv3d(np.ones((1, 2, 2, 2, 1)), np.ones((2, 2, 2, 1, 1))).ravel()   # one window of 8
     array([8.])
+    >>> conv3d(np.ones((1, 4, 4, 4, 1)), np.ones((3, 3, 3, 1, 2)), 1, "SAME").shape
+    (1, 4, 4, 4, 2)
     """
     return _convolve("conv3d", input, filters, strides, padding, data_format, dilations, bias,
                      algorithm, precision, 3)
 
 
+@docfiller
 def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "VALID",
                      data_format: str | None = None, dilations: Any = None, *,
                      bias: Any = None, algorithm: str = "auto",
@@ -193,19 +296,37 @@ def depthwise_conv2d(input: Any, filter: Any, strides: Any = 1, padding: Any = "
 
     Each input channel ``c`` is convolved with its own ``filter[:, :, c, m]`` for every
     multiplier ``m``; output channel ``c * multiplier + m``.  Same as
-    :func:`convolution` with filters reshaped to ``(kh, kw, 1, C * multiplier)``.
+    :func:`convolution` with filters reshaped to ``(kh, kw, 1, C * multiplier)``
+    (``groups = C``).
 
     Parameters
     ----------
+    input : array_like, shape ``(N, H, W, C)`` or ``(N, C, H, W)``
     filter : array_like, shape ``(kh, kw, C, multiplier)``
-    Other parameters as :func:`conv2d`.
+        One ``(kh, kw)`` kernel per input channel and multiplier;
+        ``numconv.as_filters(kernel, C, 1)`` applies one kernel to every channel.
+    strides : int or sequence of int
+        Per spatial dim.  Default 1.
+    %(padding)s
+    data_format : {"NHWC", "NCHW"}, optional
+        Channels-last by default.
+    %(dilations)s
+    %(bias_algorithm)s
 
     Returns
     -------
     ndarray, shape ``(N, out_h, out_w, C * multiplier)`` (or channels-first)
 
+    %(conv_raises)s
+
+    Notes
+    -----
+    TF requires equal strides in both spatial dims for this op; numconv accepts any.
+
+    Examples
+    --------
     >>> x = np.ones((1, 2, 2, 2)); x[..., 1] = 10
-    >>> depthwise_conv2d(x, np.ones((2, 2, 2, 1))).ravel()
+    >>> depthwise_conv2d(x, np.ones((2, 2, 2, 1))).ravel()      # channels stay apart
     array([ 4., 40.])
     """
     return _convolve("depthwise_conv2d", input, filter, strides, padding, data_format,

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import budget, spec
+from ._docstrings import docfiller
 from .kernels.conv_grad import filter_grad, input_grad
 from .kernels.pool import reduce_positions
 from .windows import applied
@@ -123,6 +124,12 @@ def conv_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strid
     ValueError, TypeError
         For invalid arguments, or ``out_backprop`` not of the forward output's shape.
 
+    Notes
+    -----
+    The adjoint of the forward op: ``sum(convolution(x, w) * g) == sum(x * dx)`` for
+    every ``x``.  The rank-named forms are :func:`conv1d_backprop_input`,
+    :func:`conv2d_backprop_input` and :func:`conv3d_backprop_input`.
+
     Examples
     --------
     >>> w = np.ones((2, 2, 1, 1))
@@ -159,6 +166,17 @@ def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strid
     Returns
     -------
     ndarray, shape ``filter_sizes``
+        Float dtypes promote as the forward op does; integers are exact in int64.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments, or ``out_backprop`` not of the forward output's shape.
+
+    Notes
+    -----
+    The rank-named forms are :func:`conv1d_backprop_filter`,
+    :func:`conv2d_backprop_filter` and :func:`conv3d_backprop_filter`.
 
     Examples
     --------
@@ -171,66 +189,171 @@ def conv_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strid
                             strides, padding, data_format, dilations, None)
 
 
+@docfiller
 def conv1d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NWC",
                           dilations: Any = None, *,
                           precision: str | None = None) -> np.ndarray:
-    """:func:`conv_backprop_input` for 1-D (:func:`numconv.conv1d`)."""
+    """Gradient of :func:`numconv.conv1d` with respect to its input.
+
+    TensorFlow has no 1-D op: it differentiates ``tf.nn.conv1d`` through conv2d.
+
+    %(conv1d_backprop_input)s
+
+    Examples
+    --------
+    >>> w = np.array([1.0, 10.0]).reshape(2, 1, 1)            # (kw, C, C_out)
+    >>> conv1d_backprop_input((1, 3, 1), w, np.ones((1, 2, 1)), 1, "VALID")[0, :, 0]
+    array([ 1., 11., 10.])
+    """
     return _backprop_input("conv1d_backprop_input", input_sizes, filters, out_backprop,
                            strides, padding, data_format, dilations, precision, 1)
 
 
+@docfiller
 def conv1d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
                            padding: Any, data_format: str = "NWC",
                            dilations: Any = None) -> np.ndarray:
-    """:func:`conv_backprop_filter` for 1-D (:func:`numconv.conv1d`)."""
+    """Gradient of :func:`numconv.conv1d` with respect to its filters.
+
+    TensorFlow has no 1-D op: it differentiates ``tf.nn.conv1d`` through conv2d.
+
+    %(conv1d_backprop_filter)s
+
+    Examples
+    --------
+    >>> x = np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1)
+    >>> conv1d_backprop_filter(x, (2, 1, 1), np.ones((1, 2, 1)), 1, "VALID")[:, 0, 0]
+    array([3., 5.])
+    """
     return _backprop_filter("conv1d_backprop_filter", input, filter_sizes, out_backprop,
                             strides, padding, data_format, dilations, 1)
 
 
+@docfiller
 def conv2d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NHWC",
                           dilations: Any = None, *,
                           precision: str | None = None) -> np.ndarray:
-    """TF's ``tf.compat.v1.nn.conv2d_backprop_input``; see :func:`conv_backprop_input`."""
+    """Gradient of :func:`numconv.conv2d` with respect to its input.
+
+    TF's ``tf.compat.v1.nn.conv2d_backprop_input``.
+
+    %(conv2d_backprop_input)s
+
+    Examples
+    --------
+    >>> w = np.ones((2, 2, 1, 1))                              # (kh, kw, C, C_out)
+    >>> conv2d_backprop_input((1, 3, 3, 1), w, np.ones((1, 2, 2, 1)), 1, "VALID")[0, :, :, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
     return _backprop_input("conv2d_backprop_input", input_sizes, filters, out_backprop,
                            strides, padding, data_format, dilations, precision, 2)
 
 
+@docfiller
 def conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
                            padding: Any, data_format: str = "NHWC",
                            dilations: Any = None) -> np.ndarray:
-    """TF's ``tf.compat.v1.nn.conv2d_backprop_filter``; see :func:`conv_backprop_filter`."""
+    """Gradient of :func:`numconv.conv2d` with respect to its filters.
+
+    TF's ``tf.compat.v1.nn.conv2d_backprop_filter``.
+
+    %(conv2d_backprop_filter)s
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
+    >>> conv2d_backprop_filter(x, (2, 2, 1, 1), np.ones((1, 2, 2, 1)), 1, "VALID")[:, :, 0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
     return _backprop_filter("conv2d_backprop_filter", input, filter_sizes, out_backprop,
                             strides, padding, data_format, dilations, 2)
 
 
+@docfiller
 def conv3d_backprop_input(input_sizes: Any, filters: Any, out_backprop: Any, strides: Any,
                           padding: Any, data_format: str = "NDHWC",
                           dilations: Any = None, *,
                           precision: str | None = None) -> np.ndarray:
-    """TF's ``conv3d_backprop_input_v2``; see :func:`conv_backprop_input`."""
+    """Gradient of :func:`numconv.conv3d` with respect to its input.
+
+    TF's ``tf.compat.v1.nn.conv3d_backprop_input_v2``.
+
+    %(conv3d_backprop_input)s
+
+    Examples
+    --------
+    >>> w = np.ones((2, 2, 2, 1, 1))
+    >>> dx = conv3d_backprop_input((1, 3, 3, 3, 1), w, np.ones((1, 2, 2, 2, 1)), 1, "VALID")
+    >>> dx[0, :, :, :, 0].sum(), dx[0, 1, 1, 1, 0]           # 8 windows of 8; the centre in all
+    (np.float64(64.0), np.float64(8.0))
+    """
     return _backprop_input("conv3d_backprop_input", input_sizes, filters, out_backprop,
                            strides, padding, data_format, dilations, precision, 3)
 
 
+@docfiller
 def conv3d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any, strides: Any,
                            padding: Any, data_format: str = "NDHWC",
                            dilations: Any = None) -> np.ndarray:
-    """TF's ``conv3d_backprop_filter_v2``; see :func:`conv_backprop_filter`."""
+    """Gradient of :func:`numconv.conv3d` with respect to its filters.
+
+    TF's ``tf.compat.v1.nn.conv3d_backprop_filter_v2``.
+
+    %(conv3d_backprop_filter)s
+
+    Examples
+    --------
+    >>> x = np.ones((1, 3, 3, 3, 1))
+    >>> conv3d_backprop_filter(x, (2, 2, 2, 1, 1), np.ones((1, 2, 2, 2, 1)), 1, "VALID").ravel()
+    array([8., 8., 8., 8., 8., 8., 8., 8.])
+    """
     return _backprop_filter("conv3d_backprop_filter", input, filter_sizes, out_backprop,
                             strides, padding, data_format, dilations, 3)
 
 
+@docfiller
 def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop: Any,
                                     strides: Any, padding: Any, data_format: str = "NHWC",
                                     dilations: Any = None, *,
                                     precision: str | None = None) -> np.ndarray:
-    """Input gradient of :func:`numconv.depthwise_conv2d` (TF's name and argument order).
+    """Input gradient of :func:`numconv.depthwise_conv2d`, TF's
+    ``tf.compat.v1.nn.depthwise_conv2d_native_backprop_input``.
 
-    ``filter`` has shape ``(kh, kw, C, M)``; output channel ``c * M + m`` sends its
-    gradient back to input channel ``c`` only.
+    Output channel ``c * M + m`` sends its gradient back to input channel ``c`` only:
+    ``dx[n, i, j, c] = sum_{m, (o, t) -> (i, j)} g[n, o, c * M + m] * filter[t, c, m]``.
 
+    Parameters
+    ----------
+    input_sizes : sequence of int
+        The forward input's shape ``(N, H, W, C)`` (or channels-first), or ``(H, W)``.
+    filter : array_like, shape ``(kh, kw, C, M)``
+        The forward filter (``M`` the channel multiplier).
+    out_backprop : array_like, shape ``(N, out_h, out_w, C * M)`` (or channels-first)
+        ``dL/dout``.
+    strides, padding, dilations
+        The forward op's.
+    data_format : {"NHWC", "NCHW"}
+        Channels-last by default.
+    %(grad_precision)s
+
+    Returns
+    -------
+    ndarray, shape ``input_sizes``
+
+    %(grad_raises)s
+
+    Notes
+    -----
+    The same as :func:`conv_backprop_input` with the filter reshaped to ``(kh, kw, 1,
+    C * M)`` and ``groups = C``.
+
+    Examples
+    --------
     >>> g = np.ones((1, 1, 1, 2))                     # C = 2, multiplier 1
     >>> w = np.stack([np.ones((2, 2)), 2 * np.ones((2, 2))], -1)[..., None]
     >>> depthwise_conv2d_backprop_input((1, 2, 2, 2), w, g, 1, "VALID")[0, 0, 0]
@@ -241,11 +364,41 @@ def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop:
                            2, depthwise=True)
 
 
+@docfiller
 def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop: Any,
                                      strides: Any, padding: Any, data_format: str = "NHWC",
                                      dilations: Any = None) -> np.ndarray:
-    """Filter gradient of :func:`numconv.depthwise_conv2d`; ``filter_sizes`` is (kh, kw, C, M).
+    """Filter gradient of :func:`numconv.depthwise_conv2d`, TF's
+    ``tf.compat.v1.nn.depthwise_conv2d_native_backprop_filter``.
 
+    ``dw[t, c, m] = sum_{n, o} padded[n, o*s + t*d, c] * g[n, o, c * M + m]``: each
+    channel's patches times its own output channels' gradients.
+
+    Parameters
+    ----------
+    input : array_like, shape ``(N, H, W, C)`` (or channels-first)
+        The forward input.
+    filter_sizes : sequence of int
+        ``(kh, kw, C, M)``, the forward filter's shape.
+    out_backprop : array_like, shape ``(N, out_h, out_w, C * M)`` (or channels-first)
+        ``dL/dout``.
+    strides, padding, dilations
+        The forward op's.
+    data_format : {"NHWC", "NCHW"}
+        Channels-last by default.
+
+    Returns
+    -------
+    ndarray, shape ``filter_sizes``
+
+    %(grad_raises)s
+
+    Notes
+    -----
+    ``filter_sizes[2]`` must equal the input's channel count.
+
+    Examples
+    --------
     >>> x = np.ones((1, 2, 2, 2)); x[..., 1] = 10
     >>> depthwise_conv2d_backprop_filter(x, (2, 2, 2, 1), np.ones((1, 1, 1, 2)), 1,
     ...                                  "VALID")[0, 0, :, 0]
@@ -256,8 +409,10 @@ def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop
                             depthwise=True)
 
 
+@docfiller
 def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarray:
-    """Gradient of a bias added per channel, TF's ``BiasAddGrad``: sum over all but channels.
+    """Gradient of a bias added per channel, TF's ``BiasAddGrad``: the sum over all axes
+    but the channels.
 
     Parameters
     ----------
@@ -271,10 +426,26 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
     Returns
     -------
     ndarray, shape ``(C,)``
-        float16 accumulates in float32; integers in int64.
+        float16 accumulates in float32 and is returned as float16; integers in int64.
 
-    >>> bias_add_grad(np.ones((2, 3, 3, 4)))
+    Raises
+    ------
+    TypeError
+        For an ``out_backprop`` that is not a real numeric array.
+    ValueError
+        For a rank below 2, or not the rank ``data_format`` names.
+
+    Notes
+    -----
+    ``conv2d(x, w, bias=b)``'s gradient with respect to ``b`` is
+    ``bias_add_grad(g)``.
+
+    Examples
+    --------
+    >>> bias_add_grad(np.ones((2, 3, 3, 4)))                 # 2 * 3 * 3 per channel
     array([18., 18., 18., 18.])
+    >>> bias_add_grad(np.ones((2, 4, 3, 3)), "NCHW").shape
+    (4,)
     """
     fn = "bias_add_grad"
     g = spec.array(fn, "out_backprop", out_backprop)
@@ -319,6 +490,11 @@ def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
         If the forward convolution of ``output_shape`` does not have the input's spatial
         size (TF: "Size of out_backprop doesn't match computed").
 
+    Notes
+    -----
+    The rank-named forms are :func:`conv1d_transpose`, :func:`conv2d_transpose` and
+    :func:`conv3d_transpose`.
+
     Examples
     --------
     >>> y = np.array([1.0, 2.0]).reshape(1, 2, 1)
@@ -329,21 +505,36 @@ def conv_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                            data_format, dilations, precision, None, transpose=True)
 
 
+@docfiller
 def conv1d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NWC",
                      dilations: Any = None, *,
                      precision: str | None = None) -> np.ndarray:
-    """1-D transposed convolution, TF's ``tf.nn.conv1d_transpose``; see :func:`conv_transpose`."""
+    """1-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv1d_transpose``.
+
+    %(conv1d_transpose)s
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2.0]).reshape(1, 2, 1)           # (N, W, C_in)
+    >>> conv1d_transpose(y, np.ones((3, 1, 1)), (1, 4, 1), 2, "SAME")[0, :, 0]
+    array([1., 1., 3., 2.])
+    """
     return _backprop_input("conv1d_transpose", output_shape, filters, input, strides, padding,
                            data_format, dilations, precision, 1, transpose=True)
 
 
+@docfiller
 def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NHWC",
                      dilations: Any = None, *,
                      precision: str | None = None) -> np.ndarray:
-    """2-D transposed convolution, TF's ``tf.nn.conv2d_transpose``; see :func:`conv_transpose`.
+    """2-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv2d_transpose``.
 
+    %(conv2d_transpose)s
+
+    Examples
+    --------
     >>> y = np.ones((1, 2, 2, 1))
     >>> conv2d_transpose(y, np.ones((2, 2, 1, 1)), (1, 4, 4, 1), 2, "VALID")[0, :, :, 0]
     array([[1., 1., 1., 1.],
@@ -355,10 +546,20 @@ def conv2d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                            data_format, dilations, precision, 2, transpose=True)
 
 
+@docfiller
 def conv3d_transpose(input: Any, filters: Any, output_shape: Any, strides: Any,
                      padding: Any = "SAME", data_format: str = "NDHWC",
                      dilations: Any = None, *,
                      precision: str | None = None) -> np.ndarray:
-    """3-D transposed convolution, TF's ``tf.nn.conv3d_transpose``; see :func:`conv_transpose`."""
+    """3-D transposed convolution ("deconvolution"), TF's ``tf.nn.conv3d_transpose``.
+
+    %(conv3d_transpose)s
+
+    Examples
+    --------
+    >>> y = np.ones((1, 1, 1, 1, 1))
+    >>> conv3d_transpose(y, np.ones((2, 2, 2, 1, 1)), (1, 2, 2, 2, 1), 1, "VALID").ravel()
+    array([1., 1., 1., 1., 1., 1., 1., 1.])
+    """
     return _backprop_input("conv3d_transpose", output_shape, filters, input, strides, padding,
                            data_format, dilations, precision, 3, transpose=True)

@@ -18,24 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from . import budget, spec
+from . import budget, reference, spec
+from ._docstrings import docfiller
 from .geometry import Geometry, resolve
 from .kernels.pool import fixed_bytes, reduce_positions, reduce_windows, step_bytes
 from .layout import Layout
+from .reference import lowest
 from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
            "avg_divisor", "lowest"]
-
-
-def lowest(dtype: np.dtype) -> Any:
-    """The padding value of max pooling: -inf for floats, the minimum for integers."""
-    if dtype.kind == "f":
-        return -np.inf
-    if dtype.kind == "b":
-        return False
-    return np.iinfo(dtype).min
 
 
 def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarray:
@@ -66,43 +59,71 @@ def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarr
 
 
 def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
-            count_include_pad: bool, divisor_override: int | None) -> np.ndarray:
-    # blocked tap-wise ufuncs with clipped taps: no padded copy (numconv.kernels.pool)
+            count_include_pad: bool, divisor_override: int | None,
+            algorithm: str = "auto") -> np.ndarray:
+    # "auto": blocked tap-wise ufuncs with clipped taps, no padded copy
+    # (numconv.kernels.pool); "reference": the textbook's reductions of the window view
     xc = layout.to_canonical(x)
     if kind == "MAX":
-        return layout.from_canonical(reduce_windows(xc, geometry, "MAX", x.dtype,
-                                                    lowest(x.dtype)))
+        return layout.from_canonical(
+            reference.max_pool(xc, geometry) if algorithm == "reference"
+            else reduce_windows(xc, geometry, "MAX", x.dtype, lowest(x.dtype)))
     acc, result = spec.mean_dtypes(x.dtype)
-    if divisor_override is not None:
-        divisor = np.asarray(divisor_override, dtype=acc)
-    else:  # 0/0 -> NaN: a window of padding only
-        divisor = avg_divisor(geometry, count_include_pad).astype(acc)
-    out = reduce_windows(xc, geometry, "SUM", acc, 0, divisor)
+    if algorithm == "reference":
+        out = reference.avg_pool(xc.astype(acc, copy=False), geometry, count_include_pad,
+                                 divisor_override)
+    else:
+        if divisor_override is not None:
+            divisor = np.asarray(divisor_override, dtype=acc)
+        else:  # 0/0 -> NaN: a window of padding only
+            divisor = avg_divisor(geometry, count_include_pad).astype(acc)
+        out = reduce_windows(xc, geometry, "SUM", acc, 0, divisor)
     return layout.from_canonical(out.astype(result, copy=False))
+
+
+def _reference_bytes(x: np.ndarray, channels: int, geometry: Geometry, kind: str,
+                     acc: np.dtype) -> int:
+    """Scratch of the reference's average pool besides its padded copy: the input in
+    ``acc``, the sums and their quotient, and the count of each window (max: none)."""
+    if kind == "MAX":
+        return 0
+    positions = x.shape[0] * math.prod(geometry.out_shape)
+    cast = x.size * acc.itemsize if x.dtype != acc else 0
+    mask = math.prod(d.padded_size for d in geometry.dims)
+    return cast + positions * channels * (acc.itemsize + 8) + positions * 8 + mask
 
 
 def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, padding: Any,
           data_format: Any, dilations: Any, count_include_pad: Any = False,
           ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
-          window_arg: str = "ksize", nan_policy: Any = "propagate") -> np.ndarray:
+          window_arg: str = "ksize", nan_policy: Any = "propagate",
+          algorithm: Any = "auto") -> np.ndarray:
     """spec -> budget -> kernel -> the caller's layout."""
     x = spec.array(fn, "input", input)
     s = spec.pool_spec(fn, x, window, pooling_type, strides, padding, data_format, dilations,
                        count_include_pad, ceil_mode, divisor_override, n, window_arg,
-                       nan_policy)
+                       nan_policy, algorithm=algorithm)
     layout, kind, geometry = s.layout, s.kind, s.geometry
     channels = x.shape[layout.channel_axis]
     acc, result = (x.dtype, x.dtype) if kind == "MAX" else spec.mean_dtypes(x.dtype)
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
-    budget.window(fn, f"input, {window_arg}, strides, padding and dilations", x.shape[0],
-                  channels, geometry, x.dtype.itemsize, channels, max(result.itemsize, 4),
-                  per_row=step_bytes(layout.spatial_shape(x.shape), channels, geometry, acc),
-                  fixed=fixed_bytes(geometry, channels, acc, kind == "AVG"))
+    args = f"input, {window_arg}, strides, padding and dilations"
+    if s.algorithm == "reference":   # no blocks: a padded copy of the whole input
+        budget.window(fn, args, x.shape[0], channels, geometry, acc.itemsize, channels,
+                      max(result.itemsize, 4), padded_copy=True,
+                      fixed=_reference_bytes(x, channels, geometry, kind, acc))
+    else:
+        budget.window(fn, args, x.shape[0], channels, geometry, x.dtype.itemsize, channels,
+                      max(result.itemsize, 4),
+                      per_row=step_bytes(layout.spatial_shape(x.shape), channels, geometry,
+                                         acc),
+                      fixed=fixed_bytes(geometry, channels, acc, kind == "AVG"))
     if x.shape[0] == 0 or channels == 0 or 0 in geometry.out_shape:  # empty: no tap loop
         return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], channels), result)
     if s.nan_policy == "ignore" and x.dtype.kind == "f":
         return _max_ignore_nan(x, layout, geometry)
-    return _reduce(x, layout, geometry, kind, s.count_include_pad, s.divisor_override)
+    return _reduce(x, layout, geometry, kind, s.count_include_pad, s.divisor_override,
+                   s.algorithm)
 
 
 def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.ndarray:
@@ -117,7 +138,8 @@ def _max_ignore_nan(x: np.ndarray, layout: Layout, geometry: Geometry) -> np.nda
 def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
          padding: Any = "VALID", data_format: str | None = None, dilations: Any = None, *,
          count_include_pad: bool = False, ceil_mode: bool = False,
-         divisor_override: int | None = None, nan_policy: str = "propagate") -> np.ndarray:
+         divisor_override: int | None = None, nan_policy: str = "propagate",
+         algorithm: str = "auto") -> np.ndarray:
     """N-d max or average pooling, TF's ``tf.nn.pool``.
 
     ``out[n, o..., c] = REDUCE_t padded[n, o*strides + t*dilations ..., c]`` over the
@@ -152,6 +174,11 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
         gives NaN.  "ignore" (TF's CPU kernels): NaN is skipped and the result is
         ``max(lowest finite value, non-NaN taps)``, so a window of only NaN, -inf or
         padding gives ``np.finfo(dtype).min`` (see docs/nonfinite.md).
+    algorithm : {"auto", "reference"}
+        "auto" (default): the blocked kernels.  "reference": the textbook's reductions
+        of the padded window view (:func:`numconv.reference.max_pool` /
+        :func:`~numconv.reference.avg_pool`), same results (sums up to rounding),
+        one padded copy of the input, no blocks; it propagates NaN.
 
     Returns
     -------
@@ -159,6 +186,17 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
         Max pooling keeps the dtype.  Average pooling returns float16 for float16
         (accumulated in float32), the input dtype for float32/float64, and float64 for
         integers.
+
+    Raises
+    ------
+    TypeError
+        For an input that is not a real numeric array, or an argument of the wrong type.
+    ValueError
+        For an input whose rank does not match ``window_shape``'s length plus 2 (for
+        a single image the message suggests ``image[None]``), a non-positive window,
+        stride or dilation, an unknown ``pooling_type``, ``ceil_mode`` with SAME, or
+        a result over numconv's memory limit.  (PyTorch's average options are
+        ignored by MAX.)
 
     Notes
     -----
@@ -178,88 +216,168 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     n = spec.window_rank(window_shape)
     return _pool("pool", input, window_shape, pooling_type, strides, padding, data_format,
                  dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape",
-                 nan_policy)
+                 nan_policy, algorithm)
 
 
+@docfiller
 def max_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
-             ceil_mode: bool = False, nan_policy: str = "propagate") -> np.ndarray:
-    """N-d max pooling, TF's ``tf.nn.max_pool``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names).
+             ceil_mode: bool = False, nan_policy: str = "propagate",
+             algorithm: str = "auto") -> np.ndarray:
+    """N-d max pooling, TF's ``tf.nn.max_pool``: 1 to 3 spatial dims from the input's rank.
 
-    >>> max_pool(np.arange(8.0).reshape(1, 8, 1), 3, 2, "VALID")[0, :, 0]
+    The rank-named :func:`max_pool1d`, :func:`max_pool2d`, :func:`max_pool3d` fix the
+    number of spatial dims.
+
+    %(max_pool)s
+
+    Examples
+    --------
+    >>> max_pool(np.arange(8.0).reshape(1, 8, 1), 3, 2, "VALID")[0, :, 0]   # windows 0-2, 2-4, 4-6
     array([2., 4., 6.])
     """
     return _pool("max_pool", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, nan_policy=nan_policy, algorithm=algorithm)
 
 
+@docfiller
 def avg_pool(input: Any, ksize: Any, strides: Any, padding: Any,
              data_format: str | None = None, *, dilations: Any = None,
              count_include_pad: bool = False, ceil_mode: bool = False,
-             divisor_override: int | None = None) -> np.ndarray:
-    """N-d average pooling, TF's ``tf.nn.avg_pool``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names).
+             divisor_override: int | None = None, algorithm: str = "auto") -> np.ndarray:
+    """N-d average pooling, TF's ``tf.nn.avg_pool``: 1 to 3 spatial dims from the input's rank.
 
+    The rank-named :func:`avg_pool1d`, :func:`avg_pool2d`, :func:`avg_pool3d` fix the
+    number of spatial dims.
+
+    %(avg_pool)s
+
+    Examples
+    --------
     >>> avg_pool(np.arange(4.0).reshape(1, 4, 1), 2, 2, "VALID")[0, :, 0]
     array([0.5, 2.5])
+    >>> avg_pool(np.arange(3.0).reshape(1, 3, 1), 2, 2, "SAME")[0, :, 0]   # [0 1] [2 pad]
+    array([0.5, 2. ])
     """
     return _pool("avg_pool", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override)
+                 count_include_pad, ceil_mode, divisor_override, algorithm=algorithm)
 
 
+@docfiller
 def max_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
-    """1-D max pooling, TF's ``tf.nn.max_pool1d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
+    """1-D max pooling, TF's ``tf.nn.max_pool1d``.
+
+    %(max_pool1d)s
+
+    Examples
+    --------
+    >>> x = np.array([1., 5., 2., 4., 3.]).reshape(1, 5, 1)     # (N, W, C)
+    >>> max_pool1d(x, 2, 2, "SAME")[0, :, 0]           # windows [1 5] [2 4] [3 pad]
+    array([5., 4., 3.])
+    """
     return _pool("max_pool1d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=1, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=1, nan_policy=nan_policy, algorithm=algorithm)
 
 
+@docfiller
 def max_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
-    """2-D max pooling, TF's ``tf.nn.max_pool2d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
+    """2-D max pooling, TF's ``tf.nn.max_pool2d``.
+
+    %(max_pool2d)s
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)                 # (N, H, W, C)
+    >>> max_pool2d(x, 2, 2, "VALID")[0, :, :, 0]       # the max of each 2x2 block
+    array([[ 5.,  7.],
+           [13., 15.]])
+    >>> max_pool2d(x, 3, 2, "SAME").shape              # ceil(4 / 2) = 2, pads (0, 1)
+    (1, 2, 2, 1)
+    """
     return _pool("max_pool2d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=2, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=2, nan_policy=nan_policy, algorithm=algorithm)
 
 
+@docfiller
 def max_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, ceil_mode: bool = False,
-               nan_policy: str = "propagate") -> np.ndarray:
-    """3-D max pooling, TF's ``tf.nn.max_pool3d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+               nan_policy: str = "propagate", algorithm: str = "auto") -> np.ndarray:
+    """3-D max pooling, TF's ``tf.nn.max_pool3d``.
+
+    %(max_pool3d)s
+
+    Examples
+    --------
+    >>> x = np.arange(8.0).reshape(1, 2, 2, 2, 1)               # (N, D, H, W, C)
+    >>> max_pool3d(x, 2, 2, "VALID").ravel()
+    array([7.])
+    """
     return _pool("max_pool3d", input, ksize, "MAX", strides, padding, data_format, dilations,
-                 ceil_mode=ceil_mode, n=3, nan_policy=nan_policy)
+                 ceil_mode=ceil_mode, n=3, nan_policy=nan_policy, algorithm=algorithm)
 
 
+@docfiller
 def avg_pool1d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
-    """1-D average pooling, TF's ``tf.nn.avg_pool1d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
+    """1-D average pooling, TF's ``tf.nn.avg_pool1d``.
+
+    %(avg_pool1d)s
+
+    Examples
+    --------
+    >>> x = np.array([1., 5., 2., 4., 3.]).reshape(1, 5, 1)     # (N, W, C)
+    >>> avg_pool1d(x, 2, 2, "SAME")[0, :, 0]           # last window: 3 / 1, padding not counted
+    array([3., 3., 3.])
+    >>> avg_pool1d(x, 2, 2, [(0, 1)], count_include_pad=True)[0, :, 0]   # PyTorch's 3 / 2
+    array([3. , 3. , 1.5])
+    """
     return _pool("avg_pool1d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=1)
+                 count_include_pad, ceil_mode, divisor_override, n=1, algorithm=algorithm)
 
 
+@docfiller
 def avg_pool2d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
-    """2-D average pooling, TF's ``tf.nn.avg_pool2d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
+    """2-D average pooling, TF's ``tf.nn.avg_pool2d``.
+
+    %(avg_pool2d)s
+
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)                 # (N, H, W, C)
+    >>> avg_pool2d(x, 2, 2, "VALID")[0, :, :, 0]       # the mean of each 2x2 block
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
     return _pool("avg_pool2d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=2)
+                 count_include_pad, ceil_mode, divisor_override, n=2, algorithm=algorithm)
 
 
+@docfiller
 def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: str = "NDHWC",
                *, dilations: Any = None, count_include_pad: bool = False,
-               ceil_mode: bool = False, divisor_override: int | None = None) -> np.ndarray:
-    """3-D average pooling, TF's ``tf.nn.avg_pool3d``; see :func:`pool`
-    (``strides=None`` is 1, ``data_format`` also Keras's names)."""
+               ceil_mode: bool = False, divisor_override: int | None = None,
+               algorithm: str = "auto") -> np.ndarray:
+    """3-D average pooling, TF's ``tf.nn.avg_pool3d``.
+
+    %(avg_pool3d)s
+
+    Examples
+    --------
+    >>> x = np.arange(8.0).reshape(1, 2, 2, 2, 1)               # (N, D, H, W, C)
+    >>> avg_pool3d(x, 2, 2, "VALID").ravel()           # (0 + 1 + ... + 7) / 8
+    array([3.5])
+    """
     return _pool("avg_pool3d", input, ksize, "AVG", strides, padding, data_format, dilations,
-                 count_include_pad, ceil_mode, divisor_override, n=3)
+                 count_include_pad, ceil_mode, divisor_override, n=3, algorithm=algorithm)
 
 
 def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:
@@ -280,23 +398,37 @@ def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> 
     return out
 
 
+@docfiller
 def global_max_pool(input: Any, data_format: str | None = None,
                     keepdims: bool = False) -> np.ndarray:
-    """Maximum over all spatial positions (Keras ``GlobalMaxPooling*D``).
+    """Maximum over all spatial positions, Keras's ``GlobalMaxPooling*D``.
 
-    Returns shape ``(N, C)``, or the input's rank with spatial dims of 1 if ``keepdims``.
+    %(global_max_pool)s
 
-    >>> global_max_pool(np.arange(6.0).reshape(1, 3, 2)).tolist()
+    Examples
+    --------
+    >>> x = np.arange(6.0).reshape(1, 3, 2)        # (N, W, C): channels [0 2 4], [1 3 5]
+    >>> global_max_pool(x).tolist()
     [[4.0, 5.0]]
+    >>> global_max_pool(x, keepdims=True).shape
+    (1, 1, 2)
     """
     return _global("global_max_pool", input, data_format, keepdims, "MAX")
 
 
+@docfiller
 def global_avg_pool(input: Any, data_format: str | None = None,
                     keepdims: bool = False) -> np.ndarray:
-    """Mean over all spatial positions (Keras ``GlobalAveragePooling*D``).
+    """Mean over all spatial positions, Keras's ``GlobalAveragePooling*D``.
 
-    >>> global_avg_pool(np.arange(6.0).reshape(1, 3, 2), keepdims=True).tolist()
+    %(global_avg_pool)s
+
+    Examples
+    --------
+    >>> x = np.arange(6.0).reshape(1, 3, 2)        # (N, W, C): channels [0 2 4], [1 3 5]
+    >>> global_avg_pool(x, keepdims=True).tolist()
     [[[2.0, 3.0]]]
+    >>> global_avg_pool(np.ones((2, 4, 4, 3), np.uint8)).dtype
+    dtype('float64')
     """
     return _global("global_avg_pool", input, data_format, keepdims, "AVG")

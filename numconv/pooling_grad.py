@@ -87,6 +87,16 @@ def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
     ndarray, shape of ``input``
         Dtype of ``grad`` (float16 accumulated in float32; integers in int64).
 
+    Raises
+    ------
+    TypeError
+        For an array that is not real numeric, or an argument of the wrong type.
+    ValueError
+        For a wrong rank (for a single image the message suggests ``image[None]``), a
+        ``grad`` that is not the forward output's shape (the message gives it), a
+        non-positive window, stride or dilation, or a result over numconv's memory
+        limit.
+
     Notes
     -----
     NaN: the gradient goes to the first NaN of a window.  TF's CPU kernels skip NaN
@@ -141,6 +151,22 @@ def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding
         float16 for float16 (accumulated in float32), float32/float64 kept, float64
         for integers.
 
+    Raises
+    ------
+    TypeError
+        For an array that is not real numeric, or an argument of the wrong type.
+    ValueError
+        For a wrong rank (for a single image the message suggests ``image[None]``), a
+        ``grad`` that is not the forward output's shape (the message gives it), a
+        non-positive window, stride or dilation, or a result over numconv's memory
+        limit.
+
+    Notes
+    -----
+    Each window's ``grad`` is divided by the window's divisor (its real elements,
+    unless PyTorch's options say otherwise) and added to every element the window
+    read: the adjoint of :func:`numconv.avg_pool`.
+
     Examples
     --------
     >>> avg_pool_grad((1, 5, 1), np.ones((1, 3, 1)), 2, 2, "SAME")[0, :, 0]   # 5/2 -> 3
@@ -194,6 +220,14 @@ def max_pool_with_argmax(input: Any, ksize: Any, strides: Any, padding: Any,
         The max-pooled input (input dtype).
     argmax : ndarray of int64, shape of ``output``
         Flat indices; -1 for a window that covers only padding.
+
+    Raises
+    ------
+    TypeError
+        For an input that is not a real numeric array, or an argument of the wrong type.
+    ValueError
+        For a wrong rank, a non-positive window, stride or dilation, or a result over
+        numconv's memory limit.
 
     Notes
     -----
@@ -266,6 +300,15 @@ def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any,
     Returns
     -------
     ndarray, dtype of ``input``
+
+    Raises
+    ------
+    TypeError
+        For an array that is not numeric, or an argument of the wrong type.
+    ValueError
+        For ``indices`` not of the input's shape, an index out of range, an
+        ``output_size`` the pooling could not have come from, or a result over
+        numconv's memory limit.
 
     Notes
     -----

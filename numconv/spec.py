@@ -324,13 +324,14 @@ class PoolSpec:
     divisor_override: int | None
     nan_policy: str
     shape: tuple[int, ...]            # the forward input's shape
+    algorithm: str = "auto"           # forward: "auto" (the kernels) or "reference"
 
 
 def pool_spec(fn: str, x: Any, window: Any, pooling_type: Any, strides: Any, padding: Any,
               data_format: Any, dilations: Any, count_include_pad: Any = False,
               ceil_mode: Any = False, divisor_override: Any = None, n: int | None = None,
               window_arg: str = "ksize", nan_policy: Any = "propagate", arg: str = "input",
-              input_shape: Any = None) -> PoolSpec:
+              input_shape: Any = None, algorithm: Any = "auto") -> PoolSpec:
     """Validate a pooling call against ``x`` (an array, or anything with ``shape`` and
     ``ndim``).  A gradient given only the forward input's shape passes the gradient as
     ``x`` (its layout and batch) and the shape as ``input_shape``.
@@ -349,7 +350,8 @@ def pool_spec(fn: str, x: Any, window: Any, pooling_type: Any, strides: Any, pad
     override = None if divisor_override is None else _args.integer(fn, "divisor_override",
                                                                     divisor_override)
     nan = _args.nan_policy(fn, nan_policy, kind)
-    return PoolSpec(lay, kind, geometry, include, override, nan, full)
+    algo = _args.pool_algorithm(fn, algorithm, nan)
+    return PoolSpec(lay, kind, geometry, include, override, nan, full, algo)
 
 
 def global_spec(fn: str, x: np.ndarray, data_format: Any, keepdims: Any) -> tuple[Layout, bool]:

@@ -1,49 +1,26 @@
-"""The one window primitive: pad, then a read-only strided view of every window.
+"""Public im2col / col2im on the reference's window view, and the window helpers of the kernels.
 
-For a channels-last array ``x`` of shape ``(N, *spatial, C)`` and a resolved
-:class:`~numconv.geometry.Geometry`, :func:`window_view` returns a view of shape
-``(N, *out_spatial, *window, C)`` with
-
-``view[n, o..., t..., c] == padded[n, o*stride + t*dilation ..., c]``.
-
-Convolution flattens it into the patch matrix (:func:`im2col`) and multiplies;
-pooling reduces over the taps (:func:`tap_views`, one whole-array slice per tap).
+The window primitive is :func:`numconv.reference.window_view`: for a padded
+channels-last array it is a read-only view of shape ``(N, *out_spatial, *window, C)``
+with ``view[n, o..., t..., c] == padded[n, o*stride + t*dilation ..., c]``.
+:func:`im2col` copies it into the patch matrix; :func:`col2im` is
+:func:`numconv.reference.col2im`, its adjoint, with the argument checks of a public
+function.  The fast kernels never build the view: they clip each tap to the input
+(:func:`tap_region`) and are tested against the reference.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from . import _args, budget, spec
-from .config import get_workspace_limit
+from . import _args, budget, reference, spec
 from .geometry import DimGeometry, Geometry, resolve
 
-__all__ = ["pad", "window_view", "tap_views", "applied", "chunk_plan", "im2col",
-           "scatter_windows", "crop", "col2im"]
-
-
-def pad(x: np.ndarray, geometry: Geometry, value: Any = 0) -> np.ndarray:
-    """Pad the spatial axes of a channels-last array with ``value``; no copy if no padding.
-
-    >>> x = np.arange(3.0).reshape(1, 3, 1)
-    >>> g = resolve((3,), (2,), (2,), (1,), "SAME")      # pads (0, 1)
-    >>> pad(x, g, -np.inf)[0, :, 0]
-    array([  0.,   1.,   2., -inf])
-    """
-    if not geometry.padded:
-        return x
-    shape = (x.shape[0],) + tuple(b + n + a for n, (b, a) in zip(x.shape[1:-1], geometry.pads)) \
-        + (x.shape[-1],)
-    out = np.full(shape, value, dtype=x.dtype)
-    inner = (slice(None),) + tuple(slice(b, b + n) for n, (b, _) in
-                                   zip(x.shape[1:-1], geometry.pads)) + (slice(None),)
-    out[inner] = x
-    return out
+__all__ = ["applied", "im2col", "col2im"]
 
 
 def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int = 0,
@@ -113,79 +90,9 @@ def applied(geometry: Geometry) -> Geometry:
     return Geometry(tuple(small(d) for d in geometry.dims))
 
 
-def window_view(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """Read-only view ``(N, *out_spatial, *window, C)`` of a padded channels-last array.
-
-    >>> xp = np.arange(5).reshape(1, 5, 1)
-    >>> g = resolve((5,), (2,), (2,), (1,), "VALID")
-    >>> window_view(xp, g)[0, :, :, 0]
-    array([[0, 1],
-           [2, 3]])
-    """
-    n_sp = len(geometry.dims)
-    for d, size in zip(geometry.dims, xp.shape[1:-1]):
-        assert d.out_size == 0 or (d.out_size - 1) * d.stride + d.effective_window <= size
-    sp_strides = xp.strides[1:-1]
-    shape = (xp.shape[0],) + geometry.out_shape + geometry.window + (xp.shape[-1],)
-    # a stride or dilation that never moves (one window, one tap, empty output) may be
-    # astronomically large: give it stride 0 so as_strided gets numbers that fit in C
-    strides = ((xp.strides[0],)
-               + tuple(st * d.stride if d.out_size > 1 else 0
-                       for st, d in zip(sp_strides, geometry.dims))
-               + tuple(st * d.dilation if d.window > 1 and d.out_size else 0
-                       for st, d in zip(sp_strides, geometry.dims))
-               + (xp.strides[-1],))
-    assert len(shape) == 2 * n_sp + 2
-    return as_strided(xp, shape=shape, strides=strides, writeable=False)
-
-
-def tap_views(xp: np.ndarray, geometry: Geometry) -> Iterator[tuple[tuple[int, ...],
-                                                                    np.ndarray]]:
-    """Yield ``(tap, view)`` for every window tap, ``view`` of shape ``(N, *out_spatial, C)``.
-
-    ``view[n, o..., c] == padded[n, o*stride + tap*dilation ..., c]``: a basic slice,
-    so a reduction over taps is a loop over ``prod(window)`` whole-array operations.
-    Taps come in window (C) order.  An empty output yields its first tap only (an empty
-    view): a window of 2**31 taps over nothing is not a loop of 2**31 steps.
-    """
-    empty = not all(d.out_size for d in geometry.dims)
-    for tap in [(0,) * len(geometry.dims)] if empty else np.ndindex(*geometry.window):
-        index = (slice(None),) + tuple(
-            slice(t * d.dilation, t * d.dilation + (d.out_size - 1) * d.stride + 1, d.stride)
-            if d.out_size else slice(0, 0)
-            for t, d in zip(tap, geometry.dims)) + (slice(None),)
-        yield tap, xp[index]
-
-
-def chunk_plan(batch: int, out_shape: tuple[int, ...], bytes_per_position: int,
-               limit: int | None = None) -> list[tuple[slice, slice]]:
-    """Split ``(batch, out_shape[0])`` into blocks whose workspace stays under ``limit``.
-
-    Each block is ``(batch_slice, first_out_dim_slice)``; a block covers whole images
-    when they fit, otherwise bands of rows of one image.  A block holds at least one
-    row, so the bound is ``max(limit, bytes of one output row)``.
-
-    >>> chunk_plan(4, (10, 10), 8, limit=1600)     # 2 images of 800 bytes per block
-    [(slice(0, 2, None), slice(0, 10, None)), (slice(2, 4, None), slice(0, 10, None))]
-    >>> chunk_plan(1, (10, 10), 8, limit=400)      # 5 rows of 80 bytes per block
-    [(slice(0, 1, None), slice(0, 5, None)), (slice(0, 1, None), slice(5, 10, None))]
-    """
-    if batch == 0 or math.prod(out_shape) == 0:
-        return []
-    limit = get_workspace_limit() if limit is None else limit
-    rows = out_shape[0]
-    row_bytes = max(math.prod(out_shape[1:]) * bytes_per_position, 1)
-    rows_per_block = max(limit // row_bytes, 1)
-    if rows_per_block >= rows:
-        images = rows_per_block // rows
-        return [(slice(b, min(b + images, batch)), slice(0, rows))
-                for b in range(0, batch, images)]
-    return [(slice(b, b + 1), slice(r, min(r + rows_per_block, rows)))
-            for b in range(batch) for r in range(0, rows, rows_per_block)]
-
-
 def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALID",
-           data_format: str | None = None, dilations: Any = 1) -> np.ndarray:
+           data_format: str | None = None, dilations: Any = 1, *,
+           flatten: bool = False) -> np.ndarray:
     """The patch matrix that convolution multiplies (TF's ``extract_patches``, N-d).
 
     Parameters
@@ -201,15 +108,39 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
     data_format : str, optional
         ``NWC``/``NHWC``/``NDHWC`` (default) or ``NCW``/``NCHW``/``NCDHW``; Keras's
         ``"channels_last"``/``"channels_first"`` take the rank from the input.
+    flatten : bool
+        Return the 2-D patch matrix of :func:`numconv.reference.im2col` (any
+        ``data_format``): one row per output position, one column per window tap and
+        channel.
 
     Returns
     -------
     ndarray
-        Channels-last: shape ``(N, *out_spatial, prod(window) * C)``, each row ordered
-        (window taps in C order, then channels), as ``tf.image.extract_patches``.
-        Channels-first: shape ``(N, C * prod(window), *out_spatial)``, ordered
-        (channels, then taps), as ``torch.nn.functional.unfold`` before flattening.
-        ``conv(x, w) == im2col(x, ...) @ w.reshape(-1, C_out)`` for channels-last input.
+        ``flatten=True``: shape ``(N * prod(out_spatial), prod(window) * C)``; rows in C
+        order of ``(n, *out_position)``, columns in C order of ``(*tap, channel)`` --
+        the taps in window order, each with all its channels.  Then
+        ``conv(x, w) == (im2col(x, ..., flatten=True) @ w.reshape(-1, C_out))``
+        reshaped to ``(N, *out_spatial, C_out)`` for any ``data_format`` (ungrouped
+        filters ``w``, TF's layout).
+        Otherwise channels-last: shape ``(N, *out_spatial, prod(window) * C)``, each
+        row ordered as above (``tf.image.extract_patches``); channels-first: shape
+        ``(N, C * prod(window), *out_spatial)``, ordered (channels, then taps), as
+        ``torch.nn.functional.unfold`` before flattening.
+
+    Raises
+    ------
+    TypeError
+        For an input that is not a real numeric array, or an argument of the wrong type.
+    ValueError
+        For a wrong rank (for a single image the message suggests ``image[None]``), a
+        non-positive window, stride or dilation, a padding that is not understood, or
+        a patch matrix over numconv's memory limit.
+
+    Notes
+    -----
+    The matrix holds ``prod(window)`` copies of the input (fewer with strides): it is
+    the memory price of turning convolution into one matrix product, which is why
+    numconv's own im2col algorithm builds it block by block under the workspace limit.
 
     Examples
     --------
@@ -220,54 +151,34 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
     <BLANKLINE>
            [[3., 4., 6., 7.],
             [4., 5., 7., 8.]]])
+    >>> im2col(x, 2, flatten=True)         # 4 positions x (4 taps * 1 channel)
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
     """
     fn = "im2col"
     x = spec.array(fn, "input", input)
     layout, _, geometry = spec.patch_spec(fn, None, x, window_shape, strides, padding,
                                           data_format, dilations)
+    flat = _args.flag(fn, "flatten", flatten)
     n = layout.n_spatial
     batch, out = x.shape[0], geometry.out_shape
     channels, taps = x.shape[layout.channel_axis], math.prod(geometry.window)
     budget.window(fn, "input, window_shape, strides, padding and dilations", batch, channels,
                   geometry, x.dtype.itemsize, taps * channels, x.dtype.itemsize,
                   padded_copy=True)
+    shape = (batch * math.prod(out), taps * channels) if flat else \
+        layout.full_index(out, batch, taps * channels)
     if batch == 0 or channels == 0 or 0 in out:   # empty: no window view of a huge window
-        return np.zeros(layout.full_index(out, batch, taps * channels), dtype=x.dtype)
-    view = window_view(pad(layout.to_canonical(x), geometry, 0), geometry)
-    if layout.channels_last:
-        return view.reshape(batch, *out, -1)
+        return np.zeros(shape, dtype=x.dtype)
+    xc = layout.to_canonical(x)
+    if flat or layout.channels_last:
+        return reference.im2col(xc, geometry).reshape(shape)
     # (N, *O, *K, C) -> (N, C, *K, *O) -> (N, C*K, *O)
+    view = reference.window_view(reference.pad(xc, geometry), geometry)
     order = (0, 2 * n + 1) + tuple(range(n + 1, 2 * n + 1)) + tuple(range(1, n + 1))
-    return np.ascontiguousarray(view.transpose(order)).reshape(batch, -1, *out)
-
-
-# --------------------------------------------------------------------------- adjoints
-
-def scatter_windows(dxp: np.ndarray, cols: np.ndarray, geometry: Geometry,
-                    first: int = 0) -> None:
-    """Add window values back onto a padded array, in place: the adjoint of :func:`window_view`.
-
-    ``cols`` has shape ``(N, *out_block, *window, *channels)`` and ``dxp`` shape
-    ``(N, *padded, *channels)``; ``dxp[n, o*stride + t*dilation ..., c] += cols[n, o..., t...,
-    c]``, one whole-array ``+=`` per window tap (no loop over pixels).  ``first`` is the
-    output index of the block's first row along the first spatial dim (for chunks).
-    """
-    n = len(geometry.dims)
-    block = cols.shape[1:1 + n]
-    if 0 in block or cols.shape[0] == 0:
-        return
-    starts = [first * geometry.dims[0].stride] + [0] * (n - 1)
-    for tap in np.ndindex(*geometry.window):
-        index = (slice(None),) + tuple(
-            slice(st + t * d.dilation, st + t * d.dilation + (o - 1) * d.stride + 1, d.stride)
-            for st, t, d, o in zip(starts, tap, geometry.dims, block)) + (Ellipsis,)
-        dxp[index] += cols[(slice(None),) * (n + 1) + tap + (Ellipsis,)]
-
-
-def crop(xp: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """The unpadded part of a padded channels-last array (a view): the adjoint of :func:`pad`."""
-    return xp[(slice(None),) + tuple(slice(d.pad_before, d.pad_before + d.in_size)
-                                     for d in geometry.dims) + (Ellipsis,)]
+    return np.ascontiguousarray(view.transpose(order)).reshape(shape)
 
 
 def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
@@ -278,14 +189,16 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
     ``<im2col(x, ...), y> == <x, col2im(y, x.shape, ...)>`` for every ``x`` and ``y``:
     each patch entry is added to the input element it was copied from (entries copied
     from padding are dropped), so an element read by ``k`` windows receives the sum of
-    ``k`` entries.  This is the backward pass of convolution's gather.
+    ``k`` entries.  This is the backward pass of convolution's gather
+    (:func:`numconv.reference.col2im`).
 
     Parameters
     ----------
     cols : array_like
-        Channels-last: shape ``(N, *out_spatial, prod(window) * C)`` (taps, then
-        channels); channels-first: ``(N, C * prod(window), *out_spatial)``, as
-        :func:`im2col` returns.
+        As :func:`im2col` returns it: channels-last, shape
+        ``(N, *out_spatial, prod(window) * C)`` (taps, then channels); channels-first,
+        ``(N, C * prod(window), *out_spatial)``; or the 2-D patch matrix of
+        ``flatten=True``, ``(N * prod(out_spatial), prod(window) * C)``, in any layout.
     input_shape : sequence of int
         Shape of the input ``im2col`` read, ``(N, *spatial, C)`` or channels-first.
     window_shape, strides, padding, data_format, dilations
@@ -296,6 +209,20 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
     ndarray, shape ``input_shape``
         float16 is accumulated in float32 and returned as float16; other floats keep
         their dtype; bool and integers are summed exactly in int64.
+
+    Raises
+    ------
+    TypeError
+        For ``cols`` that is not a real numeric array, or an argument of the wrong type.
+    ValueError
+        For ``cols`` whose shape is not the patch matrix ``im2col`` gives for
+        ``input_shape`` and these window arguments, a non-positive window, stride or
+        dilation, or a result over numconv's memory limit.
+
+    Notes
+    -----
+    im2col is a gather (``=``) and col2im its scatter (``+=``): the same loop over
+    windows and taps with the assignment turned into an accumulation.
 
     Examples
     --------
@@ -312,13 +239,16 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
     n = layout.n_spatial
     batch, channels, out = shape[0], shape[layout.channel_axis], geometry.out_shape
     taps = math.prod(geometry.window)
-    if layout.channels_last:
-        expected = (batch, *out, taps * channels)
-        _args.grad_shape(fn, "cols", c.shape, expected, "im2col's output for input_shape")
-        view = c.reshape(batch, *out, *geometry.window, channels)
+    view = c
+    if c.ndim == 2:                                   # flatten=True: rows (n, *o)
+        _args.grad_shape(fn, "cols", c.shape, (batch * math.prod(out), taps * channels),
+                         "im2col's output with flatten=True for input_shape")
+    elif layout.channels_last:
+        _args.grad_shape(fn, "cols", c.shape, (batch, *out, taps * channels),
+                         "im2col's output for input_shape")
     else:
-        expected = (batch, channels * taps, *out)
-        _args.grad_shape(fn, "cols", c.shape, expected, "im2col's output for input_shape")
+        _args.grad_shape(fn, "cols", c.shape, (batch, channels * taps, *out),
+                         "im2col's output for input_shape")
         # (N, C, *K, *O) -> (N, *O, *K, C), a view
         view = c.reshape(batch, channels, *geometry.window, *out)
         view = view.transpose((0,) + tuple(range(n + 2, 2 * n + 2))
@@ -326,8 +256,8 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
     acc, result = spec.result_dtypes(c.dtype)
     budget.scatter(fn, "input_shape, window_shape, strides, padding and dilations", geometry,
                    batch, channels, acc.itemsize, extra=math.prod(shape) * acc.itemsize)
-    canonical = (batch, *(d.padded_size for d in geometry.dims), channels)
-    dxp = np.zeros(canonical, dtype=acc)
-    scatter_windows(dxp, view, geometry)
-    dx = crop(dxp, geometry).astype(result)
+    canonical = (batch, *layout.spatial_shape(shape), channels)
+    if 0 in out:                                      # no window: no loop over its taps
+        return np.zeros(shape, result)
+    dx = reference.col2im(view, canonical, geometry, acc).astype(result)
     return layout.from_canonical(dx)

@@ -1,19 +1,26 @@
-"""``numconv check``: the report, ``--explain-port``, errors, and every known divergence named."""
+"""``numconv check``: the report, ``--explain-port``, errors in the flags' words, frameworks
+missing (simulated: ``sys.modules[name] = None`` makes ``import name`` fail), and every known
+divergence named."""
 
 from __future__ import annotations
 
 import json
 import os
+import pathlib
+import subprocess
+import sys
 
 import pytest
 
 from numconv.cli import main
+from numconv.commands import check
 from numconv.crosscheck import DIVERGENCES, FRAMEWORKS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-MODULES = {"tf": "tensorflow", "keras": "keras", "torch": "torch", "jax": "jax"}
+MODULES = {"tf": "tensorflow", "keras": "keras", "torch": "torch", "jax": "jax",
+           "onnx": "onnxruntime"}
 #: the versions the divergences were measured on
-MEASURED = {"tensorflow": "2.21.", "keras": "3.15.", "torch": "2.13."}
+MEASURED = {"tensorflow": "2.21.", "keras": "3.15.", "torch": "2.13.", "onnxruntime": "1.32."}
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -71,8 +78,8 @@ def test_absurd_shape_can_still_be_ported(capsys):
 
 
 @pytest.mark.parametrize("option, message", [
-    (["--seed", "-1"], "compare: seed must be >= 0, got -1"),
-    (["--nan", "2"], "compare: nan_fraction must lie in [0, 1], got 2.0"),
+    (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--nan", "2"], "--nan must lie in [0, 1], got 2.0"),
 ])
 def test_bad_numbers_are_refused_before_any_framework_runs(capsys, option, message):
     status, out, err = run(capsys, "relu", "--input", "4", "--against", "tf", *option)
@@ -82,15 +89,147 @@ def test_bad_numbers_are_refused_before_any_framework_runs(capsys, option, messa
 def test_bad_framework_is_one_line_exit_2(capsys):
     status, _, err = run(capsys, "relu", "--input", "4", "--against", "caffe")
     assert status == 2
-    assert "compare: against must name frameworks among jax, keras, tf, torch" in err
+    assert err == ("numconv check: error: --against must name frameworks among jax, keras, "
+                   "onnx, tf, torch, got 'caffe'\n")
 
 
-def test_missing_framework_names_the_extra_exit_2(capsys, monkeypatch):
-    monkeypatch.setitem(FRAMEWORKS, "torch", ("PyTorch", "numconv_missing_torch", "torch"))
-    status, out, err = run(capsys, "relu", "--input", "4", "--against", "torch")
+# --------------------------------------------------------------------------- errors: the flags
+
+@pytest.mark.parametrize("argv, message", [
+    ("conv2d --input 1x8x8x3", "--filters is required for conv2d"),
+    ("depthwise_conv2d --input 1x8x8x3", "--filters is required for depthwise_conv2d"),
+    ("max_pool2d --input 1x8x8x3", "--window is required for max_pool2d"),
+    ("conv2d --input 1x8x8x3 --filters 3x3x3x4 --window 2", "--window does not apply to conv2d"),
+    ("avg_pool1d --input 1x8x3 --window 2 --filters 3x3x1", "--filters does not apply to "
+                                                            "avg_pool1d"),
+    ("relu --input 4 --window 2", "--window does not apply to relu"),
+    ("conv2d --input 1x8x8x3 --filters 3x3x4x4", "--input channels must be a multiple of the "
+     "in_channels of --filters (4, its axis -2), got 3 channels"),
+    ("conv2d --input 1x8x8x3 --filters 3x3x3 --against tf", "--filters must have rank 4"),
+    ("conv2d --input 1x8x8x3 --filters 3x3x3x4 --ceil-mode", "--ceil-mode applies to pooling "
+                                                             "only, got True"),
+    ("max_pool2d --input 1x8x8x3 --window 2 --bias", "--bias applies to convolutions only, "
+                                                    "got True"),
+    ("max_pool2d --input 1x8x8x3 --window 2 --count-include-pad", "--count-include-pad "
+                                                                   "applies to average pooling"),
+    ("max_pool2d --input 1x8x8x3 --window 2 --strides 0", "--strides must be positive integers"),
+    ("max_pool2d --input 1x8x8 --window 2", "--input must have rank 4"),
+    ("avg_pool2d --input 1x8x8x1 --window 2 --data-format NCW", "--data-format must describe 2 "
+                                                                "spatial dims"),
+    ("relu --input 4 --dtype int8", "--dtype must be float16, float32 or float64, got 'int8'"),
+    ("relu --input 4 --explain-port tf->caffe", "--explain-port must be SOURCE->TARGET with "
+                                                "frameworks among jax, keras, onnx, tf, torch"),
+])
+def test_errors_name_the_flags_typed(capsys, argv, message):
+    status, out, err = run(capsys, *argv.split())
     assert (status, out) == (2, "")
-    assert err == ("numconv check: error: compare: torch is not installed (no module "
-                   "'numconv_missing_torch'); pip install numconv[torch]\n")
+    assert err.startswith(f"numconv check: error: {message}") and err.count("\n") == 1, err
+    for internal in ("OpConfig", "NoneType", "filter_shape", "input_shape", "compare:"):
+        assert internal not in err
+
+
+# --------------------------------------------------------------------------- frameworks missing
+
+def hide(monkeypatch, *frameworks: str) -> None:
+    """Make the frameworks' imports fail, as if they were not installed."""
+    for name in frameworks:
+        for module in FRAMEWORKS[name][1]:
+            monkeypatch.setitem(sys.modules, module, None)
+
+
+def test_none_installed_names_them_all_with_one_quoted_hint_exit_2(capsys, monkeypatch):
+    hide(monkeypatch, "tf", "torch", "jax", "onnx")
+    status, out, err = run(capsys, "relu", "--input", "4")
+    assert (status, out) == (2, "")
+    assert err == ("numconv check: error: compare: none of the 4 frameworks asked for is "
+                   "installed: tf (no module 'tensorflow'), torch (no module 'torch'), jax (no "
+                   "module 'jax'), onnx (no module 'onnx'); "
+                   'pip install "numconv[tf,torch,jax,onnx]"\n')
+
+
+def test_the_one_framework_asked_for_missing_exit_2(capsys, monkeypatch):
+    hide(monkeypatch, "jax")
+    status, out, err = run(capsys, "relu", "--input", "4", "--against", "jax")
+    assert (status, out) == (2, "")
+    assert err == ("numconv check: error: compare: not installed: jax (no module 'jax'); "
+                   'pip install "numconv[jax]"\n')
+
+
+@pytest.mark.parametrize("present", ["tf", "torch", "jax", "onnx"])
+def test_default_runs_whatever_is_installed_and_lists_the_rest(capsys, monkeypatch, present):
+    pytest.importorskip(MODULES[present])
+    missing = [f for f in ("tf", "torch", "jax", "onnx") if f != present]
+    hide(monkeypatch, *missing)
+    status, out, err = run(capsys, "max_pool2d", "--input", "1x6x6x2", "--window", "2",
+                           "--strides", "2")
+    assert (status, err) == (0, ""), out
+    rows = [line.split()[0] for line in out.splitlines() if " ok " in line]
+    assert rows == ["numconv", present]
+    extras = ",".join(dict.fromkeys("tf" if f == "keras" else f for f in missing))
+    (line,) = [line for line in out.splitlines() if line.startswith("not installed: ")]
+    assert line.endswith(f'; pip install "numconv[{extras}]"')
+    for name in missing:
+        assert f"{name} (no module " in line
+
+
+def test_against_a_subset_runs_the_installed_ones(capsys, monkeypatch):
+    pytest.importorskip("torch")
+    hide(monkeypatch, "jax", "keras")
+    status, out, _ = run(capsys, "relu", "--input", "3x4", "--against", "torch,jax,keras",
+                         "--json")
+    data = json.loads(out)
+    assert status == 0 and list(data["frameworks"]) == ["torch"]
+    assert data["not_installed"] == {"jax": "no module 'jax'", "keras": "no module 'keras'"}
+
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _examples(source: str) -> list[str]:
+    if source == "help":
+        return check.EXAMPLES.replace("\\\n", " ").splitlines()[1:]
+    return [line for line in README.read_text().splitlines()
+            if line.startswith("numconv check ")]
+
+
+@pytest.mark.parametrize("source", ["help", "README"])
+@pytest.mark.parametrize("present", ["torch", "onnx", "tf", "jax"])
+def test_examples_run_with_any_one_framework_installed(capsys, monkeypatch, source, present):
+    pytest.importorskip(MODULES[present])
+    hide(monkeypatch, *[f for f in FRAMEWORKS if f != present])
+    examples = _examples(source)
+    assert len(examples) == {"help": 4, "README": 2}[source]
+    for line in examples:
+        argv = [a.strip("'") for a in line.split()[2:]]
+        asked = argv[argv.index("--against") + 1].split(",") if "--against" in argv else None
+        status, out, err = run(capsys, *argv)
+        if asked is not None and present not in asked:      # only what was asked for runs
+            extras = ",".join(dict.fromkeys(FRAMEWORKS[a][2] for a in asked))
+            assert (status, out) == (2, "") and f'pip install "numconv[{extras}]"' in err
+            continue
+        assert status in (0, 1) and err == "", (line, err)
+        assert "--explain-port" in line or f"\n{present} " in out
+
+
+def test_framework_log_lines_are_silenced():
+    # TensorFlow 2.21 prints its oneDNN notice (twice) to file descriptor 2 when imported,
+    # whatever TF_CPP_MIN_LOG_LEVEL says: the command's stderr stays empty
+    pytest.importorskip("tensorflow")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = os.pathsep.join([str(README.parent), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-m", "numconv", "check", "relu", "--input", "4",
+                           "--against", "tf"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "\ntf " in done.stdout
+
+
+def test_explain_port_needs_no_framework(capsys, monkeypatch):
+    hide(monkeypatch, *FRAMEWORKS)
+    status, out, err = run(capsys, "--explain-port", "torch->onnx", "avg_pool2d", "--input",
+                           "1x7x7x3", "--window", "3", "--strides", "2", "--padding", "SAME")
+    assert (status, err) == (0, "")
+    assert "# ---- target: ONNX Runtime" in out and 'auto_pad="SAME_UPPER"' in out
 
 
 # --------------------------------------------------------------------------- live
@@ -143,6 +282,16 @@ DIVERGENCE_COMMANDS = {
                                             "--strides 1x3"),
     "onednn-float32-order": ("tf", "conv2d --input 1x6x6x2 --filters 3x3x2x2"),
     "jax-float64-needs-x64": ("jax", "relu --input 3x4 --dtype float64"),
+    "onnxruntime-max-pool-nan": ("onnx", "max_pool2d --input 1x8x8x3 --window 2 --strides 2 "
+                                         "--nan 0.3"),
+    "onnxruntime-padding-only-window": ("onnx", "avg_pool1d --input 1x1x1 --window 2 "
+                                                "--dilations 2 --padding SAME"),
+    "onnxruntime-pool-empty-output": ("onnx", "max_pool1d --input 1x2x1 --window 3 "
+                                              "--strides 2"),
+    "onnxruntime-same-auto-pad": ("onnx", "conv2d --input 1x8x8x2 --filters 3x3x2x2 "
+                                          "--dilations 2 --padding SAME"),
+    "onnx-same-lower": ("onnx", "conv2d --input 1x8x8x2 --filters 3x3x2x2 --strides 2 "
+                                "--padding SAME"),
 }
 
 
@@ -170,4 +319,4 @@ def test_check_prints_and_names_each_known_divergence(capsys, divergence):
 
 #: divergences the translation steps around (only a naive port meets them)
 _AVOIDED = {"torch-same-symmetric", "torch-avg-count-include-pad", "torch-ceil-mode-not-same",
-            "torch-size1-channel-stride"}
+            "torch-size1-channel-stride", "onnxruntime-same-auto-pad", "onnx-same-lower"}

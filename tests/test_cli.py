@@ -179,13 +179,15 @@ def test_demo_defaults_on_the_bundled_photo(photo_demo):
     assert lines[0].startswith("image: ") and lines[0].endswith(
         "grace_hopper.jpg (read as grayscale, float32 in [0, 1])")
     assert lines[1] == "Input (1, 600, 512, 1) image"
-    assert lines[2] == "Filter (1, 600, 512, 1) conv2d, kernel 'edge' 3x3, strides 1, padding SAME"
+    assert lines[2] == ("Filter (1, 600, 512, 1) conv2d, kernel 'edge' 3x3, strides 1, "
+                        "padding SAME, algorithm shift")       # one channel in and out
     # 3x3 stride 1 SAME: P = (600-1)*1 + 3 - 600 = 2 -> 1, 1
     assert lines[3] == ("height: SAME: out = ceil(600/1) = 600; total pad = "
                         "max((600-1)*1 + 3 - 600, 0) = 2 -> before 1, after 1")
     assert lines[5] == "Detect (1, 600, 512, 1) relu (elementwise, shape unchanged)"
     # 2x2 stride 2 SAME: 300 x 256, P = (256-1)*2 + 2 - 512 = 0
-    assert lines[6] == "Condense (1, 300, 256, 1) MAX pool 2x2, strides 2, padding SAME"
+    assert lines[6] == ("Condense (1, 300, 256, 1) MAX pool 2x2, strides 2, padding SAME, "
+                        "algorithm auto")
     assert lines[8] == ("width: SAME: out = ceil(512/2) = 256; total pad = "
                         "max((256-1)*2 + 2 - 512, 0) = 0 -> before 0, after 0")
     # the pools figure's 3x3: P = (300-1)*2 + 3 - 600 = 1 -> before 0, after 1
@@ -253,7 +255,7 @@ def test_demo_draws_the_stages(dot_demo):
 def test_demo_report_lists_the_files(dot_demo):
     lines = words(dot_demo.report())
     assert lines[1] == "Input (1, 8, 8, 1) image"
-    assert lines[6] == "Condense (1, 4, 4, 1) MAX pool 2x2, strides 2, padding SAME"
+    assert lines[6] == "Condense (1, 4, 4, 1) MAX pool 2x2, strides 2, padding SAME, algorithm auto"
     assert lines[-7] == f"wrote 6 figures to {dot_demo.output}:"
     assert lines[-6:] == FIGURES
     assert sorted(os.listdir(dot_demo.output)) == sorted(FIGURES)
@@ -267,17 +269,32 @@ def test_demo_options(tmp_path, capsys):
                            "-o", str(tmp_path / "o"))
     assert (status, err) == (0, "")
     lines = words(out)
-    assert lines[2] == "Filter (1, 20, 14, 1) conv2d, kernel 'blur' 3x3, strides 1, padding SAME"
+    assert lines[2] == ("Filter (1, 20, 14, 1) conv2d, kernel 'blur' 3x3, strides 1, "
+                        "padding SAME, algorithm shift")
     # VALID: (20 - 3 + 3) // 3 = 6, (14 - 3 + 3) // 3 = 4
-    assert lines[6] == "Condense (1, 6, 4, 1) AVG pool 3x3, strides 3, padding VALID"
+    assert lines[6] == ("Condense (1, 6, 4, 1) AVG pool 3x3, strides 3, padding VALID, "
+                        "algorithm auto")
     assert lines[7] == "height: VALID: out = (20 - 3 + 3) // 3 = 6; no padding"
     assert not any(line.startswith("Pool2") for line in lines)   # window 3 is the seed's 3
     assert sorted(os.listdir(tmp_path / "o")) == sorted(FIGURES)
 
 
+def test_demo_on_the_reference_path(tmp_path, capsys):
+    image = tmp_path / "small.png"
+    iio.imwrite(image, np.arange(80, dtype=np.uint8).reshape(8, 10))
+    status, out, err = run(capsys, "demo", str(image), "--algorithm", "reference",
+                           "-o", str(tmp_path / "o"))
+    assert (status, err) == (0, "")
+    lines = words(out)
+    assert lines[2] == ("Filter (1, 8, 10, 1) conv2d, kernel 'edge' 3x3, strides 1, "
+                        "padding SAME, algorithm reference")
+    assert lines[6] == ("Condense (1, 4, 5, 1) MAX pool 2x2, strides 2, padding SAME, "
+                        "algorithm reference")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["demo", "--kernel", "nope"],
-     "numconv demo: error: get_kernel: name must be a kernel name, one of 'edge', "),
+     "numconv demo: error: --kernel must be a kernel name, one of 'edge', "),
     (["demo", "--window", "0"],
      "numconv demo: error: argument --window: must be a positive integer, got '0'"),
     (["demo", "--stride", "two"],
@@ -286,6 +303,9 @@ def test_demo_options(tmp_path, capsys):
      "numconv demo: error: argument --padding: must be SAME or VALID, got 'full'"),
     (["demo", "--pool", "min"],
      "numconv demo: error: argument --pool: invalid choice: 'min' (choose from 'max', 'avg')"),
+    (["demo", "--algorithm", "shift"],
+     "numconv demo: error: argument --algorithm: invalid choice: 'shift' (choose from 'auto', "
+     "'reference')"),
 ])
 def test_demo_argument_errors(capsys, argv, message):
     status, out, err = run(capsys, *argv)
@@ -296,7 +316,7 @@ def test_demo_argument_errors(capsys, argv, message):
 def test_demo_missing_image(tmp_path, capsys):
     missing = tmp_path / "missing.jpg"
     assert_one_line_error(capsys, ["demo", str(missing), "-o", str(tmp_path / "o")],
-                          f"numconv demo: error: read_image: path must be an existing file, "
+                          f"numconv demo: error: image must be an existing file, "
                           f"got '{missing}' (no such file)")
     assert not (tmp_path / "o").exists()             # nothing created on bad input
 
@@ -306,7 +326,7 @@ def test_demo_corrupt_image(tmp_path, capsys):
     bad.write_bytes(PNG + b"garbage")
     status, out, err = run(capsys, "demo", str(bad), "-o", str(tmp_path / "o"))
     assert (status, out) == (2, "")
-    assert err.startswith("numconv demo: error: read_image: path must be a complete JPEG or PNG "
+    assert err.startswith("numconv demo: error: image must be a complete JPEG or PNG "
                           "file that can be decoded (")
     assert err.endswith(f"got '{bad}'\n") and err.count("\n") == 1
 
@@ -333,3 +353,83 @@ def test_demo_output_not_writable(tmp_path, capsys, monkeypatch):
     assert_one_line_error(capsys, ["demo", "-o", str(tmp_path)],
                           "numconv demo: error: the output directory is not writable (creating "
                           f"a file there failed: Permission denied): '{tmp_path}'")
+
+
+def test_demo_window_too_large_names_the_flag_and_the_detect_stage(tmp_path, capsys):
+    # the bundled photograph is 600x512: a VALID 600x600 window leaves nothing to pool
+    assert_one_line_error(capsys, ["demo", "--window", "600", "--padding", "VALID", "-o",
+                                   str(tmp_path / "o")],
+                          "numconv demo: error: --window 600 must fit in the Detect stage it "
+                          "pools (600x512, the image's size) with --padding VALID, or the "
+                          "pooled map is empty: use --padding SAME or a smaller --window")
+    assert not (tmp_path / "o").exists()                  # nothing written
+
+
+def test_demo_tiny_image_fails_before_writing_anything(tmp_path, capsys):
+    image = tmp_path / "tiny.png"
+    iio.imwrite(image, np.full((2, 2), 128, np.uint8))
+    # the 2x2 window fits, the pools figure's extra 3x3 pool does not: 2 - 3 + 2 < 2
+    assert_one_line_error(capsys, ["demo", str(image), "--padding", "VALID", "-o",
+                                   str(tmp_path / "o")],
+                          "numconv demo: error: the pools figure's extra 3x3 pool must fit in "
+                          "the Detect stage it pools (2x2, the image's size) with --padding "
+                          "VALID, or the pooled map is empty: use --padding SAME or a larger "
+                          "image")
+    assert not (tmp_path / "o").exists()
+    status, _, err = run(capsys, "demo", str(image), "-o", str(tmp_path / "o"))  # SAME: fine
+    assert (status, err) == (0, "")
+    assert sorted(os.listdir(tmp_path / "o")) == sorted(FIGURES)
+
+
+# --------------------------------------------------------------------------- bench
+
+BENCH_ABSENT = ("numconv bench: error: the benchmark suite is not installed with numconv; run "
+                "it from a numconv source checkout: pip install -e \".[bench]\" there, then "
+                "numconv bench or python -m benchmarks")
+
+
+@pytest.mark.parametrize("argv", [["bench"], ["bench", "--quick"], ["bench", "--help"],
+                                  ["bench", "-h"], ["bench", "--cases", "issue", "--quick"]])
+def test_bench_without_the_suite_says_what_to_do_in_one_line(capsys, monkeypatch, argv):
+    # as after a plain pip install: the benchmarks package is not importable
+    monkeypatch.setitem(sys.modules, "benchmarks", None)
+    monkeypatch.setitem(sys.modules, "benchmarks.suite", None)
+    assert_one_line_error(capsys, argv, BENCH_ABSENT)
+
+
+def test_bench_without_the_suite_is_still_listed(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "benchmarks", None)
+    monkeypatch.setitem(sys.modules, "benchmarks.suite", None)
+    status, out, _ = run(capsys, "--help")
+    assert status == 0 and "(needs a source checkout)" in " ".join(out.split())
+
+
+def test_bench_cases_matching_nothing_is_an_error(capsys):
+    pytest.importorskip("benchmarks.suite")
+    status, out, err = run(capsys, "bench", "--cases", "nomatch", "--quick", "--no-plots")
+    assert (status, out) == (2, "")
+    assert err.startswith("numconv bench: error: argument --cases: 'nomatch' matches no case; "
+                          "use groups (")
+    assert "targets" in err and "vgg" in err and err.count("\n") == 1
+
+
+def test_bench_help_in_a_checkout_lists_the_options(capsys):
+    pytest.importorskip("benchmarks.suite")
+    status, out, err = run(capsys, "bench", "--help")
+    assert (status, err) == (0, "")
+    assert out.startswith("usage: numconv bench [-h] [--quick]")
+
+
+def test_bench_from_an_installed_copy_says_what_to_do(tmp_path):
+    # numconv alone on the path, as after pip install . (no benchmarks/ beside it)
+    import shutil
+
+    import numconv
+    site = tmp_path / "site"
+    shutil.copytree(os.path.dirname(numconv.__file__), site / "numconv",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    for argv in (["bench", "--quick"], ["bench", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "numconv", *argv], capture_output=True,
+                              text=True, env=env, cwd=tmp_path, timeout=120)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", BENCH_ABSENT + "\n")

@@ -1,4 +1,4 @@
-"""Convolution against the nested-loop reference, layouts, dtypes, bias, chunking."""
+"""Convolution against numconv.reference (tests/oracle.py), layouts, dtypes, bias, chunking."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import numconv
 from conftest import assert_matches
-from reference import ref_conv
+from oracle import ref_conv
 
 RNG = np.random.default_rng(1234)
 

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from numconv.crosscheck import (DIVERGENCES, FRAMEWORKS, ErrorStats, FrameworkResult, OpConfig,
-                                Report, Translation, applicable, error_stats, explain_port,
-                                frameworks, require, translate, ulp_distance)
+                                Report, Translation, applicable, compare, error_stats,
+                                explain_port, frameworks, require, translate, ulp_distance)
+from numconv.crosscheck._common import unavailable
 from numconv.crosscheck.report import DivergenceResult
 
 
@@ -227,7 +228,7 @@ def test_build_of_inexpressible_translation_raises():
 
 def test_translate_rejects_unknown_framework():
     with pytest.raises(ValueError, match="translate: framework must name frameworks among "
-                                         "jax, keras, tf, torch, got"):
+                                         "jax, keras, onnx, tf, torch, got"):
         translate(OpConfig("relu", "3"), "mxnet")
 
 
@@ -236,9 +237,29 @@ def test_frameworks_aliases():
 
 
 def test_missing_framework_names_the_extra(monkeypatch):
-    monkeypatch.setitem(FRAMEWORKS, "jax", ("JAX", "numconv_no_such_module", "jax"))
-    with pytest.raises(ModuleNotFoundError, match=r"pip install numconv\[jax\]"):
+    monkeypatch.setitem(sys.modules, "jax", None)                 # as if not installed
+    with pytest.raises(ModuleNotFoundError, match=r"^numconv.crosscheck: not installed: jax "
+                                                  r"\(no module 'jax'\); "
+                                                  r'pip install "numconv\[jax\]"$'):
         require("jax")
+
+
+def test_compare_leaves_out_what_is_missing_and_says_so(monkeypatch):
+    for module in ("tensorflow", "torch", "jax", "onnx"):
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ModuleNotFoundError, match=r"^compare: none of the 4 frameworks asked "
+                                                  r"for is installed: tf \(no module "
+                                                  r"'tensorflow'\), torch"):
+        compare(OpConfig("relu", "3"))
+
+
+def test_report_table_lists_the_missing_frameworks():
+    r = Report(OpConfig("relu", "2"), 0, "exact", error_stats([0.0], [0.0]), [],
+               {"keras": "no module 'keras'", "tf": "no module 'tensorflow'"})
+    assert ("not installed: keras (no module 'keras'), tf (no module 'tensorflow'); "
+            'pip install "numconv[tf]"\n') in r.table()
+    assert r.to_dict()["not_installed"] == {"keras": "no module 'keras'",
+                                            "tf": "no module 'tensorflow'"}
 
 
 def test_explain_port_shows_both_programs_and_pitfalls():
@@ -258,6 +279,88 @@ def test_explain_port_rejects_same_framework():
 def test_explain_port_rejects_malformed_spec():
     with pytest.raises(ValueError, match="explain_port: port must be SOURCE->TARGET"):
         explain_port(OpConfig("relu", "3"), "tf to torch")
+
+
+# --------------------------------------------------------------------------- ONNX translations
+
+def _node(c: OpConfig) -> str:
+    (line,) = [ln.strip() for ln in translate(c, "onnx").code.splitlines() if "make_node" in ln]
+    return line
+
+
+def test_onnx_same_is_same_upper_and_explicit_pads_list_begins_then_ends():
+    c = OpConfig("conv2d", "1x224x224x3", filter_shape="7x7x3x64", strides=2, padding="SAME")
+    assert _node(c) == ('node = helper.make_node("Conv", list(feeds), ["y"], kernel_shape=[7, 7], '
+                        'strides=[2, 2], dilations=[1, 1], auto_pad="SAME_UPPER", group=1)')
+    c = c.replace(padding=((1, 2), (3, 4)))
+    assert "pads=[1, 3, 2, 4]," in _node(c)          # x1_begin, x2_begin, x1_end, x2_end
+    assert 'auto_pad="VALID"' in _node(c.replace(padding="VALID"))
+
+
+def test_onnx_same_lower_and_same_upper_are_auto_pad():
+    c = OpConfig("conv2d", "1x8x8x2", filter_shape="3x3x2x2", strides=2, padding="SAME_LOWER")
+    assert c.geometry.pads == ((1, 0), (1, 0))               # P = 3*2 + 3 - 8 = 1, first
+    assert 'auto_pad="SAME_LOWER"' in _node(c)
+    assert 'auto_pad="SAME_UPPER"' in _node(c.replace(padding="SAME_UPPER"))
+    dilated = translate(c.replace(dilations=2), "onnx")
+    assert "pads=[2, 2, 1, 1]" in dilated.code                # P = 3*2 + 5 - 8 = 3
+    assert 'explicit pads, not auto_pad="SAME_LOWER"' in dilated.notes[-1]
+
+
+def test_onnx_pool_options_become_attributes():
+    c = OpConfig("avg_pool2d", "1x3x7x7", window=3, strides=2, padding=((1, 1), (1, 1)),
+                 ceil_mode=True, count_include_pad=True, data_format="NCHW")
+    assert _node(c).endswith('"AveragePool", list(feeds), ["y"], kernel_shape=[3, 3], '
+                             'strides=[2, 2], dilations=[1, 1], pads=[1, 1, 1, 1], '
+                             'ceil_mode=1, count_include_pad=1)')
+    assert "np.transpose(x" not in translate(c, "onnx").code            # NCHW already
+
+
+def test_onnx_dilated_same_gets_explicit_pads():
+    c = OpConfig("max_pool1d", "1x7x1", window=2, strides=2, dilations=2, padding="SAME")
+    assert c.geometry.pads == ((1, 1),)                  # out 4, P = 3*2 + 3 - 7 = 2
+    assert "pads=[1, 1]" in _node(c) and "auto_pad" not in _node(c)
+
+
+@pytest.mark.parametrize("config, reason", [
+    (OpConfig("conv2d", "1x5x5x1", filter_shape="3x3x1x1", dtype="float64"),
+     "onnxruntime's CPU execution provider has no float64 Conv kernel"),
+    (OpConfig("avg_pool1d", "1x5x1", window=2, divisor_override=3),
+     "ONNX's AveragePool has no divisor_override"),
+    (OpConfig("max_pool1d", "1x5x1", window=2, nan_policy="ignore"),
+     "ONNX's MaxPool has no NaN policy"),
+    (OpConfig("max_pool1d", "1x5x1", window=2, padding=((2, 0),)),
+     "onnxruntime's MaxPool refuses a pad not smaller than the window"),
+    (OpConfig("relu", "4", threshold=0.5), "no single ONNX node has Keras's relu threshold"),
+    (OpConfig("conv1d", "1x2x1", filter_shape="3x1x1"), "the output is empty here"),
+])
+def test_onnx_states_what_it_cannot_express(config, reason):
+    t = translate(config, "onnx")
+    assert t.code is None and t.reason.startswith(reason)
+
+
+def test_onnx_relu6_and_max_value_are_clip():
+    for config, top in ((OpConfig("relu", "4", max_value=2.5), 2.5), (OpConfig("relu6", "4"), 6.0)):
+        assert _node(config) == 'node = helper.make_node("Clip", ["x", "low", "high"], ["y"])'
+        code = translate(config, "onnx").code
+        assert f"low, high = np.array(0, x.dtype), np.array({top}, x.dtype)" in code
+
+
+@pytest.mark.parametrize("port, expected", [
+    ("torch->onnx", 'auto_pad="SAME_UPPER"'),
+    ("tf->onnx", 'auto_pad="SAME_UPPER"'),
+    ("onnx->tf", 'padding="SAME"'),
+    ("onnx->torch", "F.pad(x, (0, 1, 0, 1)"),
+])
+def test_explain_port_to_and_from_onnx(port, expected):
+    c = OpConfig("conv2d", "1x8x8x2", filter_shape="3x3x2x2", strides=2, padding="SAME")
+    text = explain_port(c, port)
+    assert "# ---- source:" in text and expected in text
+    if port.endswith("onnx"):
+        assert "#   [onnx-same-lower] ONNX's auto_pad=\"SAME_LOWER\" puts the odd" in text
+    assert "# ONNX's conventions:" in text
+    assert "#   pads=[x1_begin, x2_begin, ..., x1_end, x2_end]: every begin, then every end" in text
+    assert "ONNX's conventions" not in explain_port(c, "tf->torch")
 
 
 # --------------------------------------------------------------------------- divergences
@@ -454,3 +557,12 @@ def test_import_crosscheck_loads_no_framework():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_a_framework_that_breaks_on_import_is_reported_not_raised(monkeypatch, tmp_path):
+    # a module that raises on import stands in for a broken install
+    (tmp_path / "numconv_broken_fw.py").write_text("raise RuntimeError('wrong numpy ABI')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(FRAMEWORKS, "jax", ("JAX", ("numconv_broken_fw",), "jax"))
+    assert unavailable("jax") == ("numconv_broken_fw", "import numconv_broken_fw failed: "
+                                  "RuntimeError: wrong numpy ABI")

@@ -1,4 +1,4 @@
-"""numconv.crosscheck live: the translated calls run in TF, Keras, PyTorch and JAX.
+"""numconv.crosscheck live: the translated calls run in TF, Keras, PyTorch, JAX and ONNX Runtime.
 
 For random configurations (fixed seeds) every translation a framework can express must
 reproduce numconv within the stated tolerance (``OpConfig.error_bound``: gamma(K+1)
@@ -20,9 +20,10 @@ from numconv.crosscheck import OpConfig, applicable, compare, translate
 pytestmark = pytest.mark.live
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-MODULES = {"tf": "tensorflow", "keras": "keras", "torch": "torch", "jax": "jax"}
+MODULES = {"tf": "tensorflow", "keras": "keras", "torch": "torch", "jax": "jax",
+           "onnx": "onnxruntime"}
 #: the versions the framework bugs below were measured on
-MEASURED = {"tensorflow": "2.21.", "keras": "3.15.", "torch": "2.13."}
+MEASURED = {"tensorflow": "2.21.", "keras": "3.15.", "torch": "2.13.", "onnxruntime": "1.32."}
 
 
 def measured(module: str):
@@ -97,7 +98,7 @@ def _configs(seeds: range) -> list[OpConfig]:
 CONFIGS = _configs(range(52))
 
 
-@pytest.mark.parametrize("framework", ["tf", "keras", "torch", "jax"])
+@pytest.mark.parametrize("framework", ["tf", "keras", "torch", "jax", "onnx"])
 @pytest.mark.parametrize("index", range(len(CONFIGS)))
 def test_translation_reproduces_numconv(framework, index):
     pytest.importorskip(MODULES[framework])
@@ -119,7 +120,7 @@ def _changes(divergence_id: str) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("framework", ["tf", "keras", "torch", "jax"])
+@pytest.mark.parametrize("framework", ["tf", "keras", "torch", "jax", "onnx"])
 def test_translation_reproduces_numconv_many(framework):
     pytest.importorskip(MODULES[framework])
     for index, config in enumerate(_configs(range(1000, 1300))):
@@ -251,3 +252,95 @@ def test_tf_max_pool2d_numpy_float64_input_comes_back_float32():
     assert tf.nn.max_pool2d(tf.constant(x), 2, 1, "SAME").dtype == tf.float64
     c = OpConfig("max_pool2d", "1x5x5x1", window=2, padding="SAME", dtype="float64")
     assert compare(c, ["tf"], inputs={"x": x}).results[0].status == "ok"
+
+
+# --------------------------------------------------------------------------- ONNX Runtime
+
+def test_onnxruntime_max_pool_nan_depends_on_the_position():
+    measured("onnxruntime")
+    c = OpConfig("max_pool1d", "1x4x1", window=4)
+    run = translate(c, "onnx").build()
+    got = []
+    for position in range(4):
+        x = np.array([1.0, 2.0, 3.0, 0.5], np.float32)
+        x[position] = np.nan
+        got.append(run(x.reshape(1, 4, 1)).item())
+    np.testing.assert_array_equal(got, [3.0, 3.0, 2.0, np.nan])      # numconv: NaN each time
+    result = compare(c, ["onnx"], inputs={"x": x.reshape(1, 4, 1)}).results[0]
+    assert [d.id for d in result.divergences] == ["onnxruntime-max-pool-nan"]
+
+
+def test_onnxruntime_padding_only_window_gives_zero_and_lowest():
+    measured("onnxruntime")
+    x = np.ones((1, 1, 1), np.float32)
+    avg = OpConfig("avg_pool1d", "1x1x1", window=2, dilations=2, padding="SAME")
+    assert avg.geometry.pads == ((1, 1),)              # both taps (-1 and 1) are padding
+    assert translate(avg, "onnx").build()(x).item() == 0.0 and np.isnan(avg.run_numconv(x))
+    top = translate(avg.replace(op="max_pool1d"), "onnx").build()(x).item()
+    assert top == np.finfo(np.float32).min
+    result = compare(avg, ["onnx"], inputs={"x": x}).results[0]
+    assert result.status == "exceeds tolerance"
+    assert "onnxruntime-padding-only-window" in [d.id for d in result.divergences]
+
+
+def test_onnxruntime_pools_return_a_window_where_the_output_is_empty():
+    measured("onnxruntime")
+    x = np.array([1.0, 2.0], np.float32).reshape(1, 2, 1)
+    for op, expected in (("max_pool1d", 2.0), ("avg_pool1d", 1.5)):
+        c = OpConfig(op, "1x2x1", window=3, strides=2)      # (2 - 3 + 2) // 2 = 0 outputs
+        assert c.out_shape == (1, 0, 1)
+        assert translate(c, "onnx").build()(x).ravel().tolist() == [expected]
+        result = compare(c, ["onnx"], inputs={"x": x}).results[0]
+        assert (result.status, result.shape) == ("shape mismatch", (1, 1, 1))
+        assert [d.id for d in result.divergences] == ["onnxruntime-pool-empty-output"]
+    c = OpConfig("max_pool1d", "1x2x1", window=3, strides=1)  # the stride divides: right
+    assert compare(c, ["onnx"], inputs={"x": x}).results[0].status == "ok"
+
+
+@pytest.mark.parametrize("config, what", [
+    (OpConfig("conv2d", "1x8x8x2", filter_shape="3x3x2x2", dilations=2, padding="SAME"),
+     "fails: InvalidArgument"),
+    (OpConfig("max_pool2d", "1x7x7x2", window=2, strides=2, dilations=2, padding="SAME"),
+     "returns shape (1, 3, 3, 2) instead of (1, 4, 4, 2)"),
+    (OpConfig("max_pool1d", "1x6x1", window=1, strides=3, padding="SAME"),
+     "fails: RuntimeException"),
+    (OpConfig("avg_pool1d", "1x6x1", window=1, strides=3, padding="SAME"),
+     "differs from numconv by max abs"),
+])
+def test_onnxruntime_same_auto_pad_port_is_measured_wrong(config, what):
+    measured("onnxruntime")
+    result = compare(config, ["onnx"]).results[0]
+    assert result.status == "ok"                          # explicit pads: right
+    (div,) = [d for d in result.divergences if d.id == "onnxruntime-same-auto-pad"]
+    assert div.measured.startswith('a port with auto_pad="SAME_UPPER" ' + what), div.measured
+
+
+def test_onnx_same_lower_port_is_shifted():
+    pytest.importorskip("onnxruntime")
+    c = OpConfig("max_pool1d", "1x5x1", window=2, strides=2, padding="SAME")   # pads (0, 1)
+    x = np.arange(5, dtype=np.float32).reshape(1, 5, 1)
+    code = translate(c, "onnx").code.replace('"SAME_UPPER"', '"SAME_LOWER"')
+    namespace: dict = {}
+    exec(code, namespace)
+    np.testing.assert_array_equal(namespace["run"](x).ravel(), [0.0, 2.0, 4.0])   # (-1,0) ...
+    np.testing.assert_array_equal(c.run_numconv(x).ravel(), [1.0, 3.0, 4.0])      # (0,1) ...
+
+
+@pytest.mark.parametrize("op, arg", [("conv2d", {"filter_shape": "3x3x2x2"}),
+                                     ("max_pool2d", {"window": 3}), ("avg_pool2d", {"window": 3})])
+def test_onnxruntime_same_lower_is_numconvs(op, arg):
+    pytest.importorskip("onnxruntime")
+    c = OpConfig(op, "2x8x7x2", strides=2, padding="SAME_LOWER", **arg)
+    assert c.geometry.pads == ((1, 0), (1, 1))                 # the odd pixel first
+    assert compare(c, ["onnx"]).results[0].status == "ok"
+
+
+def test_onnxruntime_really_has_no_float64_conv():
+    measured("onnxruntime")
+    c32 = OpConfig("conv1d", "1x5x1", filter_shape="3x1x1")
+    assert not translate(c32.replace(dtype="float64"), "onnx").expressible
+    code = translate(c32, "onnx").code
+    namespace: dict = {}
+    exec(code, namespace)
+    with pytest.raises(Exception, match="NOT_IMPLEMENTED"):
+        namespace["run"](np.zeros((1, 5, 1)), np.zeros((3, 1, 1)))

@@ -41,6 +41,27 @@ def test_input_rank():
         numconv.conv2d(X[0], W)
 
 
+def test_input_rank_single_image_hint():
+    with pytest.raises(ValueError, match=r"conv2d: input must have rank 4 .*got shape \(5, 5, 2\) "
+                                         r"\(rank 3\); a single image needs a batch axis: "
+                                         r"image\[None\]$"):
+        numconv.conv2d(X[0], W)
+
+
+def test_input_rank_single_channel_image_hint():
+    with pytest.raises(ValueError, match=r"conv2d: input must have rank 4 .*got shape \(5, 5\) "
+                                         r"\(rank 2\); a single one-channel image needs batch "
+                                         r"and channel axes: image\[None, \.\.\., None\]$"):
+        numconv.conv2d(X[0, :, :, 0], W[:, :, :1])
+
+
+def test_input_rank_single_channel_image_hint_channels_first():
+    with pytest.raises(ValueError, match=r"conv2d: input must have rank 4 \(NCHW: .*got shape "
+                                         r"\(5, 5\) \(rank 2\); a single one-channel image needs "
+                                         r"batch and channel axes: image\[None, None\]$"):
+        numconv.conv2d(X[0, :, :, 0], W[:, :, :1], data_format="NCHW")
+
+
 def test_spatial_rank():
     with pytest.raises(ValueError, match=r"max_pool: input must have rank 3 to 5 \(1 to 3 "
                                          r"spatial dims\), got shape \(5, 2\) \(rank 2\)"):
@@ -51,6 +72,20 @@ def test_filters_rank():
     with pytest.raises(ValueError, match=r"conv2d: filters must have rank 4 \(\*window, "
                                          r"in_channels/groups, out_channels\), got shape"):
         numconv.conv2d(X, W[0])
+
+
+def test_filters_rank_2d_kernel_hint():
+    with pytest.raises(ValueError, match=r"conv2d: filters must have rank 4 .*got shape \(3, 3\) "
+                                         r"\(rank 2\); a 2-D kernel becomes filters with "
+                                         r"numconv.as_filters\(kernel\)$"):
+        numconv.conv2d(X, np.ones((3, 3)))
+
+
+def test_filters_rank_kernel_hint():
+    with pytest.raises(ValueError, match=r"conv1d: filters must have rank 3 .*got shape \(3,\) "
+                                         r"\(rank 1\); a single 1-D kernel becomes filters with "
+                                         r"kernel\[\.\.\., None, None\]$"):
+        numconv.conv1d(np.ones((1, 8, 1)), np.ones(3))
 
 
 def test_filters_window_positive():
@@ -73,7 +108,7 @@ def test_input_channels_positive():
 
 def test_channel_multiple():
     with pytest.raises(ValueError, match=r"conv2d: input channels must be a multiple of the "
-                                         r"filters' in_channels \(3, axis -2 of filters\), "
+                                         r"in_channels of filters \(3, its axis -2\), "
                                          r"got 2 channels"):
         numconv.conv2d(X, np.zeros((3, 3, 3, 4)))
 
@@ -258,6 +293,19 @@ def test_flag_type():
 def test_choice_type():
     with pytest.raises(TypeError, match=r"conv2d: algorithm must be one of 'auto'"):
         numconv.conv2d(X, W, algorithm=3)
+
+
+def test_pool_algorithm_value():
+    with pytest.raises(ValueError, match=r"max_pool2d: algorithm must be one of 'auto', "
+                                         r"'reference', got 'im2col'"):
+        numconv.max_pool2d(X, 2, 2, "VALID", algorithm="im2col")
+
+
+def test_reference_pool_propagates_nan_only():
+    with pytest.raises(ValueError, match=r"max_pool: nan_policy 'ignore' needs "
+                                         r"algorithm='auto' \(the reference propagates NaN\), "
+                                         r"got 'ignore'"):
+        numconv.max_pool(X, 2, 2, "VALID", nan_policy="ignore", algorithm="reference")
 
 
 def test_precision_value():

@@ -51,7 +51,7 @@ from hypothesis import strategies as st
 
 import numconv
 from numconv.config import memory_limit
-from reference import ref_dim
+from loops import ref_dim
 
 BASE_EXAMPLES = int(os.environ.get("NUMCONV_FUZZ_EXAMPLES", "60"))
 SLOW_FACTOR = 20
@@ -68,9 +68,6 @@ MODULES = ["activations", "config", "conv", "conv_grad", "pooling", "pooling_gra
 NOT_FUZZED = {
     # trusted-input internals: documented as taking canonical, validated arguments
     "resolve": "internal: canonical arguments", "resolve_dim": "internal: canonical arguments",
-    "pad": "internal primitive", "window_view": "internal primitive",
-    "tap_views": "internal primitive", "chunk_plan": "internal primitive",
-    "scatter_windows": "internal primitive", "crop": "internal primitive",
     "applied": "internal: takes a Geometry",
     "avg_divisor": "internal: takes a Geometry", "lowest": "internal: takes a dtype",
     "argmax_taps": "internal: takes a Geometry", "max_grad": "internal: takes a Geometry",
@@ -82,6 +79,7 @@ NOT_FUZZED = {
     "build_parser": "no arguments",
     "main": "the command line: tests/test_files_cli_robustness.py",
     "save_figure": "writes files: tests/test_files_cli_robustness.py",
+    "show": "opens a window or displays in a notebook: tests/test_viz.py",
     "compare": "runs TensorFlow, PyTorch and JAX (the crosscheck live tests)",
     "require": "imports a framework",
 }
@@ -509,6 +507,9 @@ def pool_spec(fn, n, default_fmt, kind, wname="ksize", generic=False, dask=False
         else:
             maybe(draw, kw, "nan_policy", draw(st.sampled_from(["propagate", "ignore"])),
                   "propagate")
+        if "algorithm" in params and kw.get("nan_policy") != "ignore" \
+                and draw(st.integers(0, 3)) == 0:
+            kw["algorithm"] = draw(st.sampled_from(["auto", "reference"]))
         return kw
 
     params = inspect.signature(fn).parameters
@@ -516,7 +517,8 @@ def pool_spec(fn, n, default_fmt, kind, wname="ksize", generic=False, dask=False
            "data_format": format_bad, "dilations": int_seq, "ceil_mode": flag_bad,
            "count_include_pad": flag_bad, "divisor_override": bad_int,
            "pooling_type": choice_bad(["MAX", "AVG"]),
-           "nan_policy": choice_bad(["propagate", "ignore"])}
+           "nan_policy": choice_bad(["propagate", "ignore"]),
+           "algorithm": choice_bad(["auto", "reference"])}
     bad = {k: v for k, v in bad.items() if k in params}
     predict = pool_predict(wname, n, default_fmt, generic)
     return Spec(fn, base(), bad, (dask_shape if dask else expect_shape)(predict), weight,
@@ -594,6 +596,8 @@ def im2col_predict(kw):
     out = window_shape(x.shape, n, last, kw["window_shape"], kw.get("strides"),
                        kw.get("padding", "VALID"), kw.get("dilations"))
     cols = int(np.prod(ints_of(kw["window_shape"], n, last))) * spatial_channels(x.shape, last)
+    if kw.get("flatten"):
+        return (x.shape[0] * int(np.prod(out)), cols)
     return full_shape(x.shape[0], out, cols, last)
 
 
@@ -604,6 +608,7 @@ def im2col_base(draw):
           "window_shape": spell_plain(draw, c.window), "strides": c.strides,
           "padding": c.padding, "dilations": c.dilations}
     fmt_arg(draw, kw, c, None)
+    maybe(draw, kw, "flatten", draw(st.booleans()), False)
     return kw
 
 
@@ -611,6 +616,7 @@ def im2col_base(draw):
 def col2im_base(draw):
     kw = draw(im2col_base())
     x = kw.pop("input")
+    kw.pop("flatten", None)                    # the shape of cols says it
     kw["input_shape"] = draw(st.sampled_from([list, tuple, np.array]))(x.shape)
     kw["cols"] = rand(im2col_predict({**kw, "input": x}), "float64", 5)
     return kw
@@ -898,7 +904,9 @@ def pipeline_viz_specs():
     fig = 0.3
     return {
         "feature_extraction": Spec(pipeline.feature_extraction, st.fixed_dictionaries(
-            {"image": img, "kernel": kern}, optional=stages_opt), stages_bad, extraction),
+            {"image": img, "kernel": kern}, optional={
+                **stages_opt, "algorithm": st.sampled_from(["auto", "reference"])}),
+            {**stages_bad, "algorithm": choice_bad(["auto", "reference"])}, extraction),
         "show_extraction": Spec(viz.show_extraction, st.fixed_dictionaries(
             {"image": img, "kernel": kern}, optional=stages_opt), stages_bad, is_figure, fig,
             labels=("show_extraction", "feature_extraction")),
@@ -1048,7 +1056,7 @@ def crosscheck_specs():
                       st.integers(4, 8), st.sampled_from([np.float32, "float64"])),
             {"model": junk, "other": junk, "x": array_bad(), "dtype": st.one_of(junk, st.text(
                 max_size=6), st.sampled_from(["int8", np.complex64, "float128"]))},
-            typed(LayerReport), weight=0.5),
+            typed(LayerReport), weight=0.5, errors=(ValueError, TypeError, OSError)),
     }
 
 
@@ -1082,8 +1090,8 @@ def build_specs() -> dict[str, Spec]:
                                                       numbers)
     specs["im2col"] = Spec(numconv.im2col, im2col_base(), {
         "input": array_bad(), "window_shape": int_seq, "strides": int_seq,
-        "padding": padding_bad, "data_format": format_bad, "dilations": int_seq},
-        expect_shape(im2col_predict))
+        "padding": padding_bad, "data_format": format_bad, "dilations": int_seq,
+        "flatten": flag_bad}, expect_shape(im2col_predict))
     specs["col2im"] = Spec(numconv.windows.col2im, col2im_base(), {
         "cols": array_bad(), "input_shape": int_seq, "window_shape": int_seq,
         "strides": int_seq, "padding": padding_bad, "data_format": format_bad,

@@ -1,19 +1,19 @@
-"""Convolution gradients, transposed convolution and col2im against nested-loop references.
+"""Convolution gradients, transposed convolution and col2im against numconv.reference.
 
-The references below scatter each output gradient through each window tap by loops,
-with the geometry re-derived by counting window positions; they share no code with
-numconv.
+Expected gradients come from ``numconv.reference.conv_vjp`` (tests/oracle.py), which
+test_reference.py checks against loops that scatter each output gradient through each
+window tap.
 """
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 import pytest
 
 import numconv
 from conftest import assert_matches
+from oracle import geometry
+from oracle import ref_conv_vjp as ref_backprop
 
 RNG = np.random.default_rng(2024)
 LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
@@ -24,57 +24,8 @@ def rand(*shape, dtype=np.float64):
     return RNG.standard_normal(shape).astype(dtype)
 
 
-def count_dim(n, k, s, d, padding):
-    """(out, pad_before) of one dim by counting windows that fit."""
-    eff = (k - 1) * d + 1
-    if padding == "SAME":
-        out = len(range(0, n, s))
-        total = max(0, (out - 1) * s + eff - n)
-        return out, total // 2
-    b, a = (0, 0) if padding == "VALID" else padding
-    out = 0
-    while out * s + eff <= n + b + a:
-        out += 1
-    return out, b
-
-
-def ref_windows(in_spatial, window, strides, padding, dilations):
-    """Yield (out position, tap, input position or None) for every window tap."""
-    n = len(in_spatial)
-    pads = padding if not isinstance(padding, str) else [padding] * n
-    dims = [count_dim(in_spatial[i], window[i], strides[i], dilations[i], pads[i])
-            for i in range(n)]
-    for o in itertools.product(*[range(dm[0]) for dm in dims]):
-        for t in itertools.product(*[range(k) for k in window]):
-            pos = tuple(o[i] * strides[i] - dims[i][1] + t[i] * dilations[i] for i in range(n))
-            inside = all(0 <= p < in_spatial[i] for i, p in enumerate(pos))
-            yield o, t, (pos if inside else None)
-
-
-def ref_backprop(x, w, g, strides, padding, dilations):
-    """(dx, dw) of channels-last conv by loops; ``w`` is (*window, cin_g, cout)."""
-    n = x.ndim - 2
-    cin_g, cout = w.shape[-2:]
-    groups = x.shape[-1] // cin_g
-    cout_g = cout // groups
-    dx, dw = np.zeros(x.shape), np.zeros(w.shape)
-    for o, t, pos in ref_windows(x.shape[1:-1], w.shape[:n], strides, padding, dilations):
-        if pos is None:
-            continue
-        for b in range(x.shape[0]):
-            for co in range(cout):
-                c0 = (co // cout_g) * cin_g
-                for ci in range(cin_g):
-                    dx[(b, *pos, c0 + ci)] += g[(b, *o, co)] * w[(*t, ci, co)]
-                    dw[(*t, ci, co)] += g[(b, *o, co)] * x[(b, *pos, c0 + ci)]
-    return dx, dw
-
-
 def forward_shape(x_shape, w_shape, strides, padding, dilations):
-    n = len(x_shape) - 2
-    pads = padding if not isinstance(padding, str) else [padding] * n
-    out = [count_dim(x_shape[1 + i], w_shape[i], strides[i], dilations[i], pads[i])[0]
-           for i in range(n)]
+    out = geometry(x_shape, w_shape[:-2], strides, padding, dilations).out_shape
     return (x_shape[0], *out, w_shape[-1])
 
 

@@ -1,14 +1,11 @@
-"""Pooling gradients, max_pool_with_argmax and max_unpool against nested-loop references.
+"""Pooling gradients, max_pool_with_argmax and max_unpool against numconv.reference.
 
-The references walk every window tap by loops (geometry re-derived by counting, with
-PyTorch's ceil_mode rule), pick the first strict maximum among the taps that read the
-input, and count the average's divisor tap by tap.
+Expected gradients come from ``numconv.reference.max_pool_vjp`` / ``avg_pool_vjp``
+(tests/oracle.py), which test_reference.py checks against loops over every window tap;
+the argmax indices, which the reference does not compute, against those loops here.
 """
 
 from __future__ import annotations
-
-import itertools
-import math
 
 import numpy as np
 import pytest
@@ -17,76 +14,10 @@ from hypothesis import strategies as st
 
 import numconv
 from conftest import assert_matches
+from loops import first_max, windows
+from oracle import ref_avg_grad, ref_max_grad
 
 RNG = np.random.default_rng(77)
-
-
-def dims_of(n, k, s, d, padding, ceil_mode=False):
-    """(out, pad_before, declared pad_after) of one dim by counting window starts."""
-    eff = (k - 1) * d + 1
-    if padding == "SAME":
-        out = len(range(0, n, s))
-        total = max(0, (out - 1) * s + eff - n)
-        return out, total // 2, total - total // 2
-    b, a = (0, 0) if padding == "VALID" else padding
-    out = 0
-    if ceil_mode:   # PyTorch: the last window may overhang but must start in input/left pad
-        while out * s <= n + b + a - eff + s - 1 and out * s < n + b:
-            out += 1
-    else:
-        while out * s + eff <= n + b + a:
-            out += 1
-    return out, b, a
-
-
-def windows(x_shape, window, strides, padding, dilations, ceil_mode=False):
-    """Yield (out position, [(tap input position or None, inside declared pads)...])."""
-    n = len(x_shape) - 2
-    pads = padding if not isinstance(padding, str) else [padding] * n
-    dims = [dims_of(x_shape[1 + i], window[i], strides[i], dilations[i], pads[i], ceil_mode)
-            for i in range(n)]
-    for o in itertools.product(*[range(dm[0]) for dm in dims]):
-        taps = []
-        for t in itertools.product(*[range(k) for k in window]):
-            pos = tuple(o[i] * strides[i] - dims[i][1] + t[i] * dilations[i] for i in range(n))
-            inside = all(0 <= p < x_shape[1 + i] for i, p in enumerate(pos))
-            declared = all(-dims[i][1] <= p < x_shape[1 + i] + dims[i][2]
-                           for i, p in enumerate(pos))
-            taps.append((pos if inside else None, declared))
-        yield o, taps
-
-
-def ref_first_max(values):
-    """Index of the first maximum (the first NaN if any) in a list; None if empty."""
-    best = None
-    for i, v in enumerate(values):
-        if best is None or (math.isnan(v) and not math.isnan(values[best])) or v > values[best]:
-            best = i
-    return best
-
-
-def ref_max_grad(x, g, window, strides, padding, dilations, ceil_mode=False):
-    dx = np.zeros(x.shape)
-    for o, taps in windows(x.shape, window, strides, padding, dilations, ceil_mode):
-        real = [p for p, _ in taps if p is not None]
-        for b in range(x.shape[0]):
-            for c in range(x.shape[-1]):
-                k = ref_first_max([float(x[(b, *p, c)]) for p in real])
-                if k is not None:
-                    dx[(b, *real[k], c)] += g[(b, *o, c)]
-    return dx
-
-
-def ref_avg_grad(x_shape, g, window, strides, padding, dilations, ceil_mode=False,
-                 count_include_pad=False, divisor_override=None):
-    dx = np.zeros(x_shape)
-    for o, taps in windows(x_shape, window, strides, padding, dilations, ceil_mode):
-        counted = sum(p is not None or (count_include_pad and dec) for p, dec in taps)
-        divisor = divisor_override or counted
-        for p, _ in taps:
-            if p is not None:
-                dx[(slice(None), *p, slice(None))] += g[(slice(None), *o, slice(None))] / divisor
-    return dx
 
 
 def ref_argmax(x, window, strides, padding, include_batch):
@@ -95,10 +26,10 @@ def ref_argmax(x, window, strides, padding, include_batch):
     out_shape = None
     result = {}
     for o, taps in windows(x.shape, window, strides, padding, (1,) * n):
-        real = [p for p, _ in taps if p is not None]
+        real = [p for _, p, _ in taps if p is not None]
         for b in range(x.shape[0]):
             for c in range(x.shape[-1]):
-                p = real[ref_first_max([float(x[(b, *q, c)]) for q in real])]
+                p = real[first_max([float(x[(b, *q, c)]) for q in real])]
                 flat = np.ravel_multi_index((b, *p, c) if include_batch else (*p, c),
                                             x.shape if include_batch else x.shape[1:])
                 result[(b, *o, c)] = flat

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import numconv
 from numconv.geometry import resolve, resolve_dim
-from reference import ref_dim
+from loops import ref_dim
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -53,6 +53,26 @@ def test_demo_from_the_file_end_to_end():
     assert_matches(r.condense, DEMO["pool"], dtype=np.float32)
 
 
+@pytest.mark.parametrize("pooling_type", ["MAX", "AVG"])
+def test_the_lesson_on_the_reference_path(pooling_type):
+    """algorithm="reference": both windowed stages run numconv.reference; same arrays."""
+    fast = feature_extraction(DEMO["input"], "edge", pooling_type=pooling_type)
+    ref = feature_extraction(DEMO["input"], "edge", pooling_type=pooling_type,
+                             algorithm="reference")
+    assert (fast.conv_algorithm, fast.pool_algorithm) == ("shift", "auto")
+    assert (ref.conv_algorithm, ref.pool_algorithm) == ("reference", "reference")
+    assert_matches(ref.filter, DEMO["filter"], dtype=np.float32)
+    assert_matches(ref.condense, fast.condense, dtype=np.float32)
+    lines = ref.describe().splitlines()
+    assert lines[1].endswith("padding SAME, algorithm reference")
+    assert lines[5].endswith("padding SAME, algorithm reference")
+
+
+def test_the_chosen_algorithm_is_the_one_reported():
+    r = feature_extraction(np.ones((9, 9)), np.ones((1, 1)), pool_size=1, pool_stride=1)
+    assert r.conv_algorithm == "pointwise" and "algorithm pointwise" in r.describe()
+
+
 def _variant(i: int) -> dict:
     return {k.split("__", 1)[1]: a for k, a in VARIANTS.items() if k.startswith(f"v{i}__")}
 
@@ -204,6 +224,12 @@ def test_activation_type():
     with pytest.raises(TypeError, match=r"feature_extraction: activation must be None or one "
                                         r"of .*, got bool True"):
         feature_extraction(np.ones((4, 4)), "edge", activation=True)
+
+
+def test_algorithm_error():
+    with pytest.raises(ValueError, match=r"feature_extraction: algorithm must be one of "
+                                         r"'auto', 'reference', got 'shift'"):
+        feature_extraction(np.ones((4, 4)), "edge", algorithm="shift")
 
 
 def test_kernel_name():

@@ -1,4 +1,4 @@
-"""Pooling against the nested-loop reference; PyTorch options; global pools; NaN; dtypes."""
+"""Pooling against numconv.reference (via tests/oracle.py); PyTorch options; global pools; NaN."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import numconv
 from conftest import assert_matches
-from reference import ref_pool
+from oracle import ref_pool
 
 RNG = np.random.default_rng(99)
 
@@ -163,7 +163,7 @@ def test_inputs_not_modified():
 # --------------------------------------------------------------------------- last-axis strategies
 # numconv.kernels.pool reduces the last spatial axis either tap by tap (strided
 # slices) or with stride 1 and then subsamples; _subsample_wins picks.  Both branches
-# are forced here and checked against the nested-loop reference and against each other.
+# are forced here and checked against numconv.reference and against each other.
 
 STRATEGY_GRID = [
     # (spatial, window, strides, dilations, padding, channels)

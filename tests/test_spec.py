@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import numconv
-from reference import ref_conv, ref_pool
+from loops import loop_conv as ref_conv
+from loops import loop_pool as ref_pool
 
 RNG = np.random.default_rng(11)
 

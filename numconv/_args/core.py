@@ -178,11 +178,22 @@ def rank_range(fn: str, arg: str, x: np.ndarray, low: int, high: int | None,
 
 
 def check_input_rank(fn: str, arg: str, x: np.ndarray, layout: Layout) -> None:
-    """Require an input of rank ``layout.rank`` (batch, spatial dims, channels)."""
+    """Require an input of rank ``layout.rank`` (batch, spatial dims, channels).
+
+    One or two axes short, the message says how to add them: ``image[None]`` for a
+    single image, ``image[None, ..., None]`` (or ``image[None, None]`` channels-first)
+    for a single-channel one without its channel axis.
+    """
     if x.ndim != layout.rank:
+        hint = ""
+        if x.ndim == layout.rank - 1:
+            hint = "; a single image needs a batch axis: image[None]"
+        elif x.ndim == layout.rank - 2 and x.ndim > 0:
+            hint = ("; a single one-channel image needs batch and channel axes: "
+                    + ("image[None, ..., None]" if layout.channels_last else "image[None, None]"))
         fail(fn, arg, f"must have rank {layout.rank} ({layout.name}: batch, "
              f"{layout.n_spatial} spatial dim{'s' if layout.n_spatial > 1 else ''}, channels)",
-             None, shown=f"shape {x.shape} (rank {x.ndim})")
+             None, shown=f"shape {x.shape} (rank {x.ndim}){hint}")
 
 
 def padding(fn: str, value: Any, n: int, layout: Layout | None = None,
@@ -308,8 +319,13 @@ def number(fn: str, arg: str, value: Any, *, allow_none: bool = False) -> float 
 def filters(fn: str, arg: str, w: np.ndarray, n: int) -> None:
     """Filters of shape ``(*window, in_channels/groups, out_channels)``, window dims > 0."""
     if w.ndim != n + 2:
+        hint = ""
+        if w.ndim == n == 2:
+            hint = "; a 2-D kernel becomes filters with numconv.as_filters(kernel)"
+        elif w.ndim == n:
+            hint = f"; a single {n}-D kernel becomes filters with kernel[..., None, None]"
         fail(fn, arg, f"must have rank {n + 2} (*window, in_channels/groups, out_channels)",
-             None, shown=f"shape {w.shape} (rank {w.ndim})")
+             None, shown=f"shape {w.shape} (rank {w.ndim}){hint}")
     if any(k < 1 for k in w.shape[:n]):
         fail(fn, arg, "window dims must be positive", None, shown=f"shape {w.shape}")
     if w.shape[n] < 1:
@@ -327,8 +343,8 @@ def groups(fn: str, in_channels: int, filter_in: int, filter_out: int, arg: str 
         fail(fn, input_arg, "must have at least one channel", None,
              shown=f"{in_channels} channels")
     if in_channels % filter_in:
-        fail(fn, input_arg, f"channels must be a multiple of the {arg}' in_channels "
-             f"({filter_in}, axis -2 of {arg})", None, shown=f"{in_channels} channels")
+        fail(fn, input_arg, f"channels must be a multiple of the in_channels of {arg} "
+             f"({filter_in}, its axis -2)", None, shown=f"{in_channels} channels")
     g = in_channels // filter_in
     if filter_out % g:
         fail(fn, arg, f"out_channels must be a multiple of the group count {g} "
@@ -368,6 +384,16 @@ def nan_policy(fn: str, value: Any, kind: str) -> str:
         fail(fn, "nan_policy", "'ignore' applies to max pooling only (average pooling "
              "propagates NaN in every framework)", value)
     return policy
+
+
+def pool_algorithm(fn: str, value: Any, nan_policy: str) -> str:
+    """Pooling's ``algorithm``: "auto" (the blocked kernels) or "reference" (the textbook,
+    which propagates NaN)."""
+    algorithm = choice(fn, "algorithm", value, ("auto", "reference"))
+    if algorithm == "reference" and nan_policy == "ignore":
+        fail(fn, "nan_policy", "'ignore' needs algorithm='auto' (the reference propagates "
+             "NaN)", nan_policy)
+    return algorithm
 
 
 def algorithm_fits(fn: str, name: str, rule: str | None, window: tuple[int, ...]) -> None:

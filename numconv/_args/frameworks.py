@@ -85,10 +85,32 @@ def port_spec(fn: str, value: Any, aliases: dict[str, str]) -> tuple[str, str]:
     return names[0], names[1]
 
 
-def missing_framework(fn: str, framework: str, module: str, extra: str) -> NoReturn:
-    """ModuleNotFoundError naming the extra that installs a framework."""
-    raise ModuleNotFoundError(f"{fn}: {framework} is not installed (no module {module!r}); "
-                              f"pip install numconv[{extra}]", name=module)
+def install_hint(extras: Sequence[str]) -> str:
+    """The pip command installing numconv's ``extras``, quoted for any shell (zsh too).
+
+    >>> print(install_hint(["jax", "onnx", "jax"]))
+    pip install "numconv[jax,onnx]"
+    """
+    return f'pip install "numconv[{",".join(dict.fromkeys(extras))}]"'
+
+
+def missing_text(missing: dict[str, tuple[str, str]]) -> str:
+    """``framework -> (why, extra)`` as one line: each framework, why, then the pip command.
+
+    >>> print(missing_text({"jax": ("no module 'jax'", "jax")}))
+    jax (no module 'jax'); pip install "numconv[jax]"
+    """
+    names = ", ".join(f"{name} ({why})" for name, (why, _) in missing.items())
+    return f"{names}; {install_hint([extra for _, extra in missing.values()])}"
+
+
+def missing_frameworks(fn: str, missing: dict[str, tuple[str, str]], module: str,
+                       asked: int = 1) -> NoReturn:
+    """ModuleNotFoundError naming the frameworks that cannot be imported and the pip command;
+    ``asked`` is how many were asked for (all of them are missing)."""
+    head = "not installed" if asked == 1 else f"none of the {asked} frameworks asked for " \
+        "is installed"
+    raise ModuleNotFoundError(f"{fn}: {head}: {missing_text(missing)}", name=module)
 
 
 def inexpressible(fn: str, framework: str, reason: str) -> NoReturn:
@@ -106,6 +128,17 @@ def unsupported_option(fn: str, index: int, layer: Any, option: str, value: Any,
                        rule: str) -> NoReturn:
     """ValueError for a layer option the converter cannot reproduce."""
     fail(fn, f"layer {index} ({type(layer).__name__}) {option}", rule, value)
+
+
+def onnx_label(index: int, node: Any) -> str:
+    """``node 3 'name' (OpType)``: an ONNX node by its index, its name if any, its op type."""
+    name = f" {node.name!r}" if getattr(node, "name", "") else ""
+    return f"node {index}{name} ({node.op_type})"
+
+
+def onnx_node(fn: str, index: int, node: Any, what: str, rule: str, got: Any) -> NoReturn:
+    """ValueError for an ONNX node (``what``: "" or "attribute X") a converter cannot reproduce."""
+    fail(fn, f"{onnx_label(index, node)}{' ' + what if what else ''}", rule, got)
 
 
 def unbuilt_model(fn: str, model: Any) -> NoReturn:

@@ -140,8 +140,9 @@ def instance(fn: str, arg: str, value: Any, cls: type | tuple[type, ...], what: 
     return value
 
 
-def file_path(fn: str, arg: str, value: Any) -> Any:
-    """An existing file given as ``str`` or ``os.PathLike``; returns a ``pathlib.Path``.
+def file_path(fn: str, arg: str, value: Any, what: str = "a file") -> Any:
+    """An existing file (``what``: "an image file", "an ONNX model file", ...) given as ``str``
+    or ``os.PathLike``; returns a ``pathlib.Path``.
 
     FileNotFoundError if it does not exist, IsADirectoryError for a directory.
     """
@@ -149,7 +150,7 @@ def file_path(fn: str, arg: str, value: Any) -> Any:
         type_fail(fn, arg, "must be a file path (str or os.PathLike)", value)
     path = pathlib.Path(value)
     if path.is_dir():
-        raise IsADirectoryError(f"{fn}: {arg} must be an image file, not a directory, "
+        raise IsADirectoryError(f"{fn}: {arg} must be {what}, not a directory, "
                                 f"got {str(path)!r}")
     if not path.exists():
         raise FileNotFoundError(f"{fn}: {arg} must be an existing file, got {str(path)!r} "

@@ -9,15 +9,17 @@ Every algorithm has the signature ``algo(x, w, geometry, groups, dtype) -> out``
 ========== =============================================================== ===========
 name       algorithm                                                       error bound
 ========== =============================================================== ===========
-im2col     patch matrix per cache-sized block + one GEMM (the reference)   per element
+im2col     patch matrix per cache-sized block + one GEMM                   per element
 shift      one multiply-add per window tap, no patch matrix                per element
 pointwise  direct GEMM for 1x1 windows (no copy when stride 1, unpadded)   per element
 fft        ``scipy.fft`` overlap-save per block, for large windows         normwise
 winograd   F(4x4, 3x3) for 2-D 3x3 stride-1 filters                        normwise
+reference  the textbook (:func:`numconv.reference.conv`): the whole patch     per element
+           matrix at once, one GEMM per group, no blocks
 ========== =============================================================== ===========
 
-All of them build their scratch block by block under the workspace bound
-(:func:`numconv.workspace_limit`); integer inputs are exact (``fft`` and ``winograd``
+All of them but ``reference`` build their scratch block by block under the workspace
+bound (:func:`numconv.workspace_limit`); integer inputs are exact (``fft`` and ``winograd``
 run im2col for them).  Float results differ by rounding, bounded in two ways.
 
 **Per element: the direct sums** (:data:`EXACT`, the only algorithms ``auto`` picks
@@ -69,6 +71,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import reference
 from ..config import get_default_precision, get_workspace_limit
 from ..geometry import Geometry
 from . import fft, gemm, pointwise, shift, winograd
@@ -90,6 +93,7 @@ ALGORITHMS: dict[str, Algorithm] = {
     "pointwise": pointwise_gemm,
     "fft": fft_conv,
     "winograd": winograd_f4x4_3x3,
+    "reference": reference.conv,
 }
 
 #: the direct sums: each output a plain sum of products (per-element error bound), the
@@ -187,6 +191,17 @@ def workspace(name: str, x_shape: tuple[int, ...], x_dtype: np.dtype,
     dtype = np.dtype(dtype)
     args = (x_shape, x_dtype, w_shape, geometry, groups, dtype)
     filters = math.prod(w_shape) * dtype.itemsize
+    if name == "reference":    # no blocks: the input in dtype, padded, all its patches, a
+        # group's patches copied out of them and a group's product before it is stored
+        batch, channels = x_shape[0], x_shape[-1]
+        positions = batch * math.prod(geometry.out_shape)
+        cast = math.prod(x_shape) if np.dtype(x_dtype) != dtype else 0
+        padded = batch * math.prod(d.padded_size for d in geometry.dims) * channels \
+            if geometry.padded else 0
+        patches = positions * math.prod(geometry.window) * channels
+        group = patches // groups if groups > 1 else 0
+        product = positions * (w_shape[-1] // groups)
+        return (cast + padded + patches + group + product) * dtype.itemsize + filters
     if name in ("shift", "pointwise"):
         return (shift if name == "shift" else pointwise).request(*args).workspace() + filters
     im2col = gemm.request(*args).workspace() + filters

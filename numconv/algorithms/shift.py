@@ -2,7 +2,7 @@
 
 ``out = sum over taps t of  tap_t(x) @ w[t]`` where ``tap_t(x)`` is the strided slice
 of the padded input that tap ``t`` reads for every output position (shape
-``(N, *out_spatial, C)``, see :func:`numconv.windows.tap_views`).  The scratch per
+``(N, *out_spatial, C)``: ``numconv.reference.window_view(...)[..., t, :]``).  The scratch per
 block is one output-sized buffer (plus the padded slab), never a patch matrix, so
 this path wins when channels are few (the product per tap is a broadcast multiply,
 not a GEMM), for depthwise filters, and when memory is tight.
@@ -332,7 +332,8 @@ def _flat_boxes(x: np.ndarray, w: np.ndarray, geometry: Geometry, dtype: np.dtyp
         # the frame's copies: at most the padded input rows of the block (its slab)
         buffer = scratch.get(worker, "frame", (images * slab_rows(geometry, rs.stop - rs.start)
                                                * d1.padded_size * channels,), dtype)
-        inner = range(max(rs.start, r_lo), max(min(rs.stop, r_hi), max(rs.start, r_lo)))
+        lo = min(max(rs.start, r_lo), rs.stop)          # the block's interior rows
+        inner = range(lo, max(min(rs.stop, r_hi), lo))
         everything = range(out_cols)
         for rows in (range(rs.start, inner.start), range(inner.stop, rs.stop)):
             if len(rows):          # frame rows: the whole width from a padded copy

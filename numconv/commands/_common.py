@@ -16,11 +16,14 @@ beyond "is an integer" are left to the library functions the commands call.  The
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import math
 import os
+import re
+import sys
 import tempfile
-from typing import Any, Sequence, Union
+from typing import Any, Iterator, Mapping, Sequence, Union
 
 PaddingToken = Union[str, int, tuple[int, int]]
 
@@ -123,3 +126,47 @@ def positive_seconds(option: str, value: Any) -> None:
                                   and value > 0):
         raise ValueError(f"argument {option}: must be a positive number of seconds, "
                          f"got {value!r}")
+
+
+def flag_error(exc: Exception, functions: Sequence[str], flags: Mapping[str, str]) -> Exception:
+    """The library's error in the command's words: ``"fn: arg rule"`` -> ``"--flag rule"``.
+
+    A message from one of ``functions`` whose argument has a flag loses the function's
+    name; every argument name with an underscore (never an English word) is replaced by
+    its flag wherever it appears.  The exception keeps its type; an OSError with an errno
+    (it names a file already) is returned as it is.
+
+    >>> flags = {"filter_shape": "--filters", "input": "--input"}
+    >>> str(flag_error(ValueError("OpConfig: input channels must be a multiple of the "
+    ...                           "in_channels of filter_shape (4)"), ["OpConfig"], flags))
+    '--input channels must be a multiple of the in_channels of --filters (4)'
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc
+    text = str(exc)
+    for fn in functions:
+        head = text[len(fn) + 2:].split(" ", 1)[0] if text.startswith(f"{fn}: ") else None
+        if head in flags:
+            text = flags[head] + text[len(fn) + 2 + len(head):]
+            break
+    for name, flag in flags.items():
+        if "_" in name:
+            text = re.sub(rf"(?<![\w-]){re.escape(name)}\b", flag, text)
+    return type(exc)(text)
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the block: frameworks write C++ log lines there
+    on import (TensorFlow 2.21 prints its oneDNN notice twice, whatever TF_CPP_MIN_LOG_LEVEL
+    says), which a command's output should not carry."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -13,7 +13,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._common import output_dir, padding_mode, positive_int
+from ._common import flag_error, output_dir, padding_mode, positive_int
 
 #: Figure files the demo writes, in order (``<name>.png``).
 FIGURES = ("kernel", "filter_detect", "pools", "extraction", "translation_invariance",
@@ -22,7 +22,8 @@ FIGURES = ("kernel", "filter_detect", "pools", "extraction", "translation_invari
 EXAMPLES = """examples:
   numconv demo                  # the bundled photograph, the seed's settings
   numconv demo photo.jpg --kernel bottom_sobel -o figures
-  numconv demo --pool avg --window 3 --stride 3 --padding VALID"""
+  numconv demo --pool avg --window 3 --stride 3 --padding VALID
+  numconv demo --algorithm reference   # the stages on numconv/reference.py"""
 
 
 def register(subparsers: Any) -> None:
@@ -47,6 +48,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--stride", type=positive_int, default=2, help="pooling stride (default 2)")
     p.add_argument("--padding", type=padding_mode, default="SAME", metavar="{SAME,VALID}",
                    help="pooling padding (default SAME)")
+    p.add_argument("--algorithm", default="auto", choices=("auto", "reference"), type=str.lower,
+                   help="auto (default): the fast paths; reference: Filter and Condense run "
+                   "numconv/reference.py, the textbook (each stage line names what ran)")
     p.add_argument("-o", "--output", default="numconv-out", metavar="DIR",
                    help="output directory, created if missing (default ./numconv-out)")
     p.set_defaults(handler=run, subparser=p)
@@ -84,7 +88,8 @@ def _pool2_lines(result: Any, window: int, stride: int, padding: str) -> list[st
 
 
 def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int = 2,
-         stride: int = 2, padding: str = "SAME", output: Any = "numconv-out") -> DemoResult:
+         stride: int = 2, padding: str = "SAME", output: Any = "numconv-out",
+         algorithm: str = "auto") -> DemoResult:
     """Run the demo: compute the stages, draw the figures, write them to ``output``.
 
     Parameters are the command's; ``kernel`` may also be a 2-D array.  Figures
@@ -102,14 +107,15 @@ def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int
         get_kernel(kernel)                  # an unknown name fails before any work
     path = default_image_path() if image is None else image
     pixels = read_image(path, channels=1)
+    windows = (window, 3) if window != 3 else (3,)
+    _check_pools(pixels.shape[:2], windows, stride, padding)   # before anything is written
     output_dir(output)
     result = feature_extraction(pixels, kernel, pool_size=window, pool_stride=stride,
-                                pool_padding=padding, pooling_type=kind)
+                                pool_padding=padding, pooling_type=kind, algorithm=algorithm)
     out = DemoResult(os.fspath(path), os.fspath(output), result)
-    windows = (window, 3) if window != 3 else (3,)
-    stages = result.stages()
+    stages = result.stages(titled=True)
     out.figures = {
-        "kernel": show_kernel(result.kernel),
+        "kernel": show_kernel(result.kernel, name=result.kernel_name),
         "filter_detect": show_stages(stages[:3]),
         "pools": show_pools(result.detect, windows, stride, padding, kind),
         "extraction": show_stages(stages),
@@ -123,8 +129,35 @@ def demo(image: Any = None, kernel: Any = "edge", pool: str = "max", window: int
     return out
 
 
+def _check_pools(shape: tuple[int, int], windows: tuple[int, ...], stride: int,
+                 padding: str) -> None:
+    """Refuse, in the command's words, a pool that would leave a stage or figure empty.
+
+    The pools run on Detect, which has the image's size (Filter is stride 1, SAME).
+    """
+    from ..geometry import resolve
+    for k in windows:
+        if 0 in resolve(shape, (k, k), (stride, stride), (1, 1), padding).out_shape:
+            what, fix = ((f"--window {k}", "a smaller --window") if k == windows[0] else
+                         (f"the pools figure's extra {k}x{k} pool", "a larger image"))
+            raise ValueError(f"{what} must fit in the Detect stage it pools ({shape[0]}x"
+                             f"{shape[1]}, the image's size) with --padding {padding}, or the "
+                             f"pooled map is empty: use --padding SAME or {fix}")
+
+
+#: the library's argument names -> the command's flags
+FLAGS = {"name": "--kernel", "kernel": "--kernel", "path": "image", "image": "image",
+         "pool_size": "--window", "pool_stride": "--stride", "pool_padding": "--padding",
+         "pooling_type": "--pool", "windows": "--window", "pool": "--pool"}
+
+
 def run(args: argparse.Namespace) -> int:
     """Run :func:`demo` with the parsed arguments and print its report."""
-    print(demo(args.image, args.kernel, args.pool, args.window, args.stride, args.padding,
-               args.output).report())
+    try:
+        out = demo(args.image, args.kernel, args.pool, args.window, args.stride, args.padding,
+                   args.output, args.algorithm)
+    except (ValueError, TypeError, OSError) as exc:
+        raise flag_error(exc, ("get_kernel", "read_image", "feature_extraction", "show_pools",
+                               "demo"), FLAGS) from None
+    print(out.report())
     return 0

@@ -1,11 +1,13 @@
-"""Cross-check frameworks: translate one op into TF, Keras, PyTorch and JAX, run, compare.
+"""Cross-check frameworks: translate one op into TF, Keras, PyTorch, JAX and ONNX, run, compare.
 
 Describe an op once (:class:`OpConfig`), get the code that reproduces it in each
 framework -- or a plain statement that the framework cannot express it, and why
 (:func:`translate`, :func:`explain_port`) -- then run the frameworks and numconv on the
 same input and measure each against numconv's float64 result (:func:`compare`).  No
-framework is imported until a translation is built or run; a missing one raises
-ModuleNotFoundError naming the extra to install (``pip install numconv[torch]``).
+framework is imported until a translation is built or run; :func:`compare` leaves out
+the frameworks that are not installed and names them in its report, and raises
+ModuleNotFoundError naming the extras to install (``pip install "numconv[torch]"``) only
+when none of those asked for can run.
 
 Examples
 --------
@@ -21,7 +23,7 @@ True
 
 from __future__ import annotations
 
-from ._common import ALIASES, FRAMEWORKS, Translation, require
+from ._common import ALIASES, DEFAULT_FRAMEWORKS, FRAMEWORKS, Translation, require
 from .config import OPS, OpConfig
 from .divergences import DIVERGENCES, Divergence, applicable
 from .metrics import ConvError, ErrorStats, conv_error, error_stats, ulp_distance
@@ -32,4 +34,4 @@ __all__ = ["OpConfig", "OPS", "Translation", "translate", "explain_port", "frame
            "compare", "Report", "FrameworkResult", "DivergenceResult", "Divergence",
            "DIVERGENCES", "applicable", "ErrorStats", "error_stats", "ulp_distance",
            "ConvError", "conv_error",
-           "FRAMEWORKS", "ALIASES", "require"]
+           "FRAMEWORKS", "ALIASES", "DEFAULT_FRAMEWORKS", "require"]

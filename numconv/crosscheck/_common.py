@@ -19,30 +19,50 @@ from .. import _args
 from ..geometry import Geometry
 from .config import OpConfig
 
-__all__ = ["FRAMEWORKS", "ALIASES", "Translation", "Code", "require", "extent_pads"]
+__all__ = ["FRAMEWORKS", "ALIASES", "DEFAULT_FRAMEWORKS", "Translation", "Code", "require",
+           "unavailable", "extent_pads"]
 
-#: framework name -> (display name, module to import, pip extra)
-FRAMEWORKS: dict[str, tuple[str, str, str]] = {
-    "tf": ("TensorFlow (tf.nn)", "tensorflow", "tf"),
-    "keras": ("Keras layers", "keras", "tf"),
-    "torch": ("PyTorch (torch.nn.functional)", "torch", "torch"),
-    "jax": ("JAX (jax.lax)", "jax", "jax"),
+#: framework name -> (display name, modules to import, pip extra)
+FRAMEWORKS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "tf": ("TensorFlow (tf.nn)", ("tensorflow",), "tf"),
+    "keras": ("Keras layers", ("keras",), "tf"),
+    "torch": ("PyTorch (torch.nn.functional)", ("torch",), "torch"),
+    "jax": ("JAX (jax.lax)", ("jax",), "jax"),
+    "onnx": ("ONNX Runtime (one-node ONNX model, CPU)", ("onnx", "onnxruntime"), "onnx"),
 }
 
 #: accepted spellings -> framework name
 ALIASES: dict[str, str] = {
     "tf": "tf", "tensorflow": "tf", "keras": "keras", "torch": "torch", "pytorch": "torch",
-    "jax": "jax", "lax": "jax",
+    "jax": "jax", "lax": "jax", "onnx": "onnx", "onnxruntime": "onnx", "ort": "onnx",
 }
+
+#: the frameworks a comparison tries when none are named (Keras runs on TF's kernels)
+DEFAULT_FRAMEWORKS = ("tf", "torch", "jax", "onnx")
+
+
+def unavailable(framework: str) -> tuple[str, str] | None:
+    """Import a framework's modules: None, or ``(module, why)`` for the first that fails
+    (not installed, or a broken install that raises on import)."""
+    for module in FRAMEWORKS[framework][1]:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001  (a broken install may raise anything)
+            if isinstance(exc, ModuleNotFoundError) and exc.name == module:
+                return module, f"no module {module!r}"
+            text = " ".join(str(exc).split())[:200]
+            return module, f"import {module} failed: {type(exc).__name__}: {text}"
+    return None
 
 
 def require(framework: str, fn: str = "numconv.crosscheck") -> Any:
-    """Import a framework's module, or raise ModuleNotFoundError naming the pip extra."""
-    _, module, extra = FRAMEWORKS[framework]
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        _args.missing_framework(fn, framework, module, extra)
+    """Import a framework's modules (the first is returned), or raise ModuleNotFoundError
+    naming the pip extra."""
+    failed = unavailable(framework)
+    if failed is not None:
+        _args.missing_frameworks(fn, {framework: (failed[1], FRAMEWORKS[framework][2])},
+                                 failed[0])
+    return importlib.import_module(FRAMEWORKS[framework][1][0])
 
 
 @dataclass(frozen=True)
@@ -52,7 +72,7 @@ class Translation:
     Attributes
     ----------
     framework : str
-        ``"tf"``, ``"keras"``, ``"torch"`` or ``"jax"``.
+        ``"tf"``, ``"keras"``, ``"torch"``, ``"jax"`` or ``"onnx"``.
     config : OpConfig
     code : str or None
         Python source defining ``run(x, w=None, b=None)`` (see the module notes).

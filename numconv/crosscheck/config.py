@@ -23,7 +23,7 @@ from .. import _args, spec
 from ..layout import Layout
 from ..geometry import Geometry, resolve
 
-__all__ = ["OpConfig", "OPS", "same_pads", "valid_pads", "tf_mode"]
+__all__ = ["OpConfig", "OPS", "same_pads", "same_total_pads", "valid_pads", "tf_mode"]
 
 #: op name -> (kind, number of spatial dims; None for elementwise ops)
 OPS: dict[str, tuple[str, int | None]] = {
@@ -349,6 +349,16 @@ def same_pads(g: Geometry) -> bool:
     True
     """
     return all(_same_dim(d) for d in g.dims)
+
+
+def same_total_pads(g: Geometry) -> tuple[int, ...]:
+    """SAME's total pad per dim before clamping at 0, ``(out - 1) * s + eff - in``: negative
+    where the stride exceeds the window (frameworks that forget the clamp go wrong there).
+
+    >>> same_total_pads(resolve((6, 7), (1, 3), (3, 2), (1, 1), "SAME"))   # out (2, 4)
+    (-2, 2)
+    """
+    return tuple((d.out_size - 1) * d.stride + d.effective_window - d.in_size for d in g.dims)
 
 
 def valid_pads(g: Geometry) -> bool:

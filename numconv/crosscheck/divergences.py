@@ -1,6 +1,7 @@
 """Known divergences between frameworks, and when each applies to a configuration.
 
-Each entry is a fact measured (TensorFlow 2.21 CPU, PyTorch 2.13 CPU, JAX 0.10 CPU) or
+Each entry is a fact measured (TensorFlow 2.21 CPU, PyTorch 2.13 CPU, JAX 0.10 CPU,
+onnxruntime 1.32 CPU) or
 read from the frameworks' sources and issue trackers.  A divergence that comes from a
 *port* (code written for one framework's conventions run in another's) carries the
 configuration such a naive port computes, so a comparison can run it and measure the
@@ -9,6 +10,7 @@ damage.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,7 +20,7 @@ from .. import _args
 from ..geometry import resolve
 from ..pooling import avg_divisor
 from ._tf import onednn_on
-from .config import OpConfig, valid_pads
+from .config import OpConfig, same_total_pads, valid_pads
 
 __all__ = ["Divergence", "DIVERGENCES", "applicable"]
 
@@ -146,9 +148,38 @@ def _plain_permute(code: str) -> tuple[str, str]:
 def _conv3d_negative_same(c: OpConfig) -> bool:
     """Conv3D outside oneDNN, SAME, and a dim whose unclamped total pad is <= -2."""
     return (c.kind == "conv" and c.n_spatial == 3 and c.dtype != "float32"
-            and c.padding == "SAME" and any(
-                (d.out_size - 1) * d.stride + d.effective_window - d.in_size <= -2
-                for d in c.geometry.dims))
+            and c.padding == "SAME" and min(same_total_pads(c.geometry)) <= -2)
+
+
+def _nan_shows(x: np.ndarray) -> bool:
+    return bool(np.isnan(x).any())
+
+
+def _onnx_same_lower(c: OpConfig) -> bool:
+    return _asymmetric_same(c) and max(c.dilations) == 1
+
+
+def _naive_same_lower(code: str) -> tuple[str, str]:
+    return code.replace('auto_pad="SAME_UPPER"', 'auto_pad="SAME_LOWER"'), \
+        'auto_pad="SAME_LOWER"'
+
+
+def _onnx_same_auto_pad(c: OpConfig) -> bool:
+    """SAME with dilations, or a pool whose SAME total pad is negative (stride > window)."""
+    if not _pool_or_conv(c) or c.padding != "SAME":
+        return False
+    negative = min(same_total_pads(c.geometry)) < 0
+    return max(c.dilations) > 1 or (c.kind in ("max", "avg") and negative)
+
+
+def _naive_auto_pad(code: str) -> tuple[str, str]:
+    return re.sub(r'pads=\[[\d, ]*\]|auto_pad="VALID"', 'auto_pad="SAME_UPPER"', code,
+                  count=1), 'auto_pad="SAME_UPPER"'
+
+
+def _onnx_padding_only(c: OpConfig) -> bool:
+    return (c.kind == "avg" or (c.kind == "max" and c.dtype != "float16")) and \
+        _padding_only_window(c)
 
 
 #: every known divergence, by id
@@ -256,6 +287,49 @@ DIVERGENCES: dict[str, Divergence] = {d.id: d for d in [
         "JAX_ENABLE_X64=1): float64 inputs are silently rounded.",
         "JAX docs, 'Double (64bit) precision'",
         lambda c: c.dtype == "float64", port_pitfall=True, changes_result=False),
+    Divergence(
+        "onnxruntime-max-pool-nan", ("onnx",),
+        "onnxruntime's CPU MaxPool neither propagates nor ignores NaN: the result depends on "
+        "where the NaN sits in the window (measured, window 4: float32 [1, 2, 3, NaN] gives "
+        "NaN but [NaN, 2, 3, 0.5] gives 3; float64 the other way round); a window of only NaN "
+        "gives NaN. numconv (nan_policy='propagate') gives NaN for any NaN in the window.",
+        "measured on onnxruntime 1.32 (MaxPool, opset 21)",
+        lambda c: c.kind == "max", needs_input=_nan_shows),
+    Divergence(
+        "onnxruntime-padding-only-window", ("onnx",),
+        "Where a window holds only padding (dilated or large pads), onnxruntime's "
+        "AveragePool gives 0 where numconv gives NaN (0 / 0 elements), and its float32 and "
+        "float64 MaxPool give the lowest float where numconv gives -inf (float16 gives -inf).",
+        "measured on onnxruntime 1.32 (input 1, window 2, dilation 2, SAME)",
+        _onnx_padding_only),
+    Divergence(
+        "onnxruntime-pool-empty-output", ("onnx",),
+        "Where the window does not fit in the padded input (numconv's result is empty), "
+        "onnxruntime's MaxPool and AveragePool return one output in that dim -- the max or "
+        "average of the elements the window reaches -- unless the stride divides the "
+        "shortfall: the output size floor((in + pads - eff) / s) + 1 is computed with "
+        "division rounding toward 0 (measured: input [1, 2], window 3, stride 2 gives [2.0]); "
+        "with ceil_mode some raise in ComputeOutputSize.",
+        "measured on onnxruntime 1.32 (MaxPool, AveragePool; pool_attributes.h)",
+        lambda c: c.kind in ("max", "avg") and 0 in c.geometry.out_shape),
+    Divergence(
+        "onnxruntime-same-auto-pad", ("onnx",),
+        "onnxruntime's auto_pad=\"SAME_UPPER\"/\"SAME_LOWER\" differs from TF's SAME in two "
+        "places: with dilations > 1 Conv refuses it ('Dilation not supported for "
+        "AutoPadType::SAME_UPPER') and MaxPool/AveragePool return a smaller output; where the "
+        "stride exceeds the window so that SAME's total pad is negative, MaxPool raises "
+        "'padding values must be non-negative' and AveragePool starts every window late "
+        "(measured: input 6, window 1, stride 3 gives the elements 1 and 4, not 0 and 3); "
+        "Conv clamps at 0, as TF. The translation writes explicit pads there.",
+        "measured on onnxruntime 1.32 (Conv, MaxPool, AveragePool, opset 21)",
+        _onnx_same_auto_pad, naive_code=_naive_auto_pad, port_pitfall=True),
+    Divergence(
+        "onnx-same-lower", ("onnx",),
+        "ONNX's auto_pad=\"SAME_LOWER\" puts the odd padding pixel before (top/left); TF's "
+        "SAME is \"SAME_UPPER\" (the odd pixel after): a port choosing SAME_LOWER shifts "
+        "every window by one pixel.",
+        "ONNX operator docs (Conv, MaxPool, AveragePool: auto_pad)",
+        _onnx_same_lower, naive_code=_naive_same_lower, port_pitfall=True),
 ]}
 
 

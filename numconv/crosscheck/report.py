@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _args, budget
 from ..pooling import avg_divisor
-from ._common import Translation, require
+from ._common import DEFAULT_FRAMEWORKS, FRAMEWORKS, Translation, unavailable
 from .config import OpConfig
 from .divergences import applicable
 from .metrics import ErrorStats, error_stats
@@ -77,6 +77,23 @@ class Report:
     tolerance: str
     numconv: ErrorStats
     results: list[FrameworkResult]
+    #: frameworks asked for that cannot be imported -> why (``"no module 'jax'"``)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def missing_line(self) -> str:
+        """One line naming the frameworks not installed and the pip command ("" if none).
+
+        >>> from numconv.crosscheck import OpConfig, error_stats
+        >>> r = Report(OpConfig("relu", "2"), 0, "exact", error_stats([0.0], [0.0]), [],
+        ...            {"jax": "no module 'jax'", "onnx": "no module 'onnx'"})
+        >>> print(r.missing_line())  # doctest: +NORMALIZE_WHITESPACE
+        not installed: jax (no module 'jax'), onnx (no module 'onnx');
+        pip install "numconv[jax,onnx]"
+        """
+        if not self.missing:
+            return ""
+        return "not installed: " + _args.missing_text(
+            {name: (why, FRAMEWORKS[name][2]) for name, why in self.missing.items()})
 
     @property
     def ok(self) -> bool:
@@ -97,7 +114,8 @@ class Report:
                 "out_shape": list(c.out_shape), "dtype": c.dtype, "seed": self.seed,
                 "geometry": _geometry_line(c), "tolerance": self.tolerance,
                 "numconv": self.numconv.to_dict(),
-                "frameworks": {r.framework: r.to_dict() for r in self.results}}
+                "frameworks": {r.framework: r.to_dict() for r in self.results},
+                "not_installed": dict(self.missing)}
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **{"indent": 2, **kwargs})
@@ -119,6 +137,8 @@ class Report:
         widths = [max(len(str(row[i])) for row in rows) for i in range(len(head))]
         for row in rows:
             lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+        if self.missing:
+            lines.append(self.missing_line())
         for r in self.results:
             extra = [f"  {r.message}"] if r.message else []
             extra += [f"  note: {n}" for n in r.translation.notes]
@@ -176,7 +196,7 @@ def _run(t: Translation, x: np.ndarray, w: Any, b: Any) -> tuple[Any, list[str],
     return y, seen, error
 
 
-def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "jax"), *,
+def compare(config: OpConfig, against: Sequence[str] | str | None = None, *,
             inputs: dict[str, Any] | None = None, seed: int = 0,
             nan_fraction: float = 0.0) -> Report:
     """Run ``config`` in each framework and numconv on the same input; measure every error.
@@ -184,8 +204,10 @@ def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "ja
     Parameters
     ----------
     config : OpConfig
-    against : str or sequence of str
-        Frameworks (``"tf"``, ``"keras"``, ``"torch"``, ``"jax"``; ``"tf,torch"`` accepted).
+    against : str or sequence of str, optional
+        Frameworks (``"tf"``, ``"keras"``, ``"torch"``, ``"jax"``, ``"onnx"``;
+        ``"tf,torch"`` accepted); default :data:`DEFAULT_FRAMEWORKS`.  Those that are not
+        installed are left out and named in :attr:`Report.missing`.
     inputs : dict, optional
         ``{"x": ..., "w": ..., "b": ...}`` in numconv's conventions; cast to the config's
         dtype.  Default: standard-normal arrays from ``seed``.
@@ -201,7 +223,8 @@ def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "ja
     Raises
     ------
     ModuleNotFoundError
-        If a requested framework is not installed (the message names the pip extra).
+        If none of the frameworks asked for is installed (the message names them all and
+        the pip command installing them).
     ValueError
         Before allocating or importing anything, if the inputs and outputs the
         comparison holds exceed :func:`numconv.config.get_memory_limit`.
@@ -214,9 +237,13 @@ def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "ja
     if not 0 <= frac <= 1:
         _args.fail(fn, "nan_fraction", "must lie in [0, 1]", nan_fraction)
     budget.charge(fn, "config's input, filter and output shapes", _footprint(config))
-    names = frameworks(against, fn, "against")   # every check before importing a framework
-    for name in names:
-        require(name, fn)
+    names = DEFAULT_FRAMEWORKS if against is None else frameworks(against, fn, "against")
+    failed = {name: why for name in names if (why := unavailable(name)) is not None}
+    if len(failed) == len(names):   # every check above runs before importing a framework
+        _args.missing_frameworks(fn, {n: (why, FRAMEWORKS[n][2]) for n, (_, why)
+                                      in failed.items()}, next(iter(failed.values()))[0],
+                                 len(names))
+    names = tuple(n for n in names if n not in failed)
     dt = np.dtype(config.dtype)
     arrays = config.random_inputs(seed) if inputs is None else {
         k: None if v is None else np.asarray(v).astype(dt) for k, v in inputs.items()}
@@ -252,7 +279,7 @@ def compare(config: OpConfig, against: Sequence[str] | str = ("tf", "torch", "ja
                            for d in applicable(config, name, x)]
         results.append(res)
     return Report(config, seed if inputs is None else None, _tolerance_text(config), own,
-                  results)
+                  results, {name: why for name, (_, why) in failed.items()})
 
 
 def _footprint(config: OpConfig) -> dict[str, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _args
-from . import _jax, _keras, _tf, _torch
+from . import _jax, _keras, _onnx, _tf, _torch
 from ._common import ALIASES, FRAMEWORKS, Translation
 from .config import OpConfig
 from .divergences import applicable
@@ -17,7 +17,7 @@ from .divergences import applicable
 __all__ = ["translate", "explain_port", "frameworks"]
 
 _TRANSLATORS = {"tf": _tf.translate, "keras": _keras.translate, "torch": _torch.translate,
-                "jax": _jax.translate}
+                "jax": _jax.translate, "onnx": _onnx.translate}
 
 
 def frameworks(value: Any, fn: str = "translate", arg: str = "framework") -> tuple[str, ...]:
@@ -35,8 +35,8 @@ def translate(config: OpConfig, framework: str) -> Translation:
     Parameters
     ----------
     config : OpConfig
-    framework : {"tf", "keras", "torch", "jax"}
-        Aliases ``tensorflow`` and ``pytorch`` are accepted.
+    framework : {"tf", "keras", "torch", "jax", "onnx"}
+        Aliases ``tensorflow``, ``pytorch`` and ``onnxruntime`` are accepted.
 
     Returns
     -------
@@ -98,6 +98,10 @@ def explain_port(config: OpConfig, port: str) -> str:
         else:
             out.extend(f"# note: {n}" for n in t.notes)
             out.append(t.code.rstrip("\n"))
+        out.append("")
+    if "onnx" in (src, dst):
+        out.append("# ONNX's conventions:")
+        out.extend(f"#   {line}" for line in _onnx.conventions(config))
         out.append("")
     pitfalls = [d for d in applicable(config, dst) if d.port_pitfall]
     if pitfalls:

@@ -1,4 +1,4 @@
-"""Layer-by-layer comparison of a numconv model with a live Keras / PyTorch model.
+"""Layer-by-layer comparison of a numconv model with a live Keras / PyTorch / ONNX model.
 
 Each layer of the other model runs on the previous layer's *own* output; numconv
 recomputes that layer in float64 on the same input (the local truth) and follows its
@@ -9,6 +9,7 @@ error shows how differences grow.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 from .. import _args
 from ..crosscheck.metrics import ErrorStats, error_stats
 from .core import Model
+from .onnx_import import onnxruntime_outputs
 
 __all__ = ["compare_layers", "LayerReport", "LayerRow"]
 
@@ -101,6 +103,8 @@ class LayerReport:
 def _other_outputs(other: Any, x: np.ndarray) -> tuple[str, list[tuple[str, str, np.ndarray]]]:
     """``(description, [(name, kind, output)])`` of every layer of ``other``."""
     module = type(other).__module__
+    if module.startswith("onnx") or isinstance(other, (str, os.PathLike)):
+        return onnxruntime_outputs(other, x)
     if isinstance(other, Model):
         try:
             outs = other.outputs(x)
@@ -127,8 +131,8 @@ def _other_outputs(other: Any, x: np.ndarray) -> tuple[str, list[tuple[str, str,
             a = layer(a)
             out.append((layer.name, type(layer).__name__, keras.ops.convert_to_numpy(a)))
         return f"keras {type(other).__name__} {getattr(other, 'name', '')!r}", out
-    _args.type_fail("compare_layers", "other", "must be a Keras model, a torch.nn.Sequential "
-                    "or a numconv Sequential", other)
+    _args.type_fail("compare_layers", "other", "must be a Keras model, a torch.nn.Sequential, "
+                    "an ONNX model (or .onnx path) or a numconv Sequential", other)
 
 
 def compare_layers(model: Model, other: Any, x: Any, dtype: Any = np.float32) -> LayerReport:
@@ -138,8 +142,10 @@ def compare_layers(model: Model, other: Any, x: Any, dtype: Any = np.float32) ->
     ----------
     model : Sequential
         The numconv model (e.g. from :meth:`Sequential.from_keras`).
-    other : keras.Model, torch.nn.Sequential or Sequential
-        Must have one layer per numconv layer (Keras InputLayers are skipped).
+    other : keras.Model, torch.nn.Sequential, onnx.ModelProto, path or Sequential
+        Must have one layer per numconv layer (Keras InputLayers are skipped; an ONNX
+        model, or the path of a ``.onnx`` file, runs in ONNX Runtime with every layer's
+        output exposed, MatMul + Add counting as one layer).
     x : array_like
         Model input, cast to ``dtype`` (the other model's dtype).
     dtype : dtype

@@ -12,14 +12,16 @@ from .. import _args
 from .convert import keras_layers, torch_layers
 from .compare import LayerReport, compare_layers
 from .core import Conv2D, Dense, DepthwiseConv2D, Layer, Model, ReLU
-from .pooling import AveragePooling2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
+from .onnx_import import onnx_layers
+from .pooling import (AveragePooling2D, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D,
+                      MaxPooling2D)
 
 __all__ = ["Sequential", "LAYERS"]
 
 #: class name -> class, for loading saved models
 LAYERS: dict[str, type[Layer]] = {cls.__name__: cls for cls in (
     Conv2D, DepthwiseConv2D, ReLU, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
-    Flatten, Dense)}
+    GlobalMaxPooling2D, Flatten, Dense)}
 
 FORMAT = "numconv.layers.Sequential/1"
 _CONFIG_KEY = "__numconv_model__"
@@ -124,8 +126,71 @@ class Sequential(Model):
         name, layers = torch_layers(module)
         return cls(layers, name=name)
 
+    @classmethod
+    def from_onnx(cls, model_or_path: Any) -> Sequential:
+        """A numconv copy of a sequential ONNX model taking the same NCHW input.
+
+        Supported nodes: Conv (``auto_pad`` NOTSET with ``pads``, SAME_UPPER, SAME_LOWER,
+        VALID; strides, dilations, group, optional bias), Relu, LeakyRelu, Clip with
+        min 0 (ReLU6 and friends; attributes before opset 11, inputs after), MaxPool
+        (``ceil_mode``, dilations, ``storage_order``; no Indices output), AveragePool
+        (``count_include_pad``, ``ceil_mode``), GlobalAveragePool, GlobalMaxPool,
+        Flatten (axis 1), Gemm (``transB``, ``alpha``, ``beta``; ``transA`` 0), MatMul
+        with an optional bias Add.  Layers are channels-first and Flatten keeps ONNX's
+        (C, H, W) order.  Needs the ``onnx`` extra (``pip install "numconv[onnx]"``).
+
+        Parameters
+        ----------
+        model_or_path : onnx.ModelProto, str or os.PathLike
+            The model, or the path of a ``.onnx`` file.
+
+        Returns
+        -------
+        Sequential
+            One layer per node (MatMul + Add: one Dense), named after the nodes.
+
+        Raises
+        ------
+        ValueError
+            For a node, attribute value or graph numconv cannot reproduce, naming the
+            node (index, name and op type): an unsupported op, a branch, pools with
+            SAME_* and dilations.
+        TypeError
+            If ``model_or_path`` is neither a model nor a path.
+        ModuleNotFoundError
+            If onnx is not installed.
+
+        Notes
+        -----
+        SAME_LOWER puts the odd padding pixel first: before ``P - P // 2``, after
+        ``P // 2`` with ``P`` from :func:`numconv.explain`'s SAME rule.  See
+        :mod:`numconv.layers.onnx_import` for ONNX Runtime's known divergences.
+
+        Examples
+        --------
+        >>> import pytest; onnx = pytest.importorskip("onnx")
+        >>> from onnx import helper, numpy_helper, TensorProto
+        >>> w = np.ones((1, 1, 2, 2), np.float32)                    # (M, C, kH, kW)
+        >>> graph = helper.make_graph(
+        ...     [helper.make_node("Conv", ["x", "w"], ["c"], auto_pad="SAME_LOWER"),
+        ...      helper.make_node("Relu", ["c"], ["y"])], "tiny",
+        ...     [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3])],
+        ...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        ...     [numpy_helper.from_array(w, "w")])
+        >>> model = Sequential.from_onnx(helper.make_model(graph))
+        >>> model.layers[0].padding          # the odd pixel before: top and left
+        'SAME_LOWER'
+        >>> model(np.arange(9.0).reshape(1, 1, 3, 3))[0, 0]
+        array([[ 0.,  1.,  3.],
+               [ 3.,  8., 12.],
+               [ 9., 20., 24.]])
+        """
+        name, layers = onnx_layers(model_or_path)
+        return cls(layers, name=name)
+
     def compare(self, other: Any, x: Any, dtype: Any = np.float32) -> LayerReport:
-        """Layer-by-layer comparison with a live Keras model, torch module or numconv model.
+        """Layer-by-layer comparison with a live Keras model, torch module, ONNX model (run
+        in ONNX Runtime) or numconv model.
 
         See :func:`numconv.layers.compare_layers`.
         """

@@ -14,11 +14,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import _args, spec
-from ..pooling import avg_pool2d, global_avg_pool, max_pool2d
+from ..pooling import avg_pool2d, global_avg_pool, global_max_pool, max_pool2d
 from .core import _IMAGES, Layer, _layout, _padding, _pair, gamma
 
-__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten",
-           "MaxPool2D", "AvgPool2D"]
+__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+           "Flatten", "MaxPool2D", "AvgPool2D"]
 
 
 class _Pool(Layer):
@@ -90,11 +90,9 @@ class AveragePooling2D(_Pool):
                 "divisor_override": self.divisor_override}
 
 
-class GlobalAveragePooling2D(Layer):
-    """``keras.layers.GlobalAveragePooling2D(data_format=None, keepdims=False)``."""
-
-    _prefix = "global_average_pooling2d"
+class _Global(Layer):
     _ranks = (4, 4, "batch, 2 spatial dims, channels")
+    _op: ClassVar[Any] = staticmethod(global_avg_pool)
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False,
                  name: str | None = None) -> None:
@@ -103,14 +101,31 @@ class GlobalAveragePooling2D(Layer):
         self.keepdims = _args.flag(type(self).__name__, "keepdims", keepdims)
 
     def _compute(self, x: np.ndarray) -> np.ndarray:
-        return global_avg_pool(x, self.data_format, self.keepdims)
+        return self._op(x, self.data_format, self.keepdims)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_Global):
+    """``keras.layers.GlobalAveragePooling2D(data_format=None, keepdims=False)``."""
+
+    _prefix = "global_average_pooling2d"
 
     def error_bound(self, x: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
         k = math.prod(x.shape[1:3] if self.data_format == "NHWC" else x.shape[2:4]) + 2
         return gamma(k, dtype) * self._compute(np.abs(np.asarray(x, np.float64)))
 
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "data_format": self.data_format, "keepdims": self.keepdims}
+
+class GlobalMaxPooling2D(_Global):
+    """``keras.layers.GlobalMaxPooling2D(data_format=None, keepdims=False)`` (exact).
+
+    >>> GlobalMaxPooling2D()(np.arange(8.0).reshape(1, 2, 2, 2)).tolist()
+    [[6.0, 7.0]]
+    """
+
+    _prefix = "global_max_pooling2d"
+    _op = staticmethod(global_max_pool)
 
 
 class Flatten(Layer):

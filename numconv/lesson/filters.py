@@ -101,6 +101,10 @@ def get_kernel(name: str) -> np.ndarray:
     ValueError
         For an unknown name; the message lists the known ones.
 
+    Notes
+    -----
+    :data:`KERNELS` holds read-only arrays; this returns a copy you may change.
+
     Examples
     --------
     >>> get_kernel("blur").sum()
@@ -136,6 +140,20 @@ def as_filters(kernel: Any, in_channels: int = 1, out_channels: int = 1) -> np.n
         A new array.  Float kernels keep their dtype; integer and bool kernels
         become float32 (so a float32 image stays float32 through the convolution).
 
+    Raises
+    ------
+    TypeError
+        For a kernel that is not a name or a real numeric array, or channel counts
+        that are not integers.
+    ValueError
+        For an unknown name, a kernel that is not 2-D and finite, non-positive channel
+        counts, or filters over numconv's memory limit.
+
+    Notes
+    -----
+    The result is a new array (``np.broadcast_to`` copied), so changing one ``(in,
+    out)`` slot does not change the others.
+
     Examples
     --------
     >>> import numconv as nc
@@ -149,10 +167,7 @@ def as_filters(kernel: Any, in_channels: int = 1, out_channels: int = 1) -> np.n
     array([ 1., 10.])
     """
     fn = "as_filters"
-    if isinstance(kernel, str):
-        k = _args.kernel_name(fn, "kernel", kernel, KERNELS)
-    else:
-        k = _args.kernel2d(fn, "kernel", kernel)
+    k, _ = kernel_and_name(fn, "kernel", kernel)
     cin = _args.integer(fn, "in_channels", in_channels)
     cout = _args.integer(fn, "out_channels", out_channels)
     if k.dtype.kind != "f":
@@ -160,3 +175,12 @@ def as_filters(kernel: Any, in_channels: int = 1, out_channels: int = 1) -> np.n
     budget.charge(fn, "in_channels and out_channels",
                   {"output": k.size * cin * cout * k.dtype.itemsize})
     return np.array(np.broadcast_to(k[:, :, None, None], k.shape + (cin, cout)))
+
+
+def kernel_and_name(fn: str, arg: str, kernel: Any) -> tuple[np.ndarray, str | None]:
+    """A kernel argument (a name or a 2-D array), validated: the read-only array and its
+    canonical name (None for an array)."""
+    if isinstance(kernel, str):
+        k = _args.kernel_name(fn, arg, kernel, KERNELS)
+        return k, next(n for n, v in KERNELS.items() if v is k)
+    return _args.kernel2d(fn, arg, kernel), None

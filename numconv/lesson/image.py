@@ -112,6 +112,13 @@ def read_image(path: Any, channels: int | None = None, *, dct_method: str = "") 
     TypeError
         ``path`` is not a path, ``channels`` not an int.
 
+    Notes
+    -----
+    Pixels are scaled as ``tf.image.convert_image_dtype`` does (``v / 255`` for 8-bit,
+    ``v / 65535`` for 16-bit, in float32), and grayscale uses TF's
+    ``rgb_to_grayscale`` weights, so numconv's arrays equal the lesson's bit for bit
+    (tested against TensorFlow's goldens).
+
     Examples
     --------
     >>> gray = read_image(default_image_path(), channels=1)
@@ -122,7 +129,7 @@ def read_image(path: Any, channels: int | None = None, *, dct_method: str = "") 
     True
     """
     fn = "read_image"
-    file = _args.file_path(fn, "path", path)
+    file = _args.file_path(fn, "path", path, "an image file")
     want = _args.image_channels(fn, channels)
     fast = _args.choice(fn, "dct_method", dct_method,
                         ("", "INTEGER_FAST", "INTEGER_ACCURATE")) != "INTEGER_ACCURATE"
@@ -274,6 +281,15 @@ def default_image_path() -> pathlib.Path:
     FileNotFoundError
         If neither copy exists.
 
+    Returns
+    -------
+    pathlib.Path
+        The path of ``grace_hopper.jpg`` (600 x 512, RGB).
+
+    Notes
+    -----
+    The same photograph as TensorFlow's and matplotlib's sample data.
+
     Examples
     --------
     >>> default_image_path().name
@@ -400,14 +416,18 @@ def dots(size: int = 64, separation: int = 2, *, row: int | None = None,
 
 
 def dot_pairs(size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """The lesson's near and far pairs: ``dots(size, 2)`` and ``dots(size, size // 2 - 1)``.
+    """The lesson's near and far pairs, both away from the borders.
 
-    For ``size = 2**n`` the near pair merges after 2 max poolings (2x2, stride 2)
-    and the far pair stays apart for ``n - 2`` poolings (4 for 64).
+    Near: ``dots(size, 2)``, columns ``size // 2`` and ``size // 2 + 2``; far:
+    ``dots(size, size // 2 - 1, column=size // 4)``, columns ``size // 4`` and
+    ``3 * size // 4 - 1``, a quarter of the width from each side.  For
+    ``size = 2**n`` the near pair merges after 2 max poolings (2x2, stride 2) and
+    the far pair stays apart for ``n - 1`` poolings (5 for 64), until the map is
+    one pixel.
 
     >>> near, far = dot_pairs(64)
-    >>> [int(np.flatnonzero(p[32])[1] - np.flatnonzero(p[32])[0]) for p in (near, far)]
-    [2, 31]
+    >>> [np.flatnonzero(p[32]).tolist() for p in (near, far)]
+    [[32, 34], [16, 47]]
     """
     n = _pattern_size("dot_pairs", size, 8)
-    return dots(n, 2), dots(n, n // 2 - 1)
+    return dots(n, 2), dots(n, n // 2 - 1, column=n // 4)

@@ -35,17 +35,21 @@ import numpy as np
 
 from .. import _args, spec
 from ..activations import leaky_relu, relu, relu6
+from ..algorithms import choose
 from ..conv import conv2d
 from .image import rgb_to_grayscale
-from .filters import KERNELS
+from .filters import kernel_and_name
 from ..geometry import Geometry, resolve
 from ..layout import Layout
 from ..pooling import pool
+from ..windows import applied
 
 __all__ = ["ExtractionResult", "feature_extraction", "ACTIVATIONS"]
 
 #: activation name -> function (``None`` means no activation: Detect = Filter)
 ACTIVATIONS = {"relu": relu, "relu6": relu6, "leaky_relu": leaky_relu}
+#: activation name -> how the figures' titles name it
+ACTIVATION_TITLES = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "leaky ReLU (alpha 0.2)"}
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:
@@ -81,6 +85,11 @@ class ExtractionResult:
     pooling_type : {"MAX", "AVG"}
     source_channels : int
         Channels of the image given (more than 1: it was converted to grayscale).
+    conv_algorithm : str
+        The convolution algorithm the Filter stage ran (``"auto"`` resolved by
+        :func:`numconv.algorithms.choose`; ``"reference"``: :mod:`numconv.reference`).
+    pool_algorithm : {"auto", "reference"}
+        What the Condense stage ran: the blocked pooling kernel or the reference.
     """
 
     input: np.ndarray
@@ -94,12 +103,32 @@ class ExtractionResult:
     activation: str | None
     pooling_type: str
     source_channels: int = 1
+    conv_algorithm: str = "auto"
+    pool_algorithm: str = "auto"
 
-    def stages(self) -> list[tuple[str, np.ndarray]]:
+    def stages(self, titled: bool = False) -> list[tuple[str, np.ndarray]]:
         """``[("Input", input), ("Filter", filter), ("Detect", detect),
-        ("Condense", condense)]``."""
-        return [("Input", self.input), ("Filter", self.filter), ("Detect", self.detect),
-                ("Condense", self.condense)]
+        ("Condense", condense)]``.
+
+        With ``titled=True`` each name also says the operation and its parameters,
+        as the figures title the stages: ``"Filter: conv2d edge 3x3/1 SAME"``
+        (kernel name, window/strides, padding), ``"Detect: ReLU"``,
+        ``"Condense: MAX 2x2/2 SAME"``.
+
+        Examples
+        --------
+        >>> r = feature_extraction(np.ones((6, 6)), "edge", pool_size=3, pool_padding="VALID")
+        >>> [title for title, _ in r.stages(titled=True)]
+        ['Input', 'Filter: conv2d edge 3x3/1 SAME', 'Detect: ReLU', 'Condense: MAX 3x3/2 VALID']
+        """
+        name = f"{self.kernel_name} " if self.kernel_name else ""
+        act = ACTIVATION_TITLES[self.activation] if self.activation else "none (= Filter)"
+        titles = ["Input",
+                  f"Filter: conv2d {name}{window_label(self.conv_geometry)}",
+                  f"Detect: {act}",
+                  f"Condense: {self.pooling_type} {window_label(self.pool_geometry)}"]
+        arrays = [self.input, self.filter, self.detect, self.condense]
+        return list(zip(titles if titled else [t.split(":")[0] for t in titles], arrays))
 
     def describe(self) -> str:
         """The shape after each stage and how each windowed stage got its size.
@@ -108,11 +137,11 @@ class ExtractionResult:
         --------
         >>> print(feature_extraction(np.ones((5, 6)), "edge", pool_size=3).describe())
         Input     (1, 5, 6, 1)  image
-        Filter    (1, 5, 6, 1)  conv2d, kernel 'edge' 3x3, strides 1, padding SAME
+        Filter    (1, 5, 6, 1)  conv2d, kernel 'edge' 3x3, strides 1, padding SAME, algorithm shift
                     height: SAME: out = ceil(5/1) = 5; total pad = max((5-1)*1 + 3 - 5, 0) = 2 -> before 1, after 1
                     width:  SAME: out = ceil(6/1) = 6; total pad = max((6-1)*1 + 3 - 6, 0) = 2 -> before 1, after 1
         Detect    (1, 5, 6, 1)  relu (elementwise, shape unchanged)
-        Condense  (1, 3, 3, 1)  MAX pool 3x3, strides 2, padding SAME
+        Condense  (1, 3, 3, 1)  MAX pool 3x3, strides 2, padding SAME, algorithm auto
                     height: SAME: out = ceil(5/2) = 3; total pad = max((3-1)*2 + 3 - 5, 0) = 2 -> before 1, after 1
                     width:  SAME: out = ceil(6/2) = 3; total pad = max((3-1)*2 + 3 - 6, 0) = 1 -> before 0, after 1
         """
@@ -128,11 +157,12 @@ class ExtractionResult:
         lines = [
             ("Input", self.input, source, None),
             ("Filter", self.filter, f"conv2d, {name}{k.shape[0]}x{k.shape[1]}, strides "
-             f"{_pairs(cg.strides)}, padding {_mode(cg)}", cg),
+             f"{_pairs(cg.strides)}, padding {_mode(cg)}, algorithm {self.conv_algorithm}",
+             cg),
             ("Detect", self.detect, act, None),
             ("Condense", self.condense, f"{self.pooling_type} pool "
              f"{pg.window[0]}x{pg.window[1]}, strides {_pairs(pg.strides)}, padding "
-             f"{_mode(pg)}", pg),
+             f"{_mode(pg)}, algorithm {self.pool_algorithm}", pg),
         ]
         width = max(len(str(a.shape)) for _, a, _, _ in lines)
         out = []
@@ -144,6 +174,23 @@ class ExtractionResult:
         return "\n".join(out)
 
 
+def window_label(geometry: Geometry) -> str:
+    """A windowed stage's parameters, short: ``"3x3/2 SAME"`` (window/strides padding).
+
+    >>> window_label(resolve((8, 8), (3, 2), (2, 1), (1, 1), "VALID"))
+    '3x2/2x1 VALID'
+    >>> window_label(resolve((8, 8), (3, 3), (1, 1), (1, 1), ((0, 1), (1, 1))))
+    '3x3/1 explicit pads (0,1),(1,1)'
+    """
+    strides = geometry.strides
+    mode = geometry.dims[0].mode
+    if mode == "EXPLICIT":      # compact, so a title wraps between the parts
+        mode = "explicit pads " + ",".join(f"({b},{a})" for b, a in geometry.pads)
+    return (f"{'x'.join(map(str, geometry.window))}/"
+            f"{strides[0] if len(set(strides)) == 1 else 'x'.join(map(str, strides))} "
+            f"{mode}")
+
+
 def _mode(geometry: Geometry) -> str:
     mode = geometry.dims[0].mode
     return mode if mode != "EXPLICIT" else f"explicit {geometry.pads}"
@@ -151,7 +198,8 @@ def _mode(geometry: Geometry) -> str:
 
 def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_padding: Any = "SAME",
                        activation: str | None = "relu", pool_size: Any = 2, pool_stride: Any = 2,
-                       pool_padding: Any = "SAME", pooling_type: str = "MAX") -> ExtractionResult:
+                       pool_padding: Any = "SAME", pooling_type: str = "MAX", *,
+                       algorithm: str = "auto") -> ExtractionResult:
     """Filter an image with a kernel, detect with an activation, condense by pooling.
 
     ``filter = conv2d(input, kernel[:, :, None, None], conv_stride, conv_padding)``,
@@ -177,6 +225,10 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     pool_size, pool_stride : int or pair
     pool_padding : "SAME", "VALID", int or (before, after) pairs
     pooling_type : {"MAX", "AVG"}
+    algorithm : {"auto", "reference"}
+        "auto": the fast paths (the convolution algorithm chosen by
+        :func:`numconv.algorithms.choose`); "reference": both windowed stages run
+        :mod:`numconv.reference`, the textbook.  The result names what ran.
 
     Returns
     -------
@@ -186,14 +238,28 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     ------
     ValueError, TypeError
         For invalid arguments, or settings that leave a stage empty.
+
+    Notes
+    -----
+    Every stage is checked against TensorFlow's (data/golden/demo.npz): on the
+    bundled photograph the Input is bit-identical and Filter, Detect and Condense
+    agree to float32 rounding.
+
+    Examples
+    --------
+    >>> r = feature_extraction(np.eye(4), [[1, -1]], pool_size=2)
+    >>> r.filter[0, :, :, 0]                     # x[i, j] - x[i, j + 1], zero padded
+    array([[ 1.,  0.,  0.,  0.],
+           [-1.,  1.,  0.,  0.],
+           [ 0., -1.,  1.,  0.],
+           [ 0.,  0., -1.,  1.]])
+    >>> r.condense[0, :, :, 0]                   # max of relu over 2x2 blocks
+    array([[1., 0.],
+           [0., 1.]])
     """
     fn = "feature_extraction"
     x = _args.batch_image(fn, "image", image)
-    if isinstance(kernel, str):
-        k = _args.kernel_name(fn, "kernel", kernel, KERNELS)
-        name = next(n for n, v in KERNELS.items() if v is k)
-    else:
-        k, name = _args.kernel2d(fn, "kernel", kernel), None
+    k, name = kernel_and_name(fn, "kernel", kernel)
     image_layout = Layout(2)
     conv_strides = spec.ints(fn, "conv_stride", conv_stride, image_layout, full_rank=False)
     conv_pad = spec.padding(fn, conv_padding, image_layout, arg="conv_padding")
@@ -202,6 +268,7 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     pool_strides = spec.ints(fn, "pool_stride", pool_stride, image_layout, full_rank=False)
     pool_pad = spec.padding(fn, pool_padding, image_layout, arg="pool_padding")
     kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
+    how = _args.choice(fn, "algorithm", algorithm, ("auto", "reference"))
 
     if x.dtype.kind != "f":
         x = x.astype(np.float32)
@@ -216,8 +283,11 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
         _args.fail(fn, "kernel", f"must fit in the image with this padding (a {k.shape[0]}x"
                    f"{k.shape[1]} kernel on {x.shape[1]}x{x.shape[2]} gives an empty Filter "
                    f"stage {conv_geometry.out_shape})", None, shown=f"shape {k.shape}")
+    w = k[:, :, None, None]
+    conv_algo = how if how == "reference" else choose(
+        x.shape, w.shape, applied(conv_geometry), 1, spec.result_dtypes(x.dtype, w.dtype)[0])
     try:  # arguments are valid here; what can still fail is a resource limit
-        filtered = conv2d(x, k[:, :, None, None], conv_strides, conv_pad)
+        filtered = conv2d(x, w, conv_strides, conv_pad, algorithm=conv_algo)
     except (ValueError, TypeError) as exc:
         _args.from_inner(fn, "image, kernel, conv_stride and conv_padding", "Filter", exc)
     detected = filtered if act is None else ACTIVATIONS[act](filtered)
@@ -226,9 +296,9 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
         _args.fail(fn, "pool_size", f"must fit in the Filter stage {filtered.shape[1:3]} with "
                    f"this padding (the Condense stage would be empty)", window)
     try:
-        condensed = pool(detected, window, kind, pool_strides, pool_pad)
+        condensed = pool(detected, window, kind, pool_strides, pool_pad, algorithm=how)
     except (ValueError, TypeError) as exc:
         _args.from_inner(fn, "pool_size, pool_stride and pool_padding", "Condense", exc)
     return ExtractionResult(_frozen(x), _frozen(filtered), _frozen(detected),
                             _frozen(condensed), _frozen(k), name, conv_geometry,
-                            pool_geometry, act, kind, channels)
+                            pool_geometry, act, kind, channels, conv_algo, how)
