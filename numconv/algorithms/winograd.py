@@ -167,7 +167,6 @@ def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
     cout = w.shape[-1]
     oh, ow = geometry.out_shape
     out = np.empty((batch, oh, ow, cout), dtype=dtype)
-    out.fill(0)     # fault its pages in on this thread: two workers faulting at once contend
     tiled = _tiles(geometry)
     tw = tiled.out_shape[1] // M
     wp = tiled.dims[1].padded_size                  # slab width, M * tw + 2
