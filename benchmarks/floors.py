@@ -31,16 +31,17 @@ import numconv
 
 from .cases import Case
 from .peers import Unavailable
-from .subject import ENGINE
+from .subject import ENGINE, THREADS
 
 FLOORS = ("gemm", "copy")
 
 
-def _engine() -> Any:
-    if ENGINE is None or not all(hasattr(ENGINE, n) for n in ("plan", "run_blocks",
-                                                              "num_workers")):
+def _engine() -> tuple[Any, Any]:
+    """numconv's block engine (``plan``) and its threads (``run_blocks``, ``num_workers``)."""
+    if ENGINE is None or THREADS is None or not hasattr(ENGINE, "plan") or not all(
+            hasattr(THREADS, n) for n in ("run_blocks", "num_workers")):
         raise Unavailable("numconv's block engine not found")
-    return ENGINE
+    return ENGINE, THREADS
 
 
 def make(name: str, case: Case, a: dict[str, np.ndarray]) -> tuple[Callable[[], Any], float]:
@@ -49,20 +50,20 @@ def make(name: str, case: Case, a: dict[str, np.ndarray]) -> tuple[Callable[[], 
 
 
 def _copy(case: Case, a: dict[str, np.ndarray]) -> tuple[Callable[[], Any], float]:
-    engine = _engine()
+    _, threads = _engine()
     src = max(a.values(), key=lambda v: v.nbytes).reshape(-1)
     dst = np.empty_like(src)
-    workers = engine.num_workers()
+    workers = threads.num_workers()
     cuts = np.linspace(0, src.size, workers + 1).astype(int)
     blocks = [(slice(lo, hi), slice(None)) for lo, hi in zip(cuts[:-1], cuts[1:])]
 
     def work(worker: int, block: Any) -> None:
         np.copyto(dst[block[0]], src[block[0]])
-    return (lambda: engine.run_blocks(blocks, work, workers)), case.traffic() / (2 * src.nbytes)
+    return (lambda: threads.run_blocks(blocks, work, workers)), case.traffic() / (2 * src.nbytes)
 
 
 def _gemm(case: Case, a: dict[str, np.ndarray]) -> Callable[[], Any]:
-    engine = _engine()
+    engine, threads = _engine()
     conv = case.base if case.kind == "grad" else case
     op = case.op if case.kind == "grad" else "forward"
     if case.kind == "pool" or op not in ("forward", "conv_input", "conv_filter"):
@@ -83,8 +84,8 @@ def _gemm(case: Case, a: dict[str, np.ndarray]) -> Callable[[], Any]:
             total += images * slab_rows * slab_row * conv.x_shape[-1] * 4
         return total
 
-    planned = engine.plan(n, g.out_shape, nbytes, engine.num_workers())
-    blocks, workers = planned if hasattr(planned, "blocks") else (planned, engine.num_workers())
+    planned = engine.plan(n, g.out_shape, nbytes, threads.num_workers())
+    blocks, workers = planned if hasattr(planned, "blocks") else (planned, threads.num_workers())
     sizes = [(bs.stop - bs.start) * (rs.stop - rs.start) * line for bs, rs in blocks]
     most = max(sizes)
     # one block of patches per worker, built before timing and used for every block:
@@ -127,6 +128,6 @@ def _gemm(case: Case, a: dict[str, np.ndarray]) -> Callable[[], Any]:
     def run() -> Any:
         if op == "conv_filter":
             partial.fill(0)
-        engine.run_blocks(blocks, work, workers, blas=True)
+        threads.run_blocks(blocks, work, workers, blas=True)
         return result()
     return run

@@ -40,8 +40,11 @@ def _internal(name: str) -> ModuleType | None:
     return importlib.import_module(name)
 
 
-#: numconv's block engine (plan, run_blocks, num_workers, can_limit_blas, profiling)
+#: numconv's block engine (plan), its threads (run_blocks, num_workers, can_limit_blas)
+#: and its timing hook (profiling); an older numconv kept them all in the engine
 ENGINE = _internal("numconv.engine")
+THREADS = _internal("numconv.threads") or ENGINE
+PROFILING = _internal("numconv.profiling") or ENGINE
 #: numconv's geometry (resolve) and algorithms (choose, ALGORITHMS)
 GEOMETRY = _internal("numconv.geometry")
 ALGORITHMS = _internal("numconv.algorithms")
@@ -58,9 +61,9 @@ def info() -> dict[str, Any]:
     """The engine's worker count and BLAS limiting, the workspace bound, BLAS libraries."""
     out: dict[str, Any] = {"workspace_limit": numconv.get_workspace_limit(),
                            "precision_keyword": HAS_PRECISION}
-    if ENGINE is not None:
-        out["workers"] = ENGINE.num_workers()
-        out["blas_limited"] = ENGINE.can_limit_blas()
+    if THREADS is not None:
+        out["workers"] = THREADS.num_workers()
+        out["blas_limited"] = THREADS.can_limit_blas()
     try:
         from threadpoolctl import threadpool_info
         out["blas"] = [{k: v for k, v in lib.items() if k in (
@@ -148,7 +151,7 @@ def profile(case: Case, a: dict[str, np.ndarray], run: Callable[[], Any],
         start = time.perf_counter()
         run()
         best_total = min(best_total, time.perf_counter() - start)
-        with ENGINE.profiling() as got:
+        with PROFILING.profiling() as got:
             start = time.perf_counter()
             algo(a["x"], wg, g, case.groups, np.dtype(np.float32))
             elapsed = time.perf_counter() - start

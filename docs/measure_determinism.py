@@ -16,7 +16,7 @@ in units of the last place (ulps).  Run with the dev environment::
 
     python docs/measure_determinism.py
 
-The statements in docs/determinism.md come from this output; tests/test_determinism.py
+The statements in docs/determinism.md come from this output; tests/properties/test_determinism.py
 checks them.
 """
 

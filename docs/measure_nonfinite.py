@@ -10,7 +10,7 @@ Run with the dev environment (tensorflow-cpu 2.21 and torch 2.13 installed)::
 
     TF_CPP_MIN_LOG_LEVEL=2 /work/venv/bin/python docs/measure_nonfinite.py
 
-It is a script, not a test: the tests of numconv's rows are in tests/test_nonfinite.py
+It is a script, not a test: the tests of numconv's rows are in tests/properties/test_nonfinite.py
 and do not need the frameworks.
 """
 

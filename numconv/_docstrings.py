@@ -23,8 +23,6 @@ from __future__ import annotations
 import re
 from typing import Callable, TypeVar
 
-__all__: list[str] = []
-
 F = TypeVar("F", bound=Callable[..., object])
 
 DOCS = {

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _args, spec
+from . import _args, spellings
 from . import activations as act
 from . import conv as cv
 from . import conv_grad as cg
@@ -122,7 +122,7 @@ def vjp(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], t
 
 def _layout(a: dict, ct: np.ndarray) -> Layout:
     """The op's layout (its ``data_format`` resolved for the output's rank)."""
-    return spec.layout("vjp", a.get("data_format"), ct.ndim - 2, "cotangent", None)
+    return spellings.layout("vjp", a.get("data_format"), ct.ndim - 2, "cotangent", None)
 
 
 def _conv_kw(a: dict, ct: np.ndarray) -> dict:
@@ -267,7 +267,7 @@ def _avg_pool(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
 
 def _global(a: dict, ct: np.ndarray) -> tuple[np.ndarray, Layout, np.ndarray]:
     x = np.asarray(a["input"])
-    layout = spec.layout("vjp", a["data_format"], x.ndim - 2, "input", None)
+    layout = spellings.layout("vjp", a["data_format"], x.ndim - 2, "input", None)
     kept = tuple(layout.full_index((1,) * layout.n_spatial, x.shape[0],
                                    x.shape[layout.channel_axis]))
     return x, layout, ct.reshape(kept)
@@ -284,7 +284,7 @@ def _global_max(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
 def _global_avg(a: dict, out: np.ndarray, ct: np.ndarray) -> dict:
     x, layout, g = _global(a, ct)
     count = math.prod(layout.spatial_shape(x.shape))
-    acc, result = spec.mean_dtypes(g.dtype)
+    acc, result = spellings.mean_dtypes(g.dtype)
     share = np.broadcast_to(g.astype(acc) / count, x.shape)
     return {"input": share.astype(result)}
 

@@ -2,14 +2,14 @@
 
 Each op charges what its kernel will allocate, from the same numbers the kernel uses:
 
-* its **result** (and any other array it returns or builds whole, such as a padded
-  gradient that is scattered onto and then cropped);
+* its **result** (and any other array it returns or builds whole);
 * a **padded copy** of the input only when the kernel makes one: the public
-  :func:`numconv.im2col` and ``algorithm="reference"`` (:mod:`numconv.reference`, no
-  blocks: its whole patch matrix is its workspace) do (they pad, then take a window
-  view); the convolution algorithms and the pooling kernels never do -- each block
-  copies the padded input rows it reads into a slab (:func:`numconv.engine.slab`) or
-  clips its taps to the input (:func:`numconv.windows.tap_region`);
+  :func:`numconv.im2col`, :func:`numconv.col2im` (a padded accumulator) and
+  ``algorithm="reference"`` (:mod:`numconv.reference`, no blocks: its whole patch
+  matrix is its workspace) do (they pad, then take a window view); the convolution
+  algorithms, the pooling kernels and the gradients never do -- each block copies the
+  padded input rows it reads into a slab (:func:`numconv.engine.slab`) or clips its
+  taps to the input (:func:`numconv.windows.tap_region`);
 * its **workspace**: the scratch of the blocks that :func:`numconv.engine.plan` cuts
   the output into (sized by :func:`numconv.engine.block_shape`, the plan's own
   arithmetic), for every worker the plan lets run at once -- at most the workspace
@@ -17,8 +17,14 @@ Each op charges what its kernel will allocate, from the same numbers the kernel 
   row (a block holds at least one row).  A convolution charges exactly the request
   its algorithm plans with (:func:`numconv.algorithms.workspace`, from each
   algorithm's ``request``: patches, slabs, products, spectra, transformed tiles);
-  pooling charges its step buffers (:func:`numconv.kernels.pool.step_bytes`).
-  Gradients charge their padded extent and a per-position estimate of their blocks.
+  pooling charges its step buffers (:func:`numconv.kernels.pool.step_bytes`); the
+  gradients charge the requests their kernels plan with and the filter- or
+  divisor-sized arrays those keep beside their blocks
+  (:func:`numconv.kernels.conv_grad.input_workspace`,
+  :func:`~numconv.kernels.conv_grad.filter_workspace`,
+  :func:`numconv.kernels.pool_grad.dx_request`,
+  :func:`~numconv.kernels.pool_grad.argmax_request`,
+  :func:`numconv.kernels.unpool.unpool_request`).
 
 The limits are :func:`numconv.config.get_memory_limit` and
 :func:`numconv.config.get_workspace_limit`; the messages are :mod:`numconv._args`'s.
@@ -39,10 +45,9 @@ import numpy as np
 
 from . import _args, algorithms
 from .config import get_memory_limit, get_workspace_limit, workspace_limit
-from .engine import block_shape, num_workers
+from .engine import block_shape
 from .geometry import Geometry
-
-__all__: list[str] = []
+from .threads import num_workers
 
 
 def charge(fn: str, args: str, parts: dict[str, int]) -> int:
@@ -125,24 +130,4 @@ def convolution(fn: str, args: str, algorithm: str, x_shape: tuple[int, ...], x_
         with workspace_limit(max(get_workspace_limit() // 2, 1024)):
             parts["workspace"] = chunk * per_image + algorithms.workspace(
                 algorithm, (chunk, *x_shape[1:]), x_dtype, w_shape, geometry, groups, acc)
-    return charge(fn, args, parts)
-
-
-def scatter(fn: str, args: str, geometry: Geometry, batch: int, channels: int,
-            itemsize: int, per_position: int = 0, extra: int = 0) -> int:
-    """:func:`charge` for a backward pass that scatters onto an input-sized array.
-
-    Counts that array over the padded extent (``batch * padded spatial * channels``
-    items of ``itemsize``; 0 when the kernel clips its taps to the input), the
-    workspace of ``per_position`` bytes per output position, and ``extra`` bytes
-    (results and masks of other shapes).  Returns the bytes charged.
-    """
-    out_shape = geometry.out_shape
-    padded = (batch, *(d.padded_size for d in geometry.dims), channels)
-    _args.numpy_sized(fn, args, padded, itemsize, "padded gradient")
-    _args.numpy_sized(fn, args, (batch, *out_shape, channels), itemsize, "output positions")
-    line = math.prod(out_shape[1:]) * per_position
-    parts = {"padded gradient": math.prod(padded) * itemsize, "other arrays": extra,
-             "workspace": workspace(batch, out_shape, lambda i, r: i * r * line)
-             if per_position else 0}
     return charge(fn, args, parts)

@@ -8,7 +8,7 @@ and the default precision of convolutions.
   convolution algorithm (:mod:`numconv.algorithms`) and pooling build their padded input
   rows, patches, tap products and transforms block by block, the blocks of all worker
   threads together under the bound (a block holds at least one output row, so the bound
-  is really ``max(bound, workers x one row)``); tests/test_algorithms.py measures it
+  is really ``max(bound, workers x one row)``); tests/ops/test_algorithms.py measures it
   with tracemalloc.
 * The **memory limit** (default :data:`DEFAULT_MEMORY_BYTES`: half the physical memory,
   at most 8 GiB) is checked before anything is allocated: a call whose output and

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import budget, spec
+from . import budget, spec, spellings
 from ._docstrings import docfiller
 from .algorithms import ALGORITHMS, choose
 from .config import get_workspace_limit, workspace_limit
@@ -28,7 +28,7 @@ def _convolve(fn: str, input: Any, filters: Any, strides: Any, padding: Any,
               n: int | None, depthwise: bool = False, stride_arg: str = "strides"
               ) -> np.ndarray:
     """spec -> budget -> algorithm -> the caller's layout and dtype."""
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s = spec.conv_spec(fn, x, filters, strides, padding, data_format, dilations, bias,
                        algorithm, n, depthwise, stride_arg, precision)
     layout, w, geometry, groups, acc = s.layout, s.w, s.geometry, s.groups, s.acc

@@ -22,14 +22,13 @@ is separate from :mod:`numconv.conv` only to keep both under ~400 lines.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from . import budget, spec
+from . import budget, spec, spellings
 from ._docstrings import docfiller
-from .kernels.conv_grad import filter_grad, input_grad
+from .kernels.conv_grad import filter_grad, filter_workspace, input_grad, input_workspace
 from .kernels.pool import reduce_positions
 from .windows import applied
 
@@ -49,19 +48,21 @@ def _backprop_input(fn: str, input_sizes: Any, filters: Any, out_backprop: Any, 
                                      data_format, dilations, n, depthwise, transpose, precision)
     layout, wt, geometry, shape, acc, result = s.layout, s.w, s.geometry, s.shape, s.acc, \
         s.result
-    channels = shape[layout.channel_axis]
     sarg = "output_shape" if transpose else "input_sizes"
-    budget.scatter(fn, f"{sarg}, {'filter' if depthwise else 'filters'}, strides, padding "
-                   "and dilations", geometry, shape[0], channels, acc.itemsize,
-                   (math.prod(geometry.window) * channels + wt.shape[-1]) * acc.itemsize,
-                   math.prod(shape) * result.itemsize)
-    if shape[0] == 0 or wt.shape[-1] == 0 or 0 in geometry.out_shape:
+    into = not (acc == result and layout.channels_last)    # else a gather may return its own
+    empty = shape[0] == 0 or wt.shape[-1] == 0 or 0 in geometry.out_shape
+    gc, comp = layout.to_canonical(g), applied(geometry)
+    budget.charge(fn, f"{sarg}, {'filter' if depthwise else 'filters'}, strides, padding and "
+                  "dilations", {"output": budget.nominal(shape, result.itemsize),
+                                "workspace": 0 if empty else input_workspace(
+                                    gc.shape, g.dtype, wt.shape, comp, s.groups, acc,
+                                    s.precision, into)})
+    if empty:
         return np.zeros(shape, result)
-    gc = layout.to_canonical(g)
-    if acc == result and layout.channels_last:     # may gather into a new array
-        return input_grad(gc, wt, applied(geometry), s.groups, None, acc, s.precision)
+    if not into:
+        return input_grad(gc, wt, comp, s.groups, None, acc, s.precision)
     dx = np.zeros(shape, result)                   # written block by block, any layout
-    input_grad(gc, wt, applied(geometry), s.groups, layout.to_canonical(dx), acc, s.precision)
+    input_grad(gc, wt, comp, s.groups, layout.to_canonical(dx), acc, s.precision)
     return dx
 
 
@@ -69,16 +70,14 @@ def _backprop_filter(fn: str, input: Any, filter_sizes: Any, out_backprop: Any, 
                      padding: Any, data_format: Any, dilations: Any, n: int | None,
                      depthwise: bool = False) -> np.ndarray:
     """spec -> budget -> kernel, in the filters' layout."""
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s, g = spec.conv_filter_grad_spec(fn, x, filter_sizes, out_backprop, strides, padding,
                                       data_format, dilations, n, depthwise)
     layout, geometry, fshape, acc = s.layout, s.geometry, s.shape, s.acc
-    channels, cout = x.shape[layout.channel_axis], g.shape[layout.channel_axis]
-    budget.scatter(fn, "input, filter_sizes, strides, padding and dilations", geometry,
-                   x.shape[0], channels, x.dtype.itemsize if geometry.padded else 0,
-                   (math.prod(geometry.window) * channels + cout) * acc.itemsize,
-                   math.prod(fshape) * (acc.itemsize + s.result.itemsize))
     xc, gc, comp = layout.to_canonical(x), layout.to_canonical(g), applied(geometry)
+    budget.charge(fn, "input, filter_sizes, strides, padding and dilations", {
+        "output": budget.nominal(fshape, s.result.itemsize),
+        "workspace": filter_workspace(xc, gc, comp, s.groups, acc)})
     dw = filter_grad(xc, gc, comp, s.groups, acc)
     return dw.reshape(fshape).astype(s.result, copy=False)
 
@@ -448,9 +447,9 @@ def bias_add_grad(out_backprop: Any, data_format: str | None = None) -> np.ndarr
     (4,)
     """
     fn = "bias_add_grad"
-    g = spec.array(fn, "out_backprop", out_backprop)
+    g = spellings.array(fn, "out_backprop", out_backprop)
     g = np.moveaxis(g, spec.bias_axis(fn, g, data_format), -1)     # channels last: a view
-    acc, result = spec.result_dtypes(g.dtype)
+    acc, result = spellings.result_dtypes(g.dtype)
     # per image in an order set by the shape (not the memory layout), then over images
     return np.add.reduce(reduce_positions(g, "SUM", acc), axis=0).astype(result, copy=False)
 

@@ -1,10 +1,13 @@
-"""Shared machinery of the convolution algorithms: blocks, slabs, threads, profiling.
+"""Blocks under the workspace bound: plans, padded slabs and scratch of the kernels.
 
-Every algorithm works block by block.  A *block* is ``(batch_slice, rows_slice)``:
-whole images when they fit, otherwise a band of rows (the first output spatial
-dim) of one image, sized so that one block's scratch stays under the workspace
-bound (:func:`numconv.get_workspace_limit`) and, when the work is large enough, in
-the CPU's last-level cache.
+Every algorithm and kernel works block by block.  A *block* is ``(batch_slice,
+rows_slice)``: whole images when they fit, otherwise a band of rows (the first
+output spatial dim) of one image, sized so that one block's scratch stays under the
+workspace bound (:func:`numconv.get_workspace_limit`) and, when the work is large
+enough, in the CPU's last-level cache.  A kernel asks for its blocks with a
+:class:`Request`, which also tells :mod:`numconv.budget`, before anything is
+allocated, the scratch the blocks will hold.  The blocks run on
+:func:`numconv.threads.run_blocks`; :mod:`numconv.profiling` times their phases.
 
 **Determinism.** The bands of an image are planned from that image's shape alone
 (and the workspace bound), never from the worker count or the batch size, and
@@ -12,11 +15,6 @@ kernels compute each image of a block as they would compute it alone (a GEMM per
 image and band, never one spanning two images).  So every output element is the
 same arithmetic, in the same order, whatever the thread count, the batch it sits
 in, or the memory layout of the input (blocks read it through exact copies).
-BLAS calls run on one BLAS thread (:func:`single_threaded_blas`, with
-``threadpoolctl``): OpenBLAS changes the summation of small GEMMs and GEMVs with
-its thread count, so a GEMM's bits are a function of its shape only when that is
-fixed.  Without ``threadpoolctl`` blocks that call BLAS run serially and BLAS keeps
-its own thread count, a constant of the process.
 
 Padding is applied per block: :func:`slab` copies the input rows one block reads
 into a scratch buffer with its border filled, so no padded copy of the whole input
@@ -25,38 +23,21 @@ is ever made (the padded input of a large batch alone could exceed the bound).
 Scratch buffers (:class:`Scratch`) outlive their call when no view of them does:
 up to :data:`SPARE_BYTES`, never more than the workspace bound, are kept for the
 next call, which then does not page-fault fresh memory in.
-
-Blocks may run on a small thread pool (NumPy copies, ufuncs and BLAS release the
-GIL), as many at once as the workspace bound affords.  The number of workers is
-``NUMCONV_NUM_THREADS`` if set, else the usable cores (at most 8).
-
-The timing hook (:func:`profiling`) is off by default; when on, algorithms add the
-seconds spent in each phase (``pad``, ``patches``, ``gemm``, ``epilogue`` ...) to a
-dict.  Off, it costs one ``None`` check per block.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
-import os
 import sys
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .config import get_workspace_limit
 from .geometry import Geometry
-
-__all__ = ["Block", "Plan", "Request", "all_finite", "profiling", "add_time", "clock",
-           "num_workers", "plan", "block_shape", "run_blocks", "slab", "flat_slab",
-           "slab_view", "row_windows", "tap_slice", "taps", "Scratch", "drop_kept_scratch",
-           "can_limit_blas", "single_threaded_blas"]
 
 Block = tuple[slice, slice]
 
@@ -69,157 +50,15 @@ CACHE_BLOCK_BYTES = 4 << 20
 #: buffers (a strided ufunc may buffer 3 operands of 8192 elements of 8 bytes).
 UFUNC_BUFFERS = 3 * 8192 * 8
 
-# --------------------------------------------------------------------------- profiling
 
-_PROFILE: dict[str, float] | None = None
-_PROFILE_LOCK = threading.Lock()
+def iterator_bytes(in_dtype: Any, dtype: Any) -> int:
+    """NumPy's iterator buffers of one ufunc over strided operands (bufsize elements per
+    operand, three operands).
 
-
-@contextlib.contextmanager
-def profiling() -> Iterator[dict[str, float]]:
-    """Collect seconds per phase of the algorithms run inside the ``with`` block.
-
-    Times of parallel workers add up (CPU seconds, not wall time).
-
-    >>> import numconv as nc
-    >>> with profiling() as phases:
-    ...     _ = nc.conv2d(np.ones((1, 8, 8, 2)), np.ones((3, 3, 2, 4)), 1, "SAME",
-    ...                   algorithm="im2col")
-    >>> sorted(phases)
-    ['gemm', 'pad', 'patches']
+    >>> iterator_bytes(np.float32, np.float64) == 3 * np.getbufsize() * 8
+    True
     """
-    global _PROFILE
-    previous, _PROFILE = _PROFILE, {}
-    try:
-        yield _PROFILE
-    finally:
-        _PROFILE = previous
-
-
-def clock() -> float | None:
-    """``time.perf_counter()`` if profiling is on, else None (the zero-cost check)."""
-    return time.perf_counter() if _PROFILE is not None else None
-
-
-def add_time(phase: str, start: float | None) -> float | None:
-    """Add the time since ``start`` to ``phase``; returns a new start (or None when off)."""
-    if start is None or _PROFILE is None:
-        return None
-    now = time.perf_counter()
-    with _PROFILE_LOCK:
-        _PROFILE[phase] = _PROFILE.get(phase, 0.0) + now - start
-    return now
-
-
-# --------------------------------------------------------------------------- threads
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-_BLAS_LOCK = threading.Lock()
-_BLAS_STATE: dict[str, Any] = {"depth": 0, "controller": None, "limiter": None}
-
-
-def num_workers() -> int:
-    """Worker threads for block-parallel work: ``NUMCONV_NUM_THREADS`` or the usable cores."""
-    env = os.environ.get("NUMCONV_NUM_THREADS", "")
-    if env.strip().isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers < workers:  # type: ignore[attr-defined]
-            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="numconv")
-        return _POOL
-
-
-def _blas_controller() -> Any:
-    """A threadpoolctl controller of the loaded BLAS libraries, or None without it."""
-    if _BLAS_STATE["controller"] is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _BLAS_STATE["controller"] = False
-        else:
-            _BLAS_STATE["controller"] = ThreadpoolController().select(user_api="blas")
-    return _BLAS_STATE["controller"] or None
-
-
-def can_limit_blas() -> bool:
-    """Whether BLAS threads can be limited while workers run (threadpoolctl present)."""
-    return _blas_controller() is not None
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """BLAS limited to one thread meanwhile (reference-counted; a no-op without threadpoolctl)."""
-    controller = _blas_controller()
-    if controller is None:
-        yield
-        return
-    with _BLAS_LOCK:
-        if _BLAS_STATE["depth"] == 0:
-            _BLAS_STATE["limiter"] = controller.limit(limits=1)
-        _BLAS_STATE["depth"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _BLAS_STATE["depth"] -= 1
-            if _BLAS_STATE["depth"] == 0:
-                _BLAS_STATE["limiter"].restore_original_limits()
-                _BLAS_STATE["limiter"] = None
-
-
-#: Kernels compute IEEE results without floating-point warnings (``inf * 0 = nan``), as
-#: BLAS and TensorFlow do, on every thread alike.
-_IEEE = {"invalid": "ignore", "over": "ignore", "divide": "ignore"}
-
-
-def run_blocks(blocks: Sequence[Block], work: Callable[[int, Block], None], workers: int,
-               blas: bool = False) -> None:
-    """Run ``work(worker_index, block)`` for every block on ``workers`` threads.
-
-    Blocks are handed out dynamically; ``worker_index`` (``0 <= i < workers``) lets
-    a worker reuse its own scratch buffers.  With ``blas=True`` (the work calls BLAS)
-    BLAS runs on one thread meanwhile, serial or not, so that a GEMM's bits do not
-    follow the thread count; without ``threadpoolctl`` the blocks then run serially
-    (BLAS keeps its own threads).
-    """
-    if blas and workers > 1 and not can_limit_blas():
-        workers = 1
-    workers = min(workers, len(blocks))
-    context = single_threaded_blas() if blas else contextlib.nullcontext()
-    if workers <= 1:
-        with context, np.errstate(**_IEEE):
-            for block in blocks:
-                work(0, block)
-        return
-    queue = iter(blocks)
-    lock = threading.Lock()
-
-    def worker(index: int) -> None:
-        with np.errstate(**_IEEE):  # error state is per thread
-            while True:
-                with lock:
-                    block = next(queue, None)
-                if block is None:
-                    return
-                work(index, block)
-
-    with context:   # the calling thread is worker 0: one thread hand-off fewer
-        futures = [_pool(workers - 1).submit(worker, i) for i in range(1, workers)]
-        try:
-            worker(0)
-        finally:
-            for future in futures:
-                future.result()
+    return 3 * np.getbufsize() * max(np.dtype(dtype).itemsize, np.dtype(in_dtype).itemsize)
 
 
 def all_finite(*arrays: np.ndarray) -> bool:
@@ -303,17 +142,21 @@ class Request(NamedTuple):
     workers: int = 1
     cache_bytes: int | None = None
     split_rows: bool = False
+    reserve: int = 0
 
     def plan(self) -> Plan:
         """The blocks and workers: :func:`plan` of these numbers."""
         return plan(self.batch, self.out_shape, self.block_bytes, self.workers,
-                    self.cache_bytes, split_rows=self.split_rows)
+                    self.cache_bytes, reserve=self.reserve, split_rows=self.split_rows)
+
+    def shape(self) -> tuple[int, int, int, int]:
+        """:func:`block_shape` of these numbers: ``(images, rows, count, workers)``."""
+        return block_shape(self.batch, self.out_shape, self.block_bytes, self.workers,
+                           self.cache_bytes, reserve=self.reserve, split_rows=self.split_rows)
 
     def workspace(self) -> int:
         """Bytes the blocks hold at once: the largest block times the workers."""
-        images, rows, count, used = block_shape(self.batch, self.out_shape, self.block_bytes,
-                                                self.workers, self.cache_bytes,
-                                                split_rows=self.split_rows)
+        images, rows, count, used = self.shape()
         return self.block_bytes(images, rows) * used if count else 0
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence, Union
 
-__all__ = ["DimGeometry", "Geometry", "resolve_dim", "resolve", "Padding", "SAME_MODES"]
+__all__ = ["DimGeometry", "Geometry"]
 
 #: canonical padding: "SAME", "SAME_LOWER", "VALID" or one (before, after) pair per
 #: spatial dim (:func:`numconv._args.padding` makes it from every accepted spelling)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Layout", "DATA_FORMATS"]
+__all__ = ["Layout"]
 
 #: data_format string -> (number of spatial dims, channels_last)
 DATA_FORMATS: dict[str, tuple[int, bool]] = {

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import budget, reference, spec
+from . import budget, reference, spec, spellings
 from ._docstrings import docfiller
 from .geometry import Geometry, resolve
 from .kernels.pool import fixed_bytes, reduce_positions, reduce_windows, step_bytes
@@ -27,8 +27,7 @@ from .reference import lowest
 from .windows import applied
 
 __all__ = ["pool", "max_pool", "avg_pool", "max_pool1d", "max_pool2d", "max_pool3d",
-           "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool",
-           "avg_divisor", "lowest"]
+           "avg_pool1d", "avg_pool2d", "avg_pool3d", "global_max_pool", "global_avg_pool"]
 
 
 def avg_divisor(geometry: Geometry, count_include_pad: bool = False) -> np.ndarray:
@@ -68,7 +67,7 @@ def _reduce(x: np.ndarray, layout: Layout, geometry: Geometry, kind: str,
         return layout.from_canonical(
             reference.max_pool(xc, geometry) if algorithm == "reference"
             else reduce_windows(xc, geometry, "MAX", x.dtype, lowest(x.dtype)))
-    acc, result = spec.mean_dtypes(x.dtype)
+    acc, result = spellings.mean_dtypes(x.dtype)
     if algorithm == "reference":
         out = reference.avg_pool(xc.astype(acc, copy=False), geometry, count_include_pad,
                                  divisor_override)
@@ -99,13 +98,13 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
           window_arg: str = "ksize", nan_policy: Any = "propagate",
           algorithm: Any = "auto") -> np.ndarray:
     """spec -> budget -> kernel -> the caller's layout."""
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s = spec.pool_spec(fn, x, window, pooling_type, strides, padding, data_format, dilations,
                        count_include_pad, ceil_mode, divisor_override, n, window_arg,
                        nan_policy, algorithm=algorithm)
     layout, kind, geometry = s.layout, s.kind, s.geometry
     channels = x.shape[layout.channel_axis]
-    acc, result = (x.dtype, x.dtype) if kind == "MAX" else spec.mean_dtypes(x.dtype)
+    acc, result = (x.dtype, x.dtype) if kind == "MAX" else spellings.mean_dtypes(x.dtype)
     geometry = applied(geometry)  # strides/dilations never applied made C-sized
     args = f"input, {window_arg}, strides, padding and dilations"
     if s.algorithm == "reference":   # no blocks: a padded copy of the whole input
@@ -213,7 +212,7 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     >>> pool(x, [2], "AVG", strides=[2], padding="SAME")[0, :, 0]   # last window: 3/1
     array([3., 3., 3.])
     """
-    n = spec.window_rank(window_shape)
+    n = spellings.window_rank(window_shape)
     return _pool("pool", input, window_shape, pooling_type, strides, padding, data_format,
                  dilations, count_include_pad, ceil_mode, divisor_override, n, "window_shape",
                  nan_policy, algorithm)
@@ -381,14 +380,14 @@ def avg_pool3d(input: Any, ksize: Any, strides: Any, padding: Any, data_format: 
 
 
 def _global(fn: str, input: Any, data_format: Any, keepdims: Any, kind: str) -> np.ndarray:
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     layout, keep = spec.global_spec(fn, x, data_format, keepdims)
     # one reduction per image in an order set by the shape (not by the memory layout)
     xc = layout.to_canonical(x)
     if kind == "MAX":
         out = reduce_positions(xc, "MAX", x.dtype)
     else:
-        acc, result = spec.mean_dtypes(x.dtype)
+        acc, result = spellings.mean_dtypes(x.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # IEEE results (nonfinite.md)
             out = reduce_positions(xc, "SUM", acc)
             out /= math.prod(xc.shape[1:-1])

@@ -31,26 +31,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _args, budget, spec
+from . import _args, budget, spec, spellings
 from .geometry import Geometry
-from .kernels.pool_grad import argmax_taps, avg_grad, max_grad
+from .kernels.pool_grad import (argmax_request, argmax_taps, avg_factor_bytes, avg_grad,
+                                avg_window_row, dx_request, max_grad, max_window_row)
+from .kernels.unpool import unpool, unpool_request
 from .layout import Layout
 from .pooling import avg_divisor, lowest
 from .windows import applied
 
 __all__ = ["max_pool_grad", "avg_pool_grad", "max_pool_with_argmax", "max_unpool"]
-
-
-def _argmax_memory(fn: str, geometry: Geometry, x: np.ndarray, channels: int,
-                   grad_itemsize: int, per_window: int) -> None:
-    """The padded extent (of the gradient, if any), the outputs and the blocks' workspace.
-
-    No padded array is made, but the padded size bounds the work (taps are visited
-    per block); ``per_window`` bytes per window are the results of that size.
-    """
-    windows = x.shape[0] * math.prod(geometry.out_shape) * channels
-    budget.scatter(fn, "input, ksize, strides, padding and dilations", geometry, x.shape[0],
-                   channels, max(grad_itemsize, x.dtype.itemsize), extra=windows * per_window)
 
 
 def _grad_array(fn: str, g: np.ndarray, layout: Layout, geometry: Geometry,
@@ -110,17 +100,21 @@ def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
     array([0., 2., 1., 0.])
     """
     fn = "max_pool_grad"
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s = spec.pool_spec(fn, x, ksize, "MAX", strides, padding, data_format, dilations,
                        ceil_mode=ceil_mode)
     layout, geometry = s.layout, s.geometry
-    g = _grad_array(fn, spec.array(fn, "grad", grad), layout, geometry, x.shape,
+    g = _grad_array(fn, spellings.array(fn, "grad", grad), layout, geometry, x.shape,
                     f"input shape {x.shape}")
-    acc, result = spec.result_dtypes(g.dtype)
-    _argmax_memory(fn, geometry, x, x.shape[layout.channel_axis], result.itemsize, 0)
+    acc, result = spellings.result_dtypes(g.dtype)
+    comp, xc = applied(geometry), layout.to_canonical(x)
+    direct = acc == result and layout.channels_last      # blocks add into dx itself
+    budget.charge(fn, "input, ksize, strides, padding and dilations", {
+        "output": budget.nominal(x.shape, result.itemsize),
+        "workspace": dx_request(xc.shape, comp, max_window_row(x.dtype, g.shape, g.dtype, comp),
+                                acc, direct).workspace()})
     dx = np.zeros(x.shape, result)
-    max_grad(layout.to_canonical(x), g, applied(geometry), layout.to_canonical(dx), acc,
-             lowest(x.dtype))
+    max_grad(xc, g, comp, layout.to_canonical(dx), acc, lowest(x.dtype))
     return dx
 
 
@@ -173,20 +167,27 @@ def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding
     array([0.5, 0.5, 0.5, 0.5, 1. ])
     """
     fn = "avg_pool_grad"
-    g0 = spec.array(fn, "grad", grad)
+    g0 = spellings.array(fn, "grad", grad)
     s = spec.pool_spec(fn, g0, ksize, "AVG", strides, padding, data_format, dilations,
                        count_include_pad, ceil_mode, divisor_override, arg="grad",
                        input_shape=input_shape)
     layout, geometry, shape = s.layout, s.geometry, s.shape
     g = _grad_array(fn, g0, layout, geometry, shape, f"input_shape {shape}")
-    acc, out_dtype = spec.mean_dtypes(g.dtype)
-    budget.scatter(fn, "input_shape, ksize, strides, padding and dilations", geometry,
-                   shape[0], shape[layout.channel_axis], out_dtype.itemsize,
-                   extra=math.prod(geometry.out_shape) * 16)
+    acc, out_dtype = spellings.mean_dtypes(g.dtype)
+    override, comp = s.divisor_override, applied(geometry)
+    canonical = (shape[0], *layout.spatial_shape(shape), shape[layout.channel_axis])
+    direct = acc == out_dtype and layout.channels_last
+    factor = avg_factor_bytes(comp, g.shape[-1], acc, override is not None,
+                              g.flags.c_contiguous)
+    counts = 0 if override is not None else math.prod(geometry.out_shape) * 8  # avg_divisor
+    budget.charge(fn, "input_shape, ksize, strides, padding and dilations", {
+        "output": budget.nominal(shape, out_dtype.itemsize),
+        "workspace": counts + factor + dx_request(
+            canonical, comp, avg_window_row(g.shape, comp, acc), acc, direct,
+            factor).workspace()})
     dx = np.zeros(shape, out_dtype)
-    override = s.divisor_override
     divisor = None if override is not None else avg_divisor(geometry, s.count_include_pad)
-    avg_grad(g, applied(geometry), divisor, override, layout.to_canonical(dx), acc)
+    avg_grad(g, comp, divisor, override, layout.to_canonical(dx), acc)
     return dx
 
 
@@ -247,20 +248,24 @@ def max_pool_with_argmax(input: Any, ksize: Any, strides: Any, padding: Any,
            [7, 8]])
     """
     fn = "max_pool_with_argmax"
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     s = spec.pool_spec(fn, x, ksize, "MAX", strides, padding, data_format, dilations,
                        ceil_mode=ceil_mode)
     layout, geometry = s.layout, s.geometry
     batch_index = _args.flag(fn, "include_batch_in_index", include_batch_in_index)
     channels = x.shape[layout.channel_axis]
-    _argmax_memory(fn, geometry, x, channels, 0, x.dtype.itemsize + 8)
-    spatial = layout.spatial_shape(x.shape)
     shape = tuple(layout.full_index(geometry.out_shape, x.shape[0], channels))
+    comp = applied(geometry)
+    request = argmax_request(x.shape[0], channels, comp, x.dtype, layout.channels_last)
+    budget.charge(fn, "input, ksize, strides, padding and dilations", {
+        "output": budget.nominal(shape, x.dtype.itemsize + 8),
+        "workspace": request.reserve + request.workspace()})
+    spatial = layout.spatial_shape(x.shape)
     best, flat = np.empty(shape, x.dtype), np.empty(shape, np.int64)
     # the C-order flat index of (n, *pos, c) in the input's own layout
     inner = channels if layout.channels_last else 1
     multipliers = tuple(math.prod(spatial[i + 1:]) * inner for i in range(len(spatial)))
-    argmax_taps(layout.to_canonical(x), applied(geometry), layout.to_canonical(best),
+    argmax_taps(layout.to_canonical(x), comp, layout.to_canonical(best),
                 layout.to_canonical(flat), multipliers,
                 1 if layout.channels_last else math.prod(spatial),
                 math.prod(x.shape[1:]) if batch_index else 0, lowest(x.dtype))
@@ -323,7 +328,7 @@ def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any,
     array([0., 5., 0., 4.])
     """
     fn = "max_unpool"
-    v = spec.array(fn, "input", input)
+    v = spellings.array(fn, "input", input)
     s = spec.unpool_spec(fn, v, indices, ksize, strides, padding, data_format, output_size,
                          include_batch_in_index)
     idx, shape, batch_index = s.indices, s.shape, s.include_batch_in_index
@@ -331,11 +336,9 @@ def max_unpool(input: Any, indices: Any, ksize: Any, strides: Any,
     what = "output_size (or input, ksize, strides and padding)"
     _args.numpy_sized(fn, what, shape, v.dtype.itemsize, "output")
     budget.charge(fn, what, {"output": limit * (1 if batch_index else shape[0])
-                             * v.dtype.itemsize})
+                             * v.dtype.itemsize,
+                             "workspace": unpool_request(v.shape, v.itemsize).workspace()})
     _args.index_range(fn, "indices", idx, limit, f"output shape {shape}")
     out = np.zeros((1, limit) if batch_index else (shape[0], limit), dtype=v.dtype)
-    keep = idx >= 0
-    rows = np.zeros(idx.shape, np.intp) if batch_index else \
-        np.broadcast_to(np.arange(v.shape[0]).reshape((-1,) + (1,) * (v.ndim - 1)), idx.shape)
-    out[rows[keep], idx[keep]] = v[keep]
+    unpool(v, idx, out, not batch_index)
     return out.reshape(shape)

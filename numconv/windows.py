@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _args, budget, reference, spec
+from . import _args, budget, reference, spec, spellings
+from .engine import iterator_bytes
 from .geometry import DimGeometry, Geometry, resolve
 
-__all__ = ["applied", "im2col", "col2im"]
+__all__ = ["im2col", "col2im"]
 
 
 def tap_region(d: DimGeometry, tap: int, start: int, stop: int, lo: int = 0,
@@ -158,7 +159,7 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
            [4., 5., 7., 8.]])
     """
     fn = "im2col"
-    x = spec.array(fn, "input", input)
+    x = spellings.array(fn, "input", input)
     layout, _, geometry = spec.patch_spec(fn, None, x, window_shape, strides, padding,
                                           data_format, dilations)
     flat = _args.flag(fn, "flatten", flatten)
@@ -233,7 +234,7 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
            [1., 2., 1.]])
     """
     fn = "col2im"
-    c = spec.array(fn, "cols", cols)
+    c = spellings.array(fn, "cols", cols)
     layout, shape, geometry = spec.patch_spec(fn, input_shape, None, window_shape, strides,
                                               padding, data_format, dilations)
     n = layout.n_spatial
@@ -253,10 +254,17 @@ def col2im(cols: Any, input_shape: Any, window_shape: Any, strides: Any = 1,
         view = c.reshape(batch, channels, *geometry.window, *out)
         view = view.transpose((0,) + tuple(range(n + 2, 2 * n + 2))
                               + tuple(range(2, n + 2)) + (1,))
-    acc, result = spec.result_dtypes(c.dtype)
-    budget.scatter(fn, "input_shape, window_shape, strides, padding and dilations", geometry,
-                   batch, channels, acc.itemsize, extra=math.prod(shape) * acc.itemsize)
+    acc, result = spellings.result_dtypes(c.dtype)
     canonical = (batch, *layout.spatial_shape(shape), channels)
+    # the reference's sums: a padded accumulator in ``acc`` (a strided ``+=`` per tap,
+    # which NumPy buffers), copied out cropped in ``result``, then into the caller's
+    # layout (channels-first: one more copy)
+    padded = (batch, *(d.padded_size for d in geometry.dims), channels)
+    budget.charge(fn, "input_shape, window_shape, strides, padding and dilations", {
+        "output": budget.nominal(shape, result.itemsize),
+        "workspace": max(budget.nominal(padded, acc.itemsize),
+                         0 if layout.channels_last else budget.nominal(shape, result.itemsize))
+        + iterator_bytes(c.dtype, acc)})
     if 0 in out:                                      # no window: no loop over its taps
         return np.zeros(shape, result)
     dx = reference.col2im(view, canonical, geometry, acc).astype(result)

@@ -1,17 +1,17 @@
-"""Shared fixtures: golden files, per-dtype tolerances, the reference comparison helper."""
+"""pytest configuration: Hypothesis profiles and quiet framework logs.
+
+Shared helpers live in importable modules beside this file: ``helpers`` (golden files,
+tolerances, ``assert_matches``), ``oracle`` (:mod:`numconv.reference` in the tests'
+spellings) and ``loops`` (independent nested-loop references).
+"""
 
 from __future__ import annotations
 
-import functools
-import json
 import os
-import pathlib
 
 # quiet TensorFlow's C++ logging in the live tests (must be set before TF is imported)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
-import pytest
 from hypothesis import HealthCheck, settings
 
 # a shared 2-core machine: no per-example deadline, no "too slow" health check; CI runs
@@ -20,55 +20,3 @@ settings.register_profile("default", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-GOLDEN = ROOT / "data" / "golden"
-
-#: (rtol, atol) per result dtype, for sums of products (convolution, average pooling).
-#: Max pooling and ReLU are compared exactly (tol=None -> exact).
-TOLERANCES = {
-    np.dtype("float16"): (1e-2, 1e-2),
-    np.dtype("float32"): (1e-5, 1e-5),
-    np.dtype("float64"): (1e-12, 1e-12),
-}
-
-
-def assert_matches(got, expected, *, exact: bool = False, dtype=None, scale: float = 1.0):
-    """Check shape, then dtype, then values (NaN equal to NaN).
-
-    ``scale`` multiplies the absolute tolerance (e.g. the number of summed terms).
-    """
-    got = np.asarray(got)
-    expected = np.asarray(expected)
-    assert got.shape == expected.shape, f"shape {got.shape} != expected {expected.shape}"
-    if dtype is not None:
-        assert got.dtype == np.dtype(dtype), f"dtype {got.dtype} != expected {np.dtype(dtype)}"
-    if exact or got.dtype.kind in "biu":
-        np.testing.assert_array_equal(got, expected)
-        return
-    rtol, atol = TOLERANCES.get(got.dtype, TOLERANCES[np.dtype("float64")])
-    np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64),
-                               rtol=rtol, atol=atol * scale, equal_nan=True)
-
-
-def load_golden(name: str) -> dict:
-    """Load ``data/golden/<name>.npz`` as a dict (allow_pickle for argument dicts)."""
-    with np.load(GOLDEN / f"{name}.npz", allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-
-
-@functools.lru_cache(maxsize=None)
-def golden_cases(stem: str) -> tuple[dict[str, np.ndarray], list[dict]]:
-    """A case-table golden (``ops_*``, ``grad_*``): its arrays and its JSON case list."""
-    arrays = load_golden(stem)
-    return arrays, json.loads(str(arrays["cases"]))
-
-
-def golden_params(prefix: str) -> list:
-    """One ``pytest.param(stem, index)`` per case of every ``<prefix>_*.npz`` golden."""
-    params = []
-    for path in sorted(GOLDEN.glob(f"{prefix}_*.npz")):
-        _, cases = golden_cases(path.stem)
-        params += [pytest.param(path.stem, i, id=f"{path.stem[len(prefix) + 1:]}:{case['id']}")
-                   for i, case in enumerate(cases)]
-    return params

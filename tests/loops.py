@@ -3,7 +3,7 @@
 Slow and obvious on purpose: loops over batch items, output positions, window taps
 and channels, with the window geometry re-derived by counting window positions.
 They share no code with numconv.  The op tests compare numconv's fast paths with
-numconv.reference (tests/oracle.py); tests/test_reference.py compares
+numconv.reference (tests/oracle.py); tests/ops/test_reference.py compares
 numconv.reference with these loops.
 """
 

@@ -2,7 +2,7 @@
 
 The oracle computes in float64 from the inputs' values (integers and float16 too), so
 a test casts the expected array to the result dtype it checks.  numconv.reference is
-itself checked against plain nested loops in tests/test_reference.py.
+itself checked against plain nested loops in tests/ops/test_reference.py.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ float32-representable values (TF's float64 max pool rounds to float32, see DESIG
 Integer-valued inputs (``ties`` in the id) pin TF's rule for 1-D/2-D max pooling and
 argmax: the first maximum in window order.  Measured divergences, not recorded:
 ``MaxPool3DGrad`` gives every tied maximum the whole gradient (numconv: the first, as
-TF's 2-D kernel; tested live in tests/test_grad_live_tf.py); float64
+TF's 2-D kernel; tested live in tests/frameworks/test_grad_live_tf.py); float64
 ``Conv2DBackpropFilter`` of an empty output returns uninitialised values (a NaN among
 zeros; numconv: zeros).
 """

@@ -126,7 +126,7 @@ def tf_conv_wrong(n: int, dtype: str, size: tuple, k: tuple, s: tuple, d: tuple,
                   padding: Any, cin: int) -> str:
     """Why TF 2.21's CPU convolution gets this configuration wrong ("" if it does not).
 
-    Measured against float64 / nested-loop results (tests/test_live_tf.py keeps both
+    Measured against float64 / nested-loop results (tests/frameworks/test_live_tf.py keeps both
     classes out of its random draws and documents them):
 
     * oneDNN float32 Conv2D/Conv3D with one input channel, an output width of 1 and a
@@ -350,14 +350,14 @@ def gen_relu(tf) -> Group:
         g.add(f"relu6-{dtype}", "relu6", {"features": x}, {}, tf.nn.relu6(x), "tf.nn.relu6",
               exact=True)
         # TF's alpha attribute is a C float: float64 results use float32(alpha), so the
-        # float64 goldens take alphas float32 represents exactly (tests/test_live_tf.py
+        # float64 goldens take alphas float32 represents exactly (tests/frameworks/test_live_tf.py
         # measures the difference)
         alphas = (0.25, 1.5, 0.125) if dtype == F64 else (None, 0.01, 0.25, 1.5)
         for alpha in alphas:
             kw = {} if alpha is None else {"alpha": alpha}
             g.add(f"leaky_relu-{dtype}-a{alpha}", "leaky_relu", {"features": x}, kw,
                   tf.nn.leaky_relu(x, **kw), f"tf.nn.leaky_relu(alpha={alpha})", exact=True)
-        # Keras with a threshold maps NaN to 0 (numconv propagates it; tests/test_live_tf.py)
+        # Keras with a threshold maps NaN to 0 (numconv propagates it; tests/frameworks/test_live_tf.py)
         xk = x[:, ~np.isnan(x[0])]
         slopes = (0.0, 0.25, 0.375) if dtype == F64 else (0.0, 0.25, 0.1)
         for max_value, slope, thr in itertools.product((None, 6.0, 3.0, 1.0), slopes,

@@ -34,20 +34,3 @@ from .frameworks import (
     port_spec, relabel, shape_arg, tolerance, unbuilt_model, unsupported_layer,
     unsupported_option, weights_shapes)
 
-__all__ = ["Padding", "PaddingSpec", "_is_sequence", "_show", "algorithm_fits", "array",
-           "bias", "bind", "ceil_mode", "check_input_rank", "check_rank", "choice",
-           "dask_array", "data_format", "fail", "filters", "flag", "groups",
-           "int_tuple", "integer", "nan_policy", "number", "padding", "pool_algorithm",
-           "precision", "rank_range", "relu_options", "spatial_rank", "type_fail",
-           "numpy_sized", "over_limit", "show_bytes", "grad_shape", "index_range",
-           "indices", "registered", "same_shape", "shape_spec", "transpose_output",
-           "FIGURE_AREA", "FIGURE_INCHES", "activation", "batch_image", "figure_size",
-           "file_path", "float_image", "grid_position", "image_channels", "instance",
-           "kernel2d", "kernel_name", "names", "number_range", "patch_figure",
-           "pool_windows", "positive_number", "stage_list", "unbatched_image",
-           "undecodable_image", "unreadable_file", "_broadcasts", "float_array",
-           "float_dtype", "framework_names", "from_inner", "inexpressible",
-           "install_hint", "missing_frameworks", "missing_text", "model_file", "onnx_label",
-           "onnx_node", "only_for",
-           "port_spec", "relabel", "shape_arg", "tolerance", "unbuilt_model", "unsupported_layer",
-           "unsupported_option", "weights_shapes"]

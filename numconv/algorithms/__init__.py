@@ -58,7 +58,7 @@ largest constant measured over 2-D grids of shapes (1 to 512 channels, SAME and 
 float32 and float64, Gaussian, uniform and 1e-6..1e6 data; for FFT 3x3 to 31x31
 windows, also 1-D, 3-D, grouped, dilated): Winograd 17.5 (one channel; 1.4-2.7 from
 64 channels on, where the sum over channels dominates), FFT 1.4.  The constants are
-measured, not proven; tests/test_exactness.py checks them on a seeded grid.  They run
+measured, not proven; tests/properties/test_exactness.py checks them on a seeded grid.  They run
 when named (``algorithm="winograd"``) or, through ``auto``, with ``precision="fast"``
 (:func:`numconv.default_precision`).  :func:`numconv.crosscheck.conv_error` measures
 any result on both scales.
@@ -75,7 +75,7 @@ from .. import reference
 from ..config import get_default_precision, get_workspace_limit
 from ..geometry import Geometry
 from . import fft, gemm, pointwise, shift, winograd
-from ..engine import profiling
+from ..profiling import profiling
 from .fft import fft_conv
 from .gemm import im2col_gemm
 from .pointwise import pointwise_gemm

@@ -25,12 +25,11 @@ import math
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..engine import (Request, Scratch, add_time, all_finite, clock, num_workers,
-                      single_threaded_blas, slab, slab_rows, slab_shape)
+from ..engine import Request, Scratch, all_finite, slab, slab_rows, slab_shape
+from ..profiling import add_time, clock
+from ..threads import num_workers, single_threaded_blas
 from ..geometry import Geometry
 from .gemm import im2col_gemm
-
-__all__ = ["fft_conv"]
 
 #: per-block budget of the FFT path (bigger blocks amortise the overlap of the slabs)
 FFT_BLOCK_BYTES = 16 << 20

@@ -20,7 +20,7 @@ that depends on the GEMM's shape, so a block's bits then depend on the image's s
 only, never on the batch or on how images are grouped (see
 :mod:`~numconv.engine`).  Blocks are cache-sized (about 4 MiB of scratch)
 and together stay under the workspace bound, whatever the batch size.  Phases reported by
-:func:`~numconv.engine.profiling`: ``pad``, ``patches``, ``gemm``,
+:func:`~numconv.profiling.profiling`: ``pad``, ``patches``, ``gemm``,
 ``epilogue``.
 """
 
@@ -30,11 +30,10 @@ import math
 
 import numpy as np
 
-from ..engine import (Block, Request, Scratch, add_time, clock, num_workers, run_blocks, slab,
-                      slab_shape, slab_view)
+from ..engine import Block, Request, Scratch, slab, slab_shape, slab_view
+from ..profiling import add_time, clock
+from ..threads import num_workers, run_blocks
 from ..geometry import Geometry
-
-__all__ = ["filter_matrix", "im2col_gemm"]
 
 
 def filter_matrix(w: np.ndarray, groups: int, dtype: np.dtype) -> np.ndarray:

@@ -15,12 +15,12 @@ import math
 
 import numpy as np
 
-from ..engine import Block, Request, Scratch, add_time, clock, num_workers, run_blocks
+from ..engine import Block, Request, Scratch
+from ..profiling import add_time, clock
+from ..threads import num_workers, run_blocks
 from ..geometry import Geometry
 from .shift import request as shift_request
 from .shift import shift_accumulate
-
-__all__ = ["pointwise_gemm", "supports"]
 
 
 def supports(geometry: Geometry) -> bool:

@@ -43,12 +43,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..engine import (CACHE_BLOCK_BYTES, Block, Request, Scratch, add_time, clock, flat_slab,
-                      num_workers, row_windows, run_blocks, slab, slab_rows, slab_shape,
-                      tap_slice, taps)
+from ..engine import (CACHE_BLOCK_BYTES, Block, Request, Scratch, flat_slab, row_windows, slab,
+                      slab_rows, slab_shape, tap_slice, taps)
 from ..geometry import DimGeometry, Geometry
-
-__all__ = ["shift_accumulate"]
+from ..profiling import add_time, clock
+from ..threads import num_workers, run_blocks
 
 #: groups == 1 filters with at most this many input channels use broadcast multiplies.
 FEW_CHANNELS = 4

@@ -33,12 +33,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..engine import (Block, Request, Scratch, add_time, all_finite, clock, num_workers,
-                      run_blocks, single_threaded_blas, slab, slab_shape)
+from ..engine import Block, Request, Scratch, all_finite, slab, slab_shape
+from ..profiling import add_time, clock
+from ..threads import num_workers, run_blocks, single_threaded_blas
 from ..geometry import Geometry
 from .gemm import im2col_gemm
-
-__all__ = ["winograd_f4x4_3x3", "supports", "tiles", "transformed_filters"]
 
 #: output tile (M x M) and input tile (N x N) sizes
 M, N = 4, 6

@@ -19,9 +19,6 @@ from .. import _args
 from ..geometry import Geometry
 from .config import OpConfig
 
-__all__ = ["FRAMEWORKS", "ALIASES", "DEFAULT_FRAMEWORKS", "Translation", "Code", "require",
-           "unavailable", "extent_pads"]
-
 #: framework name -> (display name, modules to import, pip extra)
 FRAMEWORKS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "tf": ("TensorFlow (tf.nn)", ("tensorflow",), "tf"),

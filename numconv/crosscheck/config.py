@@ -19,7 +19,7 @@ import numpy as np
 
 import numconv as nc
 
-from .. import _args, spec
+from .. import _args, spellings
 from ..layout import Layout
 from ..geometry import Geometry, resolve
 
@@ -114,12 +114,13 @@ class OpConfig:
         if n is None:  # elementwise: only the relu options matter
             self._relu_options(kind)
             return
-        layout = spec.layout(_FN, self.data_format, n, "input_shape", None, check=_zeros(shape))
+        layout = spellings.layout(_FN, self.data_format, n, "input_shape", None,
+                                  check=_zeros(shape))
         set_(self, "data_format", layout.name)
-        set_(self, "strides", spec.ints(_FN, "strides", self.strides, layout, default=None))
-        set_(self, "dilations", spec.ints(_FN, "dilations", self.dilations, layout,
-                                          default=None))
-        pad = spec.padding(_FN, self.padding, layout)
+        set_(self, "strides", spellings.ints(_FN, "strides", self.strides, layout, default=None))
+        set_(self, "dilations", spellings.ints(_FN, "dilations", self.dilations, layout,
+                                               default=None))
+        pad = spellings.padding(_FN, self.padding, layout)
         set_(self, "padding", pad)
         spatial = layout.spatial_shape(shape)
         channels = shape[layout.channel_axis]
@@ -138,7 +139,8 @@ class OpConfig:
                 _args.only_for(_FN, name, getattr(self, name), default, "pooling")
         else:
             _args.only_for(_FN, "bias", self.bias, False, "convolutions")
-            window = spec.ints(_FN, "window", self.window, layout, full_rank=False, default=None)
+            window = spellings.ints(_FN, "window", self.window, layout, full_rank=False,
+                                    default=None)
             set_(self, "window", window)
             ceil = _args.ceil_mode(_FN, self.ceil_mode, pad)
             if self.divisor_override is not None:

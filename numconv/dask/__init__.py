@@ -74,7 +74,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import _args, activations, conv, pooling, spec
+from .. import _args, activations, conv, pooling, spec, spellings
 from ..algorithms import choose
 from ..layout import Layout
 from ._graph import RechunkWarning, windowed
@@ -267,7 +267,7 @@ def pool(input: Any, window_shape: Any, pooling_type: str, strides: Any = None,
     >>> pool(x, [2], "AVG", strides=[2], padding="SAME").compute()[0, :, 0]
     array([3., 3., 3.])
     """
-    n = spec.window_rank(window_shape)
+    n = spellings.window_rank(window_shape)
     return _pool("pool", pooling.pool, input, window_shape, pooling_type, strides, padding,
                  data_format, dilations, n, "window_shape",
                  count_include_pad=count_include_pad, ceil_mode=ceil_mode,

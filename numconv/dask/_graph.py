@@ -25,8 +25,6 @@ try:
 except ImportError:  # importable without dask; numconv.dask's functions then explain
     dask = da = None  # type: ignore[assignment]
 
-__all__ = ["RechunkWarning", "windowed"]
-
 
 class RechunkWarning(UserWarning):
     """The input was rechunked so that blocks fit the window geometry (see module notes)."""

@@ -16,8 +16,6 @@ import numpy as np
 from ..config import memory_limit, workspace_limit
 from ..geometry import DimGeometry, Geometry
 
-__all__ = ["AxisPlan", "plan_axis", "BlockOp"]
-
 
 @dataclass(frozen=True)
 class AxisPlan:

@@ -42,15 +42,14 @@ import math
 
 import numpy as np
 
-from ..algorithms import ALGORITHMS, choose
+from ..algorithms import ALGORITHMS, choose, workspace
 from ..algorithms.gemm import filter_matrix
 from ..config import get_workspace_limit, workspace_limit
-from ..engine import (Block, Scratch, num_workers, plan, row_windows, run_blocks,
-                      single_threaded_blas, slab, slab_shape, slab_view, tap_slice)
+from ..engine import (Block, Request, Scratch, row_windows, slab, slab_shape, slab_view,
+                      tap_slice)
+from ..threads import num_workers, run_blocks, single_threaded_blas
 from ..geometry import DimGeometry, Geometry, resolve
 from ..windows import tap_region
-
-__all__ = ["window_rows", "input_grad", "filter_grad", "GATHER", "WAVE"]
 
 #: Forward algorithms ``dL/dx`` may gather with (all of them).
 GATHER = ("im2col", "winograd", "pointwise", "fft", "shift")
@@ -118,6 +117,56 @@ def _flipped(w: np.ndarray, groups: int, dtype: np.dtype) -> np.ndarray:
                                                               groups * cin_g)
 
 
+def _gather(g_shape: tuple[int, ...], w_shape: tuple[int, ...], geometry: Geometry,
+            groups: int, dtype: np.dtype, precision: str) -> tuple[Geometry, str] | None:
+    """The geometry and forward algorithm of a stride-1 gather, or None (a scatter-add)."""
+    back = _gather_geometry(geometry)
+    if back is None:
+        return None
+    wf_shape = (*geometry.window, w_shape[-1] // groups, groups * w_shape[-2])
+    name = choose(g_shape, wf_shape, back, groups, dtype, precision)
+    return (back, name) if name in GATHER else None
+
+
+def _gather_chunk(g_shape: tuple[int, ...], geometry: Geometry, channels: int,
+                  dtype: np.dtype, limit: int) -> tuple[int, int]:
+    """``(images, bytes of one image's result)`` of a gather copied into the caller's
+    array: the images' results and the gather's scratch share the bound ``limit``."""
+    per_image = math.prod(d.in_size for d in geometry.dims) * channels * dtype.itemsize
+    return max(1, min(g_shape[0], limit // 2 // max(per_image, 1))), per_image
+
+
+def input_workspace(g_shape: tuple[int, ...], g_dtype: np.dtype, w_shape: tuple[int, ...],
+                    geometry: Geometry, groups: int, dtype: np.dtype, precision: str,
+                    into: bool) -> int:
+    """Bytes :func:`input_grad` holds at once besides its result, known before it runs.
+
+    ``into``: the result is the caller's array (``out`` given).  A gather: the flipped
+    filters and the forward algorithm's own workspace
+    (:func:`numconv.algorithms.workspace`, under the bound left), with ``into`` the
+    results of a chunk of images too; a scatter-add: the filters it converts and the
+    blocks of :func:`scatter_request`.
+    """
+    dtype = np.dtype(dtype)
+    filters = math.prod(w_shape) * dtype.itemsize
+    channels = groups * w_shape[-2]
+    gather = _gather(g_shape, w_shape, geometry, groups, dtype, precision)
+    if gather is None:
+        depthwise = w_shape[-2] == 1 and w_shape[-1] == groups
+        return (1 if depthwise else 2) * filters + scatter_request(
+            g_shape, w_shape, geometry, groups, dtype, not into).workspace()
+    back, name = gather
+    wf_shape = (*geometry.window, w_shape[-1] // groups, channels)
+    limit = max(get_workspace_limit() - filters, 1024)
+    if not into:
+        with workspace_limit(limit):
+            return filters + workspace(name, g_shape, g_dtype, wf_shape, back, groups, dtype)
+    chunk, per_image = _gather_chunk(g_shape, geometry, channels, dtype, limit)
+    with workspace_limit(max(limit // 2, 1024)):
+        return filters + chunk * per_image + workspace(name, (chunk, *g_shape[1:]), g_dtype,
+                                                       wf_shape, back, groups, dtype)
+
+
 def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                out: np.ndarray | None, dtype: np.dtype, precision: str) -> np.ndarray:
     """``dL/dx`` of channels-last ``g`` ``(N, *out, C_out)`` through filters ``w``.
@@ -128,29 +177,26 @@ def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
     in ``dtype`` (only allowed when that is the result's dtype and layout).  With
     ``out`` a gather runs a few images at a time and is copied into it (an image's
     bits do not depend on its batch), so every layout gets the same bits.
+    :func:`input_workspace` is the scratch it holds.
     """
     dtype = np.dtype(dtype)
-    back = _gather_geometry(geometry)
-    if back is not None:
-        wf_shape = (*geometry.window, w.shape[-1] // groups, groups * w.shape[-2])
-        name = choose(g.shape, wf_shape, back, groups, dtype, precision)
-        if name in GATHER:
-            wf = _flipped(w, groups, dtype)
-            gather = ALGORITHMS[name]
-            limit = max(get_workspace_limit() - wf.nbytes, 1024)
-            if out is None:
-                with workspace_limit(limit):
-                    return gather(g, wf, back, groups, dtype)
-            # the images' results and the gather's scratch share the bound
-            per_image = math.prod(out.shape[1:]) * dtype.itemsize
-            chunk = max(1, min(g.shape[0], limit // 2 // max(per_image, 1)))
-            # (IEEE results silently: a float16 result may overflow, see nonfinite.md)
-            with workspace_limit(max(limit // 2, 1024)), np.errstate(over="ignore"):
-                for start in range(0, g.shape[0], chunk):
-                    part = gather(g[start:start + chunk], wf, back, groups, dtype)
-                    np.copyto(out[start:start + chunk], part, casting="unsafe")
-                    del part                  # before the next chunk allocates its own
-            return out
+    gather = _gather(g.shape, w.shape, geometry, groups, dtype, precision)
+    if gather is not None:
+        back, name = gather
+        wf = _flipped(w, groups, dtype)
+        run = ALGORITHMS[name]
+        limit = max(get_workspace_limit() - wf.nbytes, 1024)
+        if out is None:
+            with workspace_limit(limit):
+                return run(g, wf, back, groups, dtype)
+        chunk, _ = _gather_chunk(g.shape, geometry, out.shape[-1], dtype, limit)
+        # (IEEE results silently: a float16 result may overflow, see nonfinite.md)
+        with workspace_limit(max(limit // 2, 1024)), np.errstate(over="ignore"):
+            for start in range(0, g.shape[0], chunk):
+                part = run(g[start:start + chunk], wf, back, groups, dtype)
+                np.copyto(out[start:start + chunk], part, casting="unsafe")
+                del part                  # before the next chunk allocates its own
+        return out
     if out is None:
         shape = (g.shape[0], *(d.in_size for d in geometry.dims), groups * w.shape[-2])
         out = np.zeros(shape, dtype)
@@ -158,12 +204,37 @@ def input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
     return out
 
 
+def scatter_request(g_shape: tuple[int, ...], w_shape: tuple[int, ...], geometry: Geometry,
+                    groups: int, dtype: np.dtype, direct: bool) -> Request:
+    """The blocks of rows of ``dx`` the scatter-add asks for: per block the GEMM's
+    columns (depthwise: one tap's products) and ``g``'s rows in ``dtype``, and, unless
+    it adds into the result itself (``direct``), the block of ``dx``."""
+    dtype = np.dtype(dtype)
+    dims = geometry.dims
+    d0 = dims[0]
+    cin_g, cout = w_shape[-2], w_shape[-1]
+    channels = groups * cin_g
+    krest = math.prod(geometry.window[1:])
+    depthwise = cin_g == 1 and cout == groups
+    in_shape = tuple(d.in_size for d in dims)
+    line_out, line_in = math.prod(geometry.out_shape[1:]), math.prod(in_shape[1:])
+    itemsize = dtype.itemsize
+
+    def nbytes(images: int, rows: int) -> int:
+        positions = images * min(d0.out_size, -(-rows // d0.stride)) * line_out
+        total = positions * (channels if depthwise else krest * channels + cout) * itemsize
+        return total + (0 if direct else images * rows * line_in * channels * itemsize)
+
+    return Request(g_shape[0], in_shape, nbytes, num_workers(), split_rows=depthwise,
+                   reserve=math.prod(w_shape) * itemsize)
+
+
 def _scatter_input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                         out: np.ndarray, dtype: np.dtype) -> None:
     """Add ``dL/dx`` into the zero-filled ``out`` (see the module docstring)."""
     dims = geometry.dims
     d0 = dims[0]
-    batch, cout = g.shape[0], g.shape[-1]
+    cout = g.shape[-1]
     cin_g, cout_g = w.shape[-2], cout // groups
     channels = groups * cin_g
     k0, rest_window = geometry.window[0], geometry.window[1:]
@@ -175,18 +246,10 @@ def _scatter_input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups
     else:                                # (k0, groups, cout_g, krest * cin_g)
         fm = filter_matrix(w, groups, dtype).reshape(groups, k0, krest * cin_g, cout_g)
         wt = np.ascontiguousarray(fm.transpose(1, 0, 3, 2))
-    in_shape = tuple(d.in_size for d in dims)
-    line_out, line_in = math.prod(geometry.out_shape[1:]), math.prod(in_shape[1:])
+    line_out = math.prod(geometry.out_shape[1:])
     direct = out.dtype == dtype and out.flags.c_contiguous
-    itemsize = dtype.itemsize
-
-    def nbytes(images: int, rows: int) -> int:
-        positions = images * min(d0.out_size, -(-rows // d0.stride)) * line_out
-        total = positions * (channels if depthwise else krest * channels + cout) * itemsize
-        return total + (0 if direct else images * rows * line_in * channels * itemsize)
-
-    blocks, workers = plan(batch, in_shape, nbytes, num_workers(),
-                           reserve=(wd if depthwise else wt).nbytes, split_rows=depthwise)
+    blocks, workers = scatter_request(g.shape, w.shape, geometry, groups, dtype,
+                                      direct).plan()
     scratch = Scratch(workers)
     rest_slices = [_tap_slices(dims[1:], t) for t in rest_taps]
 
@@ -243,37 +306,101 @@ def _scatter_input_grad(g: np.ndarray, w: np.ndarray, geometry: Geometry, groups
 
 # --------------------------------------------------------------------------- dL/dw
 
-def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
-                dtype: np.dtype) -> np.ndarray:
-    """``dL/dw`` ``(*window, C/groups, C_out)`` in ``dtype`` from channels-last ``x`` and ``g``."""
+def _partials(dw_bytes: int) -> int:
+    """Filter-sized partial products per hand-off: up to a quarter of the bound, at
+    least :data:`WAVE`."""
+    return max(WAVE, min(PARTIALS, get_workspace_limit() // 4 // max(dw_bytes, 1)))
+
+
+def _flat(geometry: Geometry, channels: int, groups: int, cout: int) -> bool:
+    """Whether depthwise ``dL/dw`` (multiplier 1, stride 1 along the trailing dims) sums
+    each block in one einsum over :func:`~numconv.engine.row_windows`."""
+    return channels == groups == cout and all(d.stride == 1 for d in geometry.dims[1:])
+
+
+def filter_request(x_shape: tuple[int, ...], x_dtype: np.dtype, g_shape: tuple[int, ...],
+                   geometry: Geometry, groups: int, dtype: np.dtype) -> Request:
+    """The blocks of output positions :func:`filter_grad` asks for: per block its patch
+    matrix (not for depthwise), ``g``'s rows in ``dtype`` and, when it pads or casts
+    (always for depthwise), its input slab.  The accumulator and the partial products
+    are filter-sized, outside the blocks (the plan's ``reserve``); the blocks are
+    planned for :data:`WAVE` workers (a constant), used by up to that many threads."""
     dtype = np.dtype(dtype)
-    n = len(geometry.dims)
-    batch, channels, cout = x.shape[0], x.shape[-1], g.shape[-1]
-    cin_g, cout_g, taps = channels // groups, cout // groups, math.prod(geometry.window)
-    k = taps * cin_g
-    dw = np.zeros((groups, k, cout_g), dtype)
+    channels, cout = x_shape[-1], g_shape[-1]
+    k = math.prod(geometry.window) * channels // groups
     line = math.prod(geometry.out_shape[1:])
     itemsize = dtype.itemsize
-    depthwise = cin_g == 1                   # per tap: one sum of products per channel
+    depthwise = channels == groups           # per tap: one sum of products per channel
     # (counted for depthwise whatever the layout: the blocks, so the sums, follow nbytes)
-    copy_in = geometry.padded or x.dtype != dtype or depthwise
-    tap_list = list(itertools.product(*(range(t) for t in geometry.window)))
-    dims = geometry.dims
-    flat = depthwise and cout_g == 1 and all(d.stride == 1 for d in dims[1:])
+    copy_in = geometry.padded or np.dtype(x_dtype) != dtype or depthwise
 
     def nbytes(images: int, rows: int) -> int:
         positions = images * rows * line
         total = positions * ((0 if depthwise else k * groups) + cout) * itemsize
         if copy_in:
-            total += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
+            total += math.prod(slab_shape(x_shape, geometry, images, rows)) * itemsize
         return total
 
-    # the accumulator and the partial products (up to a quarter of the bound, at least
-    # WAVE) are filter-sized, outside the blocks; the blocks are planned for WAVE
-    # workers (a constant), used by up to that many threads
-    partials = max(WAVE, min(PARTIALS, get_workspace_limit() // 4 // max(dw.nbytes, 1)))
-    blocks, affordable = plan(batch, geometry.out_shape, nbytes, WAVE,
-                              reserve=(partials + 1) * dw.nbytes)
+    dw_bytes = k * cout * itemsize
+    return Request(x_shape[0], geometry.out_shape, nbytes, WAVE,
+                   reserve=(_partials(dw_bytes) + 1) * dw_bytes)
+
+
+def filter_workspace(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
+                     dtype: np.dtype) -> int:
+    """Bytes :func:`filter_grad` holds at once, its ``dtype`` result included: the
+    accumulator, the partial products when there are several blocks, the grouped
+    result's reordered copy, and for each worker that runs, the largest block of
+    :func:`filter_request`'s plan as the block fills it (the plan reserves a slab and
+    ``g``'s rows whatever the layout; a block copies them only when it pads, casts or
+    reads strided memory), with depthwise's per-tap sums and einsum's buffer."""
+    dtype = np.dtype(dtype)
+    request = filter_request(x.shape, x.dtype, g.shape, geometry, groups, dtype)
+    images, rows, count, used = request.shape()
+    channels, cout, itemsize = x.shape[-1], g.shape[-1], dtype.itemsize
+    taps = math.prod(geometry.window)
+    k = taps * channels // groups
+    depthwise = channels == groups
+    line = math.prod(geometry.out_shape[1:])
+    held = 0
+    if count:
+        positions = images * rows * line
+        held = positions * (0 if depthwise else k * groups) * itemsize
+        if g.dtype != dtype or not g.flags.c_contiguous:
+            held += positions * cout * itemsize
+        if geometry.padded or _casts(x, dtype, depthwise):
+            held += math.prod(slab_shape(x.shape, geometry, images, rows)) * itemsize
+        if _flat(geometry, channels, groups, cout):      # the sums per tap and position
+            held += taps * (line + 1) * channels * itemsize
+        elif depthwise:      # einsum's iterator buffers the strided tap of the slab
+            held += np.getbufsize() * itemsize + cout * itemsize
+    dw = k * cout * itemsize
+    partials = min(_partials(dw), count) if count > 1 else 0
+    return dw * (1 + partials + (groups > 1)) + held * min(num_workers(), used)
+
+
+def _casts(x: np.ndarray, dtype: np.dtype, depthwise: bool) -> bool:
+    """Whether a block of :func:`filter_grad` casts its slab (einsum's summation order
+    follows the operands' strides: depthwise reads a C-ordered slab)."""
+    return x.dtype != dtype or (depthwise and not x.flags.c_contiguous)
+
+
+def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
+                dtype: np.dtype) -> np.ndarray:
+    """``dL/dw`` ``(*window, C/groups, C_out)`` in ``dtype`` from channels-last ``x`` and ``g``;
+    :func:`filter_workspace` is what it holds."""
+    dtype = np.dtype(dtype)
+    n = len(geometry.dims)
+    channels, cout = x.shape[-1], g.shape[-1]
+    cin_g, cout_g, taps = channels // groups, cout // groups, math.prod(geometry.window)
+    k = taps * cin_g
+    dw = np.zeros((groups, k, cout_g), dtype)
+    depthwise = cin_g == 1                   # per tap: one sum of products per channel
+    tap_list = list(itertools.product(*(range(t) for t in geometry.window)))
+    flat = _flat(geometry, channels, groups, cout)
+    partials = _partials(dw.nbytes)
+    blocks, affordable = filter_request(x.shape, x.dtype, g.shape, geometry, groups,
+                                        dtype).plan()
     workers = min(num_workers(), affordable)
     scratch = Scratch(workers)
     slots = [dw] if len(blocks) <= 1 else [np.empty_like(dw)
@@ -282,8 +409,7 @@ def filter_grad(x: np.ndarray, g: np.ndarray, geometry: Geometry, groups: int,
 
     def work(worker: int, block: Block) -> None:
         result = slots[group.index(block)]
-        # (einsum's summation order follows the operands' strides: a C-ordered slab)
-        cast = x.dtype != dtype or (depthwise and not x.flags.c_contiguous)
+        cast = _casts(x, dtype, depthwise)
         xs = slab(x, geometry, block, 0, scratch, worker, dtype if cast else None)
         view = slab_view(xs, geometry, block[1].stop - block[1].start)
         m = math.prod(view.shape[:1 + n])

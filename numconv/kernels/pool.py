@@ -36,11 +36,10 @@ from typing import Any
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..engine import Block, Scratch, num_workers, plan, run_blocks
+from ..engine import Block, Scratch, iterator_bytes, plan
+from ..threads import num_workers, run_blocks
 from ..geometry import DimGeometry, Geometry
 from ..windows import tap_range, tap_region
-
-__all__ = ["reduce_windows", "reduce_positions", "step_bytes", "fixed_bytes"]
 
 #: Budget of one pooling block as ``plan`` counts it (two input rows per output row,
 #: about its step buffers; with NumPy's iterator buffers): bands whose steps mostly
@@ -172,12 +171,6 @@ def step_bytes(spatial: tuple[int, ...], channels: int, geometry: Geometry,
     """
     in_line = math.prod(spatial[1:]) * channels * np.dtype(dtype).itemsize
     return max(2, geometry.dims[0].stride) * in_line if len(spatial) == 1 else 2 * in_line
-
-
-def iterator_bytes(in_dtype: Any, dtype: Any) -> int:
-    """NumPy's iterator buffers of one ufunc over strided operands (bufsize elements per
-    operand, three operands)."""
-    return 3 * np.getbufsize() * max(np.dtype(dtype).itemsize, np.dtype(in_dtype).itemsize)
 
 
 def fixed_bytes(geometry: Geometry, channels: int, dtype: Any, divided: bool) -> int:

@@ -26,12 +26,11 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..engine import Block, Plan, Scratch, num_workers, plan, run_blocks
+from ..engine import Block, Request, Scratch
+from ..threads import num_workers, run_blocks
 from ..geometry import DimGeometry, Geometry
 from ..windows import tap_region
 from .conv_grad import window_rows
-
-__all__ = ["argmax_taps", "max_grad", "avg_grad"]
 
 #: Scratch bytes per block (all buffers of one worker): cache-sized.
 POOL_GRAD_BLOCK_BYTES = 4 << 20
@@ -152,7 +151,6 @@ def argmax_taps(xc: np.ndarray, geometry: Geometry, best: np.ndarray, flat: np.n
         return
     dims = geometry.dims
     batch, channels = xc.shape[0], xc.shape[-1]
-    line = math.prod(geometry.out_shape[1:]) * channels
     idt = _index_dtype(geometry)
     # input offset of each tap, and of each window's origin along each dim
     offsets = np.zeros((), np.int64)
@@ -165,14 +163,7 @@ def argmax_taps(xc: np.ndarray, geometry: Geometry, best: np.ndarray, flat: np.n
 
     # channels-first results are strided: computed in contiguous scratch, then copied
     direct = best.flags.c_contiguous and flat.flags.c_contiguous
-    extra = 0 if direct else best.itemsize + 8
-
-    def nbytes(images: int, rows: int) -> int:   # which, step, 4 masks, take's indices
-        return images * rows * line * (2 * idt.itemsize + 4 + 8 + extra)
-
-    blocks, workers = plan(batch, geometry.out_shape, nbytes, num_workers(),
-                           POOL_GRAD_BLOCK_BYTES, split_rows=True,
-                           reserve=offsets.nbytes + sum(o.nbytes for o in origin))
+    blocks, workers = argmax_request(batch, channels, geometry, best.dtype, direct).plan()
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -201,18 +192,38 @@ def argmax_taps(xc: np.ndarray, geometry: Geometry, best: np.ndarray, flat: np.n
     run_blocks(blocks, work, workers)
 
 
-def _dx_blocks(shape: tuple[int, ...], geometry: Geometry, window_row: int, input_row: int,
-               workers: int, reserve: int) -> Plan:
-    """Blocks of ``dx`` rows, with ``window_row`` bytes of scratch per row of the windows
-    that reach them and ``input_row`` per row of ``dx`` (one image)."""
+def argmax_request(batch: int, channels: int, geometry: Geometry, dtype: Any,
+                   direct: bool) -> Request:
+    """The blocks of output rows :func:`argmax_taps` asks for: per window the tap index,
+    its product, four masks and the flat index (with ``direct`` false, channels-first
+    results, the maximum and the flat index in contiguous scratch too); the tap offsets
+    and window origins are kept beside (the plan's ``reserve``)."""
+    idt = _index_dtype(geometry)
+    line = math.prod(geometry.out_shape[1:]) * channels
+    extra = 0 if direct else np.dtype(dtype).itemsize + 8
+
+    def nbytes(images: int, rows: int) -> int:   # which, step, 4 masks, take's indices
+        return images * rows * line * (2 * idt.itemsize + 4 + 8 + extra)
+
+    reserve = 8 * (math.prod(geometry.window) + sum(d.out_size for d in geometry.dims))
+    return Request(batch, geometry.out_shape, nbytes, num_workers(), POOL_GRAD_BLOCK_BYTES,
+                   split_rows=True, reserve=reserve)
+
+
+def dx_request(shape: tuple[int, ...], geometry: Geometry, window_row: int, dtype: np.dtype,
+               direct: bool, reserve: int = 0) -> Request:
+    """Blocks of rows of ``dx`` (channels-last ``shape``), with ``window_row`` bytes of
+    scratch per row of the windows that reach them and, unless the block is ``dx``
+    itself (``direct``), the block of ``dx`` in ``dtype``."""
     d0 = geometry.dims[0]
+    input_row = 0 if direct else math.prod(shape[2:]) * np.dtype(dtype).itemsize
 
     def nbytes(images: int, rows: int) -> int:
         wrows = min(d0.out_size, -(-(rows + d0.effective_window - 1) // d0.stride))
         return images * (wrows * window_row + rows * input_row)
 
-    return plan(shape[0], tuple(d.in_size for d in geometry.dims), nbytes, workers,
-                POOL_GRAD_BLOCK_BYTES, reserve=reserve, split_rows=True)
+    return Request(shape[0], tuple(d.in_size for d in geometry.dims), nbytes, num_workers(),
+                   POOL_GRAD_BLOCK_BYTES, split_rows=True, reserve=reserve)
 
 
 def _scatter(out: np.ndarray, dtype: np.dtype, geometry: Geometry, window_row: int,
@@ -225,9 +236,8 @@ def _scatter(out: np.ndarray, dtype: np.dtype, geometry: Geometry, window_row: i
     is copied to ``out`` afterwards (another result dtype, or a channels-first result).
     """
     direct = out.dtype == dtype and out.flags.c_contiguous
-    input_row = 0 if direct else math.prod(out.shape[2:]) * dtype.itemsize
-    blocks, workers = _dx_blocks(out.shape, geometry, window_row, input_row, num_workers(),
-                                 reserve)
+    blocks, workers = dx_request(out.shape, geometry, window_row, dtype, direct,
+                                 reserve).plan()
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:
@@ -282,8 +292,16 @@ def max_grad(xc: np.ndarray, g: np.ndarray, geometry: Geometry, out: np.ndarray,
             dst = dxb[i_idx]
             np.add(dst, part, out=dst)
 
-    per_window = xc.dtype.itemsize + 2 * idt.itemsize + 5 + g.itemsize   # 5 masks
-    _scatter(out, dtype, geometry, math.prod(g.shape[2:]) * per_window, add)
+    _scatter(out, dtype, geometry, max_window_row(xc.dtype, g.shape, g.dtype, geometry), add)
+
+
+def max_window_row(x_dtype: Any, g_shape: tuple[int, ...], g_dtype: Any,
+                   geometry: Geometry) -> int:
+    """Scratch bytes of :func:`max_grad` per row of windows: the maximum, the tap index
+    and its product, five masks and the selected gradient per window."""
+    idt = _index_dtype(geometry)
+    per_window = np.dtype(x_dtype).itemsize + 2 * idt.itemsize + 5 + np.dtype(g_dtype).itemsize
+    return math.prod(g_shape[2:]) * per_window
 
 
 def _spread_axis(src: np.ndarray, dst: np.ndarray, axis: int, d: DimGeometry, start: int,
@@ -343,15 +361,12 @@ def avg_grad(g: np.ndarray, geometry: Geometry, divisor: np.ndarray | None,
     else:
         assert divisor is not None
         factor = np.where(divisor == 0, 1, divisor).astype(dtype)
-        if (factor.ndim > 1 and g.flags.c_contiguous
-                and factor.nbytes * channels <= get_workspace_limit() // 8):
+        if _wide(geometry, channels, dtype, g.flags.c_contiguous):
             # repeated along the channels, the divisor has the layout of one image of g:
             # the division runs in long inner loops instead of one per position
             factor, wide = np.repeat(factor, channels, axis=-1), True
         else:
             factor = factor[..., None]
-    widest = math.prod(max(d.in_size, d.out_size) for d in dims[1:])
-    window_row = (math.prod(g.shape[2:-1]) + 2 * widest) * channels * dtype.itemsize
 
     def add(worker: int, scratch: Scratch, dxb: np.ndarray, block: Block, o0: int,
             o1: int) -> None:
@@ -374,4 +389,34 @@ def avg_grad(g: np.ndarray, geometry: Geometry, divisor: np.ndarray | None,
             current = spread
         _spread_axis(current, dxb, 1, dims[0], o0, rs.start, False)
 
-    _scatter(out, dtype, geometry, window_row, add, getattr(factor, "nbytes", 0))
+    _scatter(out, dtype, geometry, avg_window_row(g.shape, geometry, dtype), add,
+             avg_factor_bytes(geometry, channels, dtype, override is not None,
+                              g.flags.c_contiguous))
+
+
+def _wide(geometry: Geometry, channels: int, dtype: np.dtype, contiguous: bool) -> bool:
+    """Whether :func:`avg_grad` repeats the divisor along the channels (2-D and 3-D, a
+    C-contiguous ``g``, the repeated divisor under an eighth of the workspace bound)."""
+    positions = math.prod(geometry.out_shape)
+    return (len(geometry.dims) > 1 and contiguous
+            and positions * channels * dtype.itemsize <= get_workspace_limit() // 8)
+
+
+def avg_window_row(g_shape: tuple[int, ...], geometry: Geometry, dtype: np.dtype) -> int:
+    """Scratch bytes of :func:`avg_grad` per row of windows: the shares ``g / divisor``
+    and the two buffers of the spread along the other axes."""
+    widest = math.prod(max(d.in_size, d.out_size) for d in geometry.dims[1:])
+    return (math.prod(g_shape[2:-1]) + 2 * widest) * g_shape[-1] * np.dtype(dtype).itemsize
+
+
+def avg_factor_bytes(geometry: Geometry, channels: int, dtype: np.dtype, override: bool,
+                     contiguous: bool) -> int:
+    """Bytes of the divisor :func:`avg_grad` keeps beside its blocks (the plan's
+    ``reserve``): one per output position in ``dtype``, repeated along the channels
+    when :func:`_wide`; one number with ``divisor_override``."""
+    dtype = np.dtype(dtype)
+    if override:
+        return dtype.itemsize
+    positions = math.prod(geometry.out_shape)
+    return positions * dtype.itemsize * (channels if _wide(geometry, channels, dtype,
+                                                           contiguous) else 1)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _args, spec
+from .. import _args, spellings
 from ..activations import relu
 from ..conv import conv2d, depthwise_conv2d
 from ..layout import Layout
@@ -36,17 +36,17 @@ _IMAGES = Layout(2)
 
 
 def _layout(fn: str, data_format: Any) -> str:
-    return spec.layout(fn, data_format, 2, "data_format", None).name
+    return spellings.layout(fn, data_format, 2, "data_format", None).name
 
 
 def _padding(fn: str, value: Any) -> Any:
-    pad = spec.padding(fn, value, _IMAGES)
+    pad = spellings.padding(fn, value, _IMAGES)
     return pad if isinstance(pad, str) else [list(p) for p in pad]
 
 
 def _pair(fn: str, arg: str, value: Any, default: int | None = None) -> tuple[int, ...]:
     """Keras's ``int or (int, int)`` argument (``default`` for None, if any)."""
-    return spec.ints(fn, arg, value, _IMAGES, full_rank=False, default=default)
+    return spellings.ints(fn, arg, value, _IMAGES, full_rank=False, default=default)
 
 
 def gamma(k: int, dtype: Any) -> float:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _args, spec
+from .. import _args, spellings
 from ..pooling import avg_pool2d, global_avg_pool, global_max_pool, max_pool2d
 from .core import _IMAGES, Layer, _layout, _padding, _pair, gamma
 
@@ -36,7 +36,7 @@ class _Pool(Layer):
         self.padding = _padding(fn, padding)
         self.data_format = _layout(fn, data_format)
         self.dilation_rate = _pair(fn, "dilation_rate", dilation_rate)
-        self.ceil_mode = _args.ceil_mode(fn, ceil_mode, spec.padding(fn, padding, _IMAGES))
+        self.ceil_mode = _args.ceil_mode(fn, ceil_mode, spellings.padding(fn, padding, _IMAGES))
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "pool_size": self.pool_size, "strides": self.strides,

@@ -19,7 +19,7 @@ pixels.  Other layouts (4:4:0, 4:1:1) keep libjpeg's replication.
 
 The draft flag is set through ``decoderconfig``, an attribute of Pillow's image
 file objects rather than a documented API; the golden tests (data/golden/image_*.npz)
-and the live TF test in tests/test_image.py catch a Pillow release that changes it.
+and the live TF test in tests/outer/test_image.py catch a Pillow release that changes it.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-__all__ = ["decode_fast"]
 
 
 def decode_fast(im: Any) -> np.ndarray:

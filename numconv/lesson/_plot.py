@@ -32,8 +32,6 @@ from matplotlib.image import AxesImage
 
 from .. import _args
 
-__all__ = ["STYLE", "LessonFigure", "show", "save_figure"]
-
 #: The lesson's ``plt.rc`` settings, applied with ``matplotlib.rc_context`` per figure.
 STYLE = {
     "figure.autolayout": True,

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _args, spec
+from .. import _args, spellings
 from ..activations import leaky_relu, relu, relu6
 from ..algorithms import choose
 from ..conv import conv2d
@@ -261,12 +261,12 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
     x = _args.batch_image(fn, "image", image)
     k, name = kernel_and_name(fn, "kernel", kernel)
     image_layout = Layout(2)
-    conv_strides = spec.ints(fn, "conv_stride", conv_stride, image_layout, full_rank=False)
-    conv_pad = spec.padding(fn, conv_padding, image_layout, arg="conv_padding")
+    conv_strides = spellings.ints(fn, "conv_stride", conv_stride, image_layout, full_rank=False)
+    conv_pad = spellings.padding(fn, conv_padding, image_layout, arg="conv_padding")
     act = _args.activation(fn, activation, tuple(ACTIVATIONS))
-    window = spec.ints(fn, "pool_size", pool_size, image_layout, full_rank=False, default=None)
-    pool_strides = spec.ints(fn, "pool_stride", pool_stride, image_layout, full_rank=False)
-    pool_pad = spec.padding(fn, pool_padding, image_layout, arg="pool_padding")
+    window = spellings.ints(fn, "pool_size", pool_size, image_layout, full_rank=False, default=None)
+    pool_strides = spellings.ints(fn, "pool_stride", pool_stride, image_layout, full_rank=False)
+    pool_pad = spellings.padding(fn, pool_padding, image_layout, arg="pool_padding")
     kind = _args.choice(fn, "pooling_type", pooling_type, ("MAX", "AVG"))
     how = _args.choice(fn, "algorithm", algorithm, ("auto", "reference"))
 
@@ -285,7 +285,7 @@ def feature_extraction(image: Any, kernel: Any, conv_stride: Any = 1, conv_paddi
                    f"stage {conv_geometry.out_shape})", None, shown=f"shape {k.shape}")
     w = k[:, :, None, None]
     conv_algo = how if how == "reference" else choose(
-        x.shape, w.shape, applied(conv_geometry), 1, spec.result_dtypes(x.dtype, w.dtype)[0])
+        x.shape, w.shape, applied(conv_geometry), 1, spellings.result_dtypes(x.dtype, w.dtype)[0])
     try:  # arguments are valid here; what can still fail is a resource limit
         filtered = conv2d(x, w, conv_strides, conv_pad, algorithm=conv_algo)
     except (ValueError, TypeError) as exc:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numconv
-from conftest import assert_matches
+from helpers import assert_matches
 from oracle import ref_conv
 
 RNG = np.random.default_rng(1234)

@@ -6,7 +6,7 @@ layout), float64, with ties: max pooling and its gradient, average pooling's gra
 the argmax indices (numconv's channels-first index is PyTorch's per-plane index plus
 ``c * prod(spatial)``) and ``max_unpool`` with its gradient.  Draws avoid windows that
 cover only padding, which PyTorch mishandles (pinned in the last test).  Tolerances: float64
-1e-12 (``conftest``), indices and max values exactly.
+1e-12 (``helpers``), indices and max values exactly.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import numconv  # noqa: E402
-from conftest import assert_matches  # noqa: E402
+from helpers import assert_matches  # noqa: E402
 
 pytestmark = pytest.mark.live
 FIRST = {1: "NCW", 2: "NCHW", 3: "NCDHW"}

@@ -5,7 +5,7 @@ About 1,400 gradient configurations per run (the ``max_examples`` below: convolu
 fresh draw of rank, sizes, window, strides, dilations, padding, layout, groups and
 data.  Every configuration computes ``L = <f(x), g>`` for a random ``g`` in TF and
 compares all of TF's gradients with numconv's.  Tolerances: float64 rtol/atol 1e-12,
-float32 1e-5, the atol scaled by the number of summed terms (``conftest``); max-pool
+float32 1e-5, the atol scaled by the number of summed terms (``helpers``); max-pool
 argmax indices and ReLU-family gradients exactly.
 
 The draws stay inside what TF 2.21's CPU kernels compute (see data/tf_reference/grad.py):
@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow")
 
 import numconv  # noqa: E402
-from conftest import assert_matches  # noqa: E402
+from helpers import assert_matches  # noqa: E402
 
 pytestmark = pytest.mark.live
 LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}

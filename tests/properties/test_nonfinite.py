@@ -20,7 +20,7 @@ import numconv
 
 nan, inf = np.nan, np.inf
 LOW = float(np.finfo(np.float32).min)
-DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "nonfinite.md"
+DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "nonfinite.md"
 
 #: the first window of a 1x2-window, stride-2 op over a one-row float32 input
 CASES = {

@@ -11,7 +11,7 @@ import pathlib
 
 import numpy as np
 import pytest
-from conftest import ROOT, assert_matches, load_golden
+from helpers import ROOT, assert_matches, load_golden
 
 import numconv
 from numconv.lesson import image as nimage

@@ -8,7 +8,7 @@ non-empty output) and compares ``torch.nn.functional`` with numconv in channels-
 filters are ``(*window, C_in / groups, C_out)``: torch's ``(C_out, C_in / groups,
 *window)`` weight permuted.
 
-Tolerances (``conftest.TOLERANCES``, rtol / atol): float32 1e-5 / 1e-5, float64
+Tolerances (``helpers.TOLERANCES``, rtol / atol): float32 1e-5 / 1e-5, float64
 1e-12 / 1e-12, the atol multiplied by the number of terms summed per output; max
 pooling exactly.
 """
@@ -26,11 +26,11 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import numconv  # noqa: E402
-from conftest import assert_matches  # noqa: E402
+from helpers import assert_matches  # noqa: E402
 
 pytestmark = pytest.mark.live
 
-#: examples per test; together with tests/test_live_tf.py over 1,000 configurations
+#: examples per test; together with tests/frameworks/test_live_tf.py over 1,000 configurations
 EXAMPLES = {"avg": 200, "max": 200, "conv": 200}
 
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numconv
-from conftest import assert_matches
+from helpers import assert_matches
 from loops import (loop_avg_pool_vjp, loop_conv, loop_conv_vjp, loop_max_pool_vjp, loop_pool,
                    out_shape)
 from numconv import reference as R

@@ -28,7 +28,7 @@ from numconv.cli import main
 from numconv.config import memory_limit
 from numconv.lesson.image import default_image_path, read_image
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 MiB = 2**20
 
 

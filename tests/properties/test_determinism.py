@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import numconv
-from numconv import activations, conv_grad, engine, pooling_grad
+from numconv import activations, conv_grad, pooling_grad
+from numconv import threads as worker_threads
 from numconv.config import workspace_limit
 
 RNG = np.random.default_rng(5)
@@ -109,7 +110,7 @@ def test_repeated_calls_are_bit_identical(name, dtype):
 DIGEST = textwrap.dedent("""
     import hashlib, sys
     import numpy as np
-    sys.path.insert(0, {tests!r})
+    sys.path[:0] = {paths!r}
     import test_determinism as t
     h = hashlib.sha256()
     for dt in ("float32", "float64"):
@@ -126,7 +127,8 @@ def test_a_fresh_process_gives_the_same_bits():
         for name, fn in sorted(ops(np.dtype(dt)).items()):
             for _, _, b in bits(fn()):
                 h.update(b)
-    code = DIGEST.format(tests=os.path.dirname(__file__))
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = DIGEST.format(paths=[here, os.path.dirname(here)])   # this file and helpers
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300)
     assert out.stdout.split()[-1] == h.hexdigest()
@@ -360,8 +362,8 @@ def test_an_image_gives_its_bits_alone(name, dtype):
                                   "conv2d_backprop_input stride 2"])
 def test_without_threadpoolctl_threads_do_not_change_bits(name, monkeypatch):
     """Without threadpoolctl, blocks that call BLAS run serially: any thread count."""
-    monkeypatch.setitem(engine._BLAS_STATE, "controller", False)
-    assert not engine.can_limit_blas()
+    monkeypatch.setitem(worker_threads._BLAS_STATE, "controller", False)
+    assert not worker_threads.can_limit_blas()
     fn, arrays = CASES[name][0], _arrays(name, np.dtype("float32"))
     monkeypatch.setenv("NUMCONV_NUM_THREADS", "1")
     ref = bits(fn(*arrays))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import numconv
-from conftest import assert_matches
+from helpers import assert_matches
 from oracle import geometry
 from oracle import ref_conv_vjp as ref_backprop
 

@@ -16,7 +16,7 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from conftest import assert_matches, load_golden
+from helpers import assert_matches, load_golden
 
 import numconv.commands.demo as demo_command
 from numconv.cli import COMMANDS, main

@@ -16,7 +16,7 @@ import pytest
 
 import numconv
 from numconv import engine
-from conftest import GOLDEN, assert_matches, golden_cases
+from helpers import GOLDEN, assert_matches, golden_cases
 from numconv.algorithms import ALGORITHMS, choose, profiling, requirement
 from numconv.geometry import resolve
 from oracle import ref_conv
@@ -363,8 +363,8 @@ def test_profiling_reports_phases_and_is_off_by_default():
     with profiling() as phases:
         numconv.conv2d(x, w, 1, "SAME", algorithm="im2col")
     assert {"pad", "patches", "gemm"} <= set(phases) and all(v >= 0 for v in phases.values())
-    from numconv import engine as _engine
-    assert _engine._PROFILE is None
+    from numconv import profiling as _profiling
+    assert _profiling._PROFILE is None
 
 
 @pytest.mark.parametrize("algo", ALGOS)

@@ -3,7 +3,7 @@
 No TF needed: the files are written by ``python data/make_tf_reference.py grad`` (schema
 and TF's measured limits in data/tf_reference/grad.py).  A case calls a numconv
 backward function directly, or runs ``numconv.vjp`` on a forward op and applies the
-pullback to the stored cotangent.  Tolerances (``conftest.TOLERANCES``, rtol / atol per
+pullback to the stored cotangent.  Tolerances (``helpers.TOLERANCES``, rtol / atol per
 result dtype): float32 1e-5 / 1e-5, float64 1e-12 / 1e-12, the atol multiplied by the
 number of terms summed per value; argmax indices, ReLU-family gradients and max-pool
 argmax values compare exactly.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 import numconv
-from conftest import GOLDEN, assert_matches, golden_cases, golden_params
+from helpers import GOLDEN, assert_matches, golden_cases, golden_params
 
 FILES = sorted(GOLDEN.glob("grad_*.npz"))
 

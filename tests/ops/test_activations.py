@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import numconv
-from conftest import assert_matches
+from helpers import assert_matches
 
 X = np.array([-3.0, -1.0, 0.0, 0.5, 2.0, 6.0, 7.5])
 

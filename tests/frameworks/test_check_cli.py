@@ -182,7 +182,7 @@ def test_against_a_subset_runs_the_installed_ones(capsys, monkeypatch):
     assert data["not_installed"] == {"jax": "no module 'jax'", "keras": "no module 'keras'"}
 
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _examples(source: str) -> list[str]:

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import assert_matches
+from helpers import assert_matches
 
 import numconv as nc
 import numconv.config

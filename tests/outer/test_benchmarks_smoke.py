@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 @pytest.fixture

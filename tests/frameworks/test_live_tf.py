@@ -16,7 +16,7 @@ with TF's documented SAME pads, explicitly: ``tf.pad`` and VALID; Eigen 3-D pool
 gets VALID instead).  TF's CPU kernels are channels-last: channels-first cases
 transpose around the TF call.
 
-Tolerances (``conftest.TOLERANCES``, rtol / atol): float32 1e-5 / 1e-5, float64
+Tolerances (``helpers.TOLERANCES``, rtol / atol): float32 1e-5 / 1e-5, float64
 1e-12 / 1e-12, the atol multiplied by the number of terms summed per output (taps x
 input channels per group; pooling window); max pooling, ReLU and im2col exactly, ReLU
 after flushing subnormal results to zero on both sides (TF's CPU threads run with
@@ -38,11 +38,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 tf = pytest.importorskip("tensorflow")
 
 import numconv  # noqa: E402
-from conftest import assert_matches  # noqa: E402
+from helpers import assert_matches  # noqa: E402
 
 pytestmark = pytest.mark.live
 
-#: examples per test; together with tests/test_live_torch.py over 1,000 configurations
+#: examples per test; together with tests/frameworks/test_live_torch.py over 1,000 configurations
 EXAMPLES = {"conv": 500, "depthwise": 150, "pool": 400, "relu": 200, "im2col": 150}
 
 

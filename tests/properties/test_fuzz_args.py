@@ -60,26 +60,20 @@ HEADROOM = 512 * 2**20       # address space a single fuzzed call may add
 FUZZ_MEMORY = 64 * 2**20      # numconv's memory limit during fuzzed calls
 
 #: modules whose ``__all__`` is public API (besides ``numconv`` itself)
-MODULES = ["activations", "config", "conv", "conv_grad", "pooling", "pooling_grad", "padding",
-           "windows", "layout", "image", "kernels", "pipeline", "viz", "dask", "autodiff",
-           "layers", "crosscheck", "cli"]
+MODULES = ["activations", "config", "conv", "conv_grad", "pooling", "pooling_grad", "geometry",
+           "windows", "layout", "lesson.image", "lesson.filters", "lesson.pipeline", "viz",
+           "dask", "autodiff", "layers", "crosscheck", "cli"]
 
 #: names in those ``__all__`` lists that are not fuzzed, with the reason
 NOT_FUZZED = {
-    # trusted-input internals: documented as taking canonical, validated arguments
-    "resolve": "internal: canonical arguments", "resolve_dim": "internal: canonical arguments",
-    "applied": "internal: takes a Geometry",
-    "avg_divisor": "internal: takes a Geometry", "lowest": "internal: takes a dtype",
-    "argmax_taps": "internal: takes a Geometry", "max_grad": "internal: takes a Geometry",
-    "avg_grad": "internal: takes a Geometry", "result_dtypes": "internal: takes dtypes",
     # no arguments, or classes / constants
     "get_workspace_limit": "no arguments", "get_memory_limit": "no arguments",
     "get_default_precision": "no arguments",
     "kernel_names": "no arguments", "default_image_path": "no arguments",
     "build_parser": "no arguments",
-    "main": "the command line: tests/test_files_cli_robustness.py",
-    "save_figure": "writes files: tests/test_files_cli_robustness.py",
-    "show": "opens a window or displays in a notebook: tests/test_viz.py",
+    "main": "the command line: tests/properties/test_files_cli_robustness.py",
+    "save_figure": "writes files: tests/properties/test_files_cli_robustness.py",
+    "show": "opens a window or displays in a notebook: tests/outer/test_viz.py",
     "compare": "runs TensorFlow, PyTorch and JAX (the crosscheck live tests)",
     "require": "imports a framework",
 }

@@ -9,7 +9,7 @@ Winograd and FFT (explicit, or ``precision="fast"``) meet only the normwise boun
 ``max |got - truth| <= 4 u max|x| max_co sum|w[..., co]|``.
 
 The truth and ``|x| conv |w|`` come from this file's own reference: the padded input's
-windows gathered tap by tap (padding from tests/reference.py's window counting) and
+windows gathered tap by tap (padding from tests/loops.py's window counting) and
 summed in ``np.longdouble`` with ``np.einsum``.  Data spans magnitudes 1e-6..1e6
 (float16: 1e-2..1e1, its range).
 """

@@ -3,7 +3,7 @@
 The files are written by ``python data/make_tf_reference.py ops`` (schema in
 data/tf_reference/ops.py): each case names the numconv function, its arrays and
 keyword arguments, the TF expression that produced the output and the dtype numconv
-must return.  Tolerances (``conftest.TOLERANCES``, rtol / atol per result dtype):
+must return.  Tolerances (``helpers.TOLERANCES``, rtol / atol per result dtype):
 float16 1e-2 / 1e-2, float32 1e-5 / 1e-5, float64 1e-12 / 1e-12, the atol multiplied by
 the number of terms summed per output (convolution taps x input channels per group,
 pooling window); max pooling, ReLU, im2col and integer results are compared exactly.
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import numconv
-from conftest import GOLDEN, assert_matches, golden_cases, golden_params
+from helpers import GOLDEN, assert_matches, golden_cases, golden_params
 
 FILES = sorted(GOLDEN.glob("ops_*.npz"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_matches, load_golden
+from helpers import assert_matches, load_golden
 
 import numconv
 from numconv.lesson.filters import KERNELS, as_filters, get_kernel, kernel_names

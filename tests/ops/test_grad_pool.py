@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numconv
-from conftest import assert_matches
+from helpers import assert_matches
 from loops import first_max, windows
 from oracle import ref_avg_grad, ref_max_grad
 
@@ -264,9 +264,12 @@ def test_memory_limit_refuses_before_allocating():
         with pytest.raises(ValueError, match=r"max_unpool: output_size \(or input, ksize, "
                            r"strides and padding\) must keep the memory this call needs"):
             numconv.max_unpool(g, np.zeros((1, 1, 1), np.int64), 2, 2, output_size=[10**8])
+        huge = np.broadcast_to(g, (1, 10**8, 1))             # a 763 MiB gradient
         with pytest.raises(ValueError, match=r"max_pool_grad: input, ksize, strides, padding "
                            r"and dilations must keep the memory this call needs"):
-            numconv.max_pool_grad(g, g, 10**8, 1, [(10**8 - 1, 0)])
+            numconv.max_pool_grad(huge, huge, 1, 1, "VALID")
+        # a window of 10**8 taps over one element: no array of the padded extent is made
+        assert numconv.max_pool_grad(g, g, 10**8, 1, [(10**8 - 1, 0)]).tolist() == [[[1.0]]]
 
 
 def test_shapes_numpy_cannot_describe_are_refused():

@@ -1,6 +1,6 @@
 """numconv.lesson.pipeline: the lesson's filter / detect / condense against TensorFlow.
 
-Tolerance: the float32 default of conftest (rtol 1e-5, atol 1e-5) for the Filter stage
+Tolerance: the float32 default of helpers.TOLERANCES (rtol 1e-5, atol 1e-5) for the Filter stage
 (a sum of 9 or 25 products that TF's oneDNN kernels may add in another order) and the
 stages after it; the Input stage is exact.  Measured with TF 2.21 on x86-64: the seed's
 demo (demo.npz) is bit for bit equal to TF, the variants differ by at most 2.4e-7
@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import ROOT, assert_matches, load_golden
+from helpers import ROOT, assert_matches, load_golden
 
 import numconv
 from numconv.lesson.image import default_image_path, read_image, rgb_to_grayscale
