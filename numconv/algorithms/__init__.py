@@ -178,7 +178,8 @@ def workspace(name: str, x_shape: tuple[int, ...], x_dtype: np.dtype,
     """Bytes of scratch algorithm ``name`` will hold at once, known before it runs.
 
     Its blocks (each algorithm's ``request``, the numbers its plan is made of) plus the
-    filters it converts (a copy in ``dtype``; Winograd's transformed 6x6 filters).
+    filters it converts (a copy in ``dtype``; Winograd's transformed 6x6 filters and
+    their float64 temporaries).
     ``fft`` and ``winograd`` run im2col instead for non-finite values, which only the
     data tell: they are charged the larger of the two.
 
@@ -212,5 +213,5 @@ def workspace(name: str, x_shape: tuple[int, ...], x_dtype: np.dtype,
         return im2col if own is None else max(own.workspace() + filters, im2col)
     if dtype.kind != "f" or groups != 1:          # winograd runs im2col
         return im2col
-    transformed = winograd.N ** 2 * x_shape[-1] * w_shape[-1] * dtype.itemsize
+    transformed = winograd.filter_bytes(w_shape, dtype)
     return max(winograd.request(*args).workspace() + filters + transformed, im2col)

@@ -65,8 +65,8 @@ B_T = np.array([[1, -3 / 2, -2, 3 / 2, 1, 0],
 #: images into two bands and keeps deep-sized ones one per block (even work per worker)
 WINOGRAD_BLOCK_BYTES = 4 << 20
 
-#: filter columns transformed at once (36 x 4096 float64 temporaries: 1.2 MB)
-FILTER_CHUNK = 4096
+#: filter columns transformed at once (float64 temporaries of 9 + 18 + 36 rows: 0.5 MB)
+FILTER_CHUNK = 1024
 
 
 def supports(geometry: Geometry) -> bool:
@@ -142,6 +142,17 @@ def transformed_filters(w: np.ndarray, dtype: np.dtype) -> np.ndarray:
         gw = np.matmul(g, part.reshape(3, -1)).reshape(N, 3, -1)    # G g: (a, l, ..)
         u[:, :, c0:c0 + FILTER_CHUNK] = np.matmul(g, gw)             # (G g) G^T: (a, b, ..)
     return u.reshape(N * N, *w.shape[2:])
+
+
+def filter_bytes(w_shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Bytes :func:`transformed_filters` holds: the result and one chunk's temporaries.
+
+    >>> filter_bytes((3, 3, 64, 64), np.dtype(np.float32))     # 36 * 4096 * 4 + 1024 * 63 * 8
+    1105920
+    """
+    columns = math.prod(w_shape[2:])
+    wide = 16 if np.dtype(dtype).itemsize >= 8 else 8
+    return N * N * columns * np.dtype(dtype).itemsize + min(columns, FILTER_CHUNK) * 63 * wide
 
 
 def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
