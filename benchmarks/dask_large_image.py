@@ -1,7 +1,7 @@
 """Larger than memory: filter -> ReLU -> pool an on-disk image several times larger than
 a memory budget with :mod:`numconv.dask`, and compare with the in-memory call.
 
-The seed's settings: 3x3 edge kernel (8 in the centre, -1 around) stride 1 SAME,
+The lesson's settings: 3x3 edge kernel (8 in the centre, -1 around) stride 1 SAME,
 relu, max pool 2x2 stride 2 SAME, on a synthetic float32 image ``(1, size, size, 1)``
 stored as a ``.npy`` file and read block by block (``np.load(mmap_mode="r")`` per
 block, so nothing but the blocks in flight is resident).  The result is written to

@@ -13,7 +13,7 @@ im2col     patch matrix per cache-sized block + one GEMM                   per e
 shift      one multiply-add per window tap, no patch matrix                per element
 pointwise  direct GEMM for 1x1 windows (no copy when stride 1, unpadded)   per element
 fft        ``scipy.fft`` overlap-save per block, for large windows         normwise
-winograd   F(2x2, 3x3) for 2-D 3x3 stride-1 filters                        normwise
+winograd   F(4x4, 3x3) for 2-D 3x3 stride-1 filters                        normwise
 reference  the textbook (:func:`numconv.reference.conv`): the whole patch     per element
            matrix at once, one GEMM per group, no blocks
 ========== =============================================================== ===========
@@ -48,16 +48,18 @@ for TensorFlow's and PyTorch's oneDNN kernels.
 **Normwise: the transforms.**  Winograd and FFT mix a whole tile or block in their
 transforms, so an output's error follows the largest values of its tile or block, not
 of its own window: a small output beside large ones can lose every digit (1e9 ``u``
-above its ``|x| conv |w|`` on wide-range data).  Their bound holds for the output as a
-whole, in the infinity norm (``W`` the convolution as a matrix)::
+above its ``|x| conv |w|`` on wide-range data).  Their bound holds for the output as
+a whole, in the infinity norm (``W`` the convolution as a matrix)::
 
-    max |got - truth| <= 4 u max|x| max_co sum|w[..., co]|   (= 4 u ||x|| ||W||)
+    max |got - truth| <= c u max|x| max_co sum|w[..., co]|   (= c u ||x|| ||W||)
 
-``4`` covers the largest constant measured over 2-D grids of shapes (1 to 256
-channels, 3x3 to 31x31 windows, SAME and VALID, float32 and float64, Gaussian and
-1e-6..1e6 data; also 1-D, 3-D, grouped, dilated for FFT): 1.03 for Winograd, 1.4 for
-FFT; tests/properties/test_exactness.py checks it on a seeded grid.  They run when named
-(``algorithm="winograd"``) or, through ``auto``, with ``precision="fast"``
+with ``c = 32`` for Winograd F(4x4, 3x3) and ``c = 4`` for FFT, at least 1.8 times the
+largest constant measured over 2-D grids of shapes (1 to 512 channels, SAME and VALID,
+float32 and float64, Gaussian, uniform and 1e-6..1e6 data; for FFT 3x3 to 31x31
+windows, also 1-D, 3-D, grouped, dilated): Winograd 17.5 (one channel; 1.4-2.7 from
+64 channels on, where the sum over channels dominates), FFT 1.4.  The constants are
+measured, not proven; tests/properties/test_exactness.py checks them on a seeded grid.  They run
+when named (``algorithm="winograd"``) or, through ``auto``, with ``precision="fast"``
 (:func:`numconv.default_precision`).  :func:`numconv.crosscheck.conv_error` measures
 any result on both scales.
 """
@@ -78,7 +80,7 @@ from .fft import fft_conv
 from .gemm import im2col_gemm
 from .pointwise import pointwise_gemm
 from .shift import shift_accumulate
-from .winograd import winograd_f2x2_3x3
+from .winograd import winograd_f4x4_3x3
 
 __all__ = ["ALGORITHMS", "EXACT", "Algorithm", "choose", "requirement", "profiling"]
 
@@ -90,7 +92,7 @@ ALGORITHMS: dict[str, Algorithm] = {
     "shift": shift_accumulate,
     "pointwise": pointwise_gemm,
     "fft": fft_conv,
-    "winograd": winograd_f2x2_3x3,
+    "winograd": winograd_f4x4_3x3,
     "reference": reference.conv,
 }
 
@@ -131,8 +133,11 @@ def choose(x_shape: tuple[int, ...], w_shape: tuple[int, ...], geometry: Geometr
     * when even one output row of patches would not fit the workspace bound:
       ``shift`` (no patch matrix);
     * ``"fast"`` only: a 2-D 3x3 window with stride 1 and dilation 1, floating dtype,
-      ungrouped, with at least 64 x 64 channels: ``winograd`` (the GEMMs dominate; it
-      does 16 multiplies per 4 outputs instead of 36);
+      ungrouped, at least 16 input and 16 output channels and at least 36 output tiles
+      of 4x4 per image (a 24x24 output): ``winograd`` (36 multiplies per 16 outputs
+      instead of 144: 1.6-2.5x im2col's speed on 56x56x64 -> 64, 28x28x128 -> 128,
+      224x224x64 -> 64; on 14x14 images of 256 channels, 16 tiles an image, its GEMMs
+      are too short and it only ties im2col);
     * otherwise ``im2col``.
 
     >>> from numconv.geometry import resolve
@@ -161,8 +166,8 @@ def choose(x_shape: tuple[int, ...], w_shape: tuple[int, ...], geometry: Geometr
     if line * taps * cin_g * groups * 8 > limit:    # one row of patches (8-byte items)
         return "shift"
     if (fast and floating and groups == 1 and winograd.supports(geometry)
-            and cin_g * cout >= 64 * 64
-            and line * 16 * (cin_g + cout) * 8 <= limit):   # one row of tiles
+            and cin_g >= 16 and cout >= 16 and winograd.tiles(geometry) >= 36
+            and line * 36 * (cin_g + cout) * 8 <= limit):   # one row of tiles
         return "winograd"
     return "im2col"
 
@@ -173,7 +178,8 @@ def workspace(name: str, x_shape: tuple[int, ...], x_dtype: np.dtype,
     """Bytes of scratch algorithm ``name`` will hold at once, known before it runs.
 
     Its blocks (each algorithm's ``request``, the numbers its plan is made of) plus the
-    filters it converts (a copy in ``dtype``; Winograd's transformed 4x4 filters).
+    filters it converts (a copy in ``dtype``; Winograd's transformed 6x6 filters and
+    their float64 temporaries).
     ``fft`` and ``winograd`` run im2col instead for non-finite values, which only the
     data tell: they are charged the larger of the two.
 
@@ -207,5 +213,5 @@ def workspace(name: str, x_shape: tuple[int, ...], x_dtype: np.dtype,
         return im2col if own is None else max(own.workspace() + filters, im2col)
     if dtype.kind != "f" or groups != 1:          # winograd runs im2col
         return im2col
-    transformed = 16 * x_shape[-1] * w_shape[-1] * dtype.itemsize
+    transformed = winograd.filter_bytes(w_shape, dtype)
     return max(winograd.request(*args).workspace() + filters + transformed, im2col)

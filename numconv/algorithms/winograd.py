@@ -1,21 +1,29 @@
-"""Winograd F(2x2, 3x3): 2-D, 3x3 window, stride 1, dilation 1, floating point.
+"""Winograd F(4x4, 3x3): 2-D, 3x3 window, stride 1, dilation 1, floating point.
 
-Each 2x2 tile of output comes from a 4x4 tile ``d`` of padded input (tiles overlap
-by 2).  With Lavin & Gray's matrices (arXiv:1509.09308)
+Each 4x4 tile of output comes from a 6x6 tile ``d`` of padded input (tiles overlap
+by 2).  With the Toom-Cook matrices of Lavin & Gray (arXiv:1509.09308)
 
 ``Y = A^T [ sum_c (G g_c G^T) * (B^T d_c B) ] A``,
 
-the sum over input channels of the 16 element-wise products is 16 GEMMs of
-``(tiles, C) @ (C, C_out)``: 16 multiplies per 4 outputs instead of 36, at the cost
-of the input and output transforms (additions over whole arrays, one per matrix
-entry).  Odd output sizes are rounded up to whole tiles with extra zero padding and
-cropped.  The transforms only add and halve: float32 errors against a float64
-reference are of im2col's size on average (rms 6e-6 vs 7e-6 on 8x56x56x64 *
-3x3x64x64), but they mix each 4x4 tile, so an output much smaller than its tile's
+the sum over input channels of the 36 element-wise products is 36 GEMMs of
+``(tiles, C) @ (C, C_out)`` per image: 36 multiplies per 16 outputs instead of 144.
+The interpolation points are ``0, 1, -1, 1/2, -2`` and infinity, the best
+conditioned of the sets measured (normwise constant 3-4 in a float32 model of the
+transforms on 26x26 inputs, against 7-11 for Lavin & Gray's ``+-2`` and 7-15 for
+``+-1/2``).  Both transforms run as small GEMMs with long rows: the
+6 input rows of every tile at once (``B^T`` times a strided view of the padded
+slab), one copy that gathers the 6 overlapping tile columns, ``B^T`` again; on the
+way out ``A^T`` twice and one copy that interleaves the 4x4 tiles into the output.
+Output sizes that are not multiples of 4 are rounded up to whole tiles with extra
+zero padding and cropped.
+
+The transforms mix each 6x6 tile, so an output much smaller than its tile's
 neighbours can lose its digits: the error bound is normwise only (see
 :mod:`numconv.algorithms`), and ``auto`` picks this path only with
 ``precision="fast"``.  Grouped filters, integers and inputs holding inf or NaN (the
 transforms would mix them into outputs whose windows do not see them) run im2col.
+Each image's GEMMs and transforms are its own (batched per image), so the bits do
+not depend on the batch or the thread count.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import dataclasses
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..engine import Block, Request, Scratch, all_finite, slab, slab_shape
 from ..profiling import add_time, clock
@@ -31,10 +40,33 @@ from ..threads import num_workers, run_blocks, single_threaded_blas
 from ..geometry import Geometry
 from .gemm import im2col_gemm
 
-#: scratch per block: larger than im2col's so that the 16 GEMMs have enough tiles (rows)
-WINOGRAD_BLOCK_BYTES = 8 << 20
+#: output tile (M x M) and input tile (N x N) sizes
+M, N = 4, 6
 
-_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+#: ``A^T`` (M x N), ``G`` (N x 3), ``B^T`` (N x N) for the points 0, 1, -1, 1/2, -2, inf
+A_T = np.array([[1, 1, 1, 1, 1, 0],
+                [0, 1, -1, 1 / 2, -2, 0],
+                [0, 1, 1, 1 / 4, 4, 0],
+                [0, 1, -1, 1 / 8, -8, 1]])
+G = np.array([[1, 0, 0],
+              [1 / 3, 1 / 3, 1 / 3],
+              [-1 / 3, 1 / 3, -1 / 3],
+              [-16 / 15, -8 / 15, -4 / 15],
+              [1 / 15, -2 / 15, 4 / 15],
+              [0, 0, 1]])
+B_T = np.array([[1, -3 / 2, -2, 3 / 2, 1, 0],
+                [0, -1, 1 / 2, 5 / 2, 1, 0],
+                [0, 1, -5 / 2, 1 / 2, 1, 0],
+                [0, -2, -1, 2, 1, 0],
+                [0, 1 / 2, -1, -1 / 2, 1, 0],
+                [0, 1, -3 / 2, -2, 3 / 2, 1]])
+
+#: scratch per block: the cache block of the other algorithms (4 MiB) splits vgg-sized
+#: images into two bands and keeps deep-sized ones one per block (even work per worker)
+WINOGRAD_BLOCK_BYTES = 4 << 20
+
+#: filter columns transformed at once (float64 temporaries of 9 + 18 + 36 rows: 0.5 MB)
+FILTER_CHUNK = 1024
 
 
 def supports(geometry: Geometry) -> bool:
@@ -43,60 +75,95 @@ def supports(geometry: Geometry) -> bool:
             and geometry.strides == (1, 1) and geometry.dilations == (1, 1))
 
 
+def tiles(geometry: Geometry) -> int:
+    """Output tiles (M x M) of one image.
+
+    >>> from numconv.geometry import resolve
+    >>> tiles(resolve((56, 56), (3, 3), (1, 1), (1, 1), "SAME"))
+    196
+    """
+    return math.prod(-(-n // M) for n in geometry.out_shape)
+
+
 def _tiles(geometry: Geometry) -> Geometry:
-    """The geometry with output sizes rounded up to even (extra zero padding after)."""
+    """The geometry with output sizes rounded up to multiples of M (zero padding after)."""
     dims = []
     for d in geometry.dims:
-        extra = d.out_size % 2
+        extra = -d.out_size % M
         dims.append(dataclasses.replace(d, out_size=d.out_size + extra,
                                         pad_after=d.pad_after + extra))
     return Geometry(tuple(dims))
 
 
-def _input_transform(t0: np.ndarray, t1: np.ndarray, t2: np.ndarray, t3: np.ndarray,
-                     out: np.ndarray) -> None:
-    """``B^T`` applied along one axis: rows ``(d0-d2, d1+d2, d2-d1, d1-d3)`` into ``out[0..3]``."""
-    np.subtract(t0, t2, out=out[0])
-    np.add(t1, t2, out=out[1])
-    np.subtract(t2, t1, out=out[2])
-    np.subtract(t1, t3, out=out[3])
-
-
-def _output_transform(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, p3: np.ndarray,
-                      out: np.ndarray) -> None:
-    """``A^T`` along one axis: ``(p0+p1+p2, p1-p2-p3)`` into ``out[0..1]``."""
-    np.add(p0, p1, out=out[0])
-    out[0] += p2
-    np.subtract(p1, p2, out=out[1])
-    out[1] -= p3
+def _per_tile(channels: int, cout: int) -> dict[str, int]:
+    """Elements of each scratch buffer per tile (the slab apart): transformed rows
+    ``z``, gathered tiles then output rows ``g``, transformed tiles then output tiles
+    ``v``, products ``m``."""
+    return {"z": N * M * channels, "g": max(N * N * channels, N * M * cout),
+            "v": max(N * N * channels, M * M * cout), "m": N * N * cout}
 
 
 def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...],
             geometry: Geometry, groups: int, dtype: np.dtype) -> Request:
-    """The blocks of tile rows :func:`winograd_f2x2_3x3` asks for: per block the slab
-    of its tiles' rows and the transformed tiles (input and output, two of each)."""
+    """The blocks of tile rows :func:`winograd_f4x4_3x3` asks for: per block the slab
+    of its tiles' rows and the buffers of :func:`_per_tile` (the ``z`` rows of the
+    slab's last two columns included)."""
     itemsize = np.dtype(dtype).itemsize
     channels, cout = x_shape[-1], w_shape[-1]
     tiled = _tiles(geometry)
-    th_total, tw = tiled.out_shape[0] // 2, tiled.out_shape[1] // 2
+    th_total, tw = tiled.out_shape[0] // M, tiled.out_shape[1] // M
+    per_tile = sum(_per_tile(channels, cout).values())
 
     def nbytes(images: int, tile_rows: int) -> int:
         tiles = images * tile_rows * tw
-        total = math.prod(slab_shape(x_shape, tiled, images, 2 * tile_rows)) * itemsize
-        return total + tiles * 16 * (2 * channels + 2 * cout) * itemsize
+        total = math.prod(slab_shape(x_shape, tiled, images, M * tile_rows))
+        edge = images * tile_rows * N * (N - M) * channels      # z's last two columns
+        return (total + edge + tiles * per_tile) * itemsize
 
     return Request(x_shape[0], (th_total, tw), nbytes, num_workers(), WINOGRAD_BLOCK_BYTES)
 
 
-def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
+def transformed_filters(w: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``U[a, b] = (G g G^T)[a, b]``, shape ``(36, C, C_out)``, computed in float64
+    (long double for float64) and rounded once to ``dtype``, in cache-sized chunks;
+    call it on one BLAS thread (:func:`~numconv.threads.single_threaded_blas`) for
+    fixed bits.
+
+    >>> u = transformed_filters(np.ones((3, 3, 1, 1)), np.dtype(float))
+    >>> float(u[0, 0, 0]), float(u[N * N - 1, 0, 0])       # g[0, 0], g[2, 2]
+    (1.0, 1.0)
+    """
+    wide = np.longdouble if np.dtype(dtype).itemsize >= 8 else np.float64
+    g = G.astype(wide)
+    flat = w.reshape(3, 3, -1)
+    u = np.empty((N, N, flat.shape[-1]), dtype)
+    for c0 in range(0, flat.shape[-1], FILTER_CHUNK):
+        part = flat[:, :, c0:c0 + FILTER_CHUNK].astype(wide)
+        gw = np.matmul(g, part.reshape(3, -1)).reshape(N, 3, -1)    # G g: (a, l, ..)
+        u[:, :, c0:c0 + FILTER_CHUNK] = np.matmul(g, gw)             # (G g) G^T: (a, b, ..)
+    return u.reshape(N * N, *w.shape[2:])
+
+
+def filter_bytes(w_shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Bytes :func:`transformed_filters` holds: the result and one chunk's temporaries.
+
+    >>> filter_bytes((3, 3, 64, 64), np.dtype(np.float32))     # 36 * 4096 * 4 + 1024 * 63 * 8
+    1105920
+    """
+    columns = math.prod(w_shape[2:])
+    wide = 16 if np.dtype(dtype).itemsize >= 8 else 8
+    return N * N * columns * np.dtype(dtype).itemsize + min(columns, FILTER_CHUNK) * 63 * wide
+
+
+def winograd_f4x4_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: int,
                       dtype: np.dtype) -> np.ndarray:
     """Winograd convolution (see the module docstring); grouped filters run im2col.
 
     >>> from numconv.geometry import resolve
     >>> g = resolve((4, 4), (3, 3), (1, 1), (1, 1), "SAME")
-    >>> out = winograd_f2x2_3x3(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), g, 1,
+    >>> out = winograd_f4x4_3x3(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), g, 1,
     ...                         np.dtype(float))
-    >>> out[0, :, :, 0]
+    >>> np.round(out[0, :, :, 0], 12)
     array([[4., 6., 6., 4.],
            [6., 9., 9., 6.],
            [6., 9., 9., 6.],
@@ -111,50 +178,53 @@ def winograd_f2x2_3x3(x: np.ndarray, w: np.ndarray, geometry: Geometry, groups: 
     oh, ow = geometry.out_shape
     out = np.empty((batch, oh, ow, cout), dtype=dtype)
     tiled = _tiles(geometry)
-    tw = tiled.out_shape[1] // 2
-    # U[a, b] = G g G^T: (4, 4, C, C_out)
-    gm = _G.astype(dtype)
-    with single_threaded_blas():         # C-order operands, one BLAS thread: fixed bits
-        u = (gm @ np.ascontiguousarray(w, dtype).reshape(3, -1)).reshape(4, 3, -1)  # G g
-        u = np.matmul(gm, u).reshape(16, channels, cout)               # (G g) G^T, row-major
+    tw = tiled.out_shape[1] // M
+    wp = tiled.dims[1].padded_size                  # slab width, M * tw + 2
+    b_t, a_t = B_T.astype(dtype), A_T.astype(dtype)
     blocks, workers = request(x.shape, x.dtype, w.shape, geometry, groups, dtype).plan()
     scratch = Scratch(workers)
+    per_tile = _per_tile(channels, cout)       # g and v hold two arrays each, one at a time
+    with single_threaded_blas():         # C-order operands, one BLAS thread: fixed bits
+        u = transformed_filters(w, dtype)
 
     def work(worker: int, block: Block) -> None:
         start = clock()
         bs, ts = block
-        rows = slice(2 * ts.start, 2 * ts.stop)
-        xs = slab(x, tiled, (bs, rows), 0, scratch, worker, dtype if x.dtype != dtype else None)
+        xs = slab(x, tiled, (bs, slice(M * ts.start, M * ts.stop)), 0, scratch, worker, dtype)
         start = add_time("pad", start)
         images, nt = xs.shape[0], ts.stop - ts.start
-        m = images * nt * tw
-        # B along the tile columns first (strided reads, two slab rows per tile row) ...
-        c = scratch.get(worker, "cols", (4, images, xs.shape[1], tw, channels), dtype)
-        _input_transform(*(xs[:, :, j:j + 2 * tw:2] for j in range(4)), c)
-        # ... then B^T along the tile rows: rows of (tw, C) are contiguous, long loops
-        v = scratch.get(worker, "v", (4, 4, images, nt, tw, channels), dtype)
-        for b in range(4):
-            _input_transform(*(c[b][:, i:i + 2 * nt:2] for i in range(4)), v[:, b])
+        tiles = nt * tw
+        row = wp * channels
+        # B^T along the rows of every tile: per tile row, (6 x 6) @ (6 x whole slab rows)
+        st = xs.strides
+        rows = as_strided(xs, (images, nt, N, row), (st[0], M * st[1], st[1], st[-1]))
+        z = scratch.get(worker, "z", (images, nt, N, wp, channels), dtype)
+        np.matmul(b_t, rows, out=z.reshape(images, nt, N, row))
+        # gather the 6 overlapping tile columns: g[n, j, a, t, s] = z[n, t, a, 4 s + j]
+        zt = z.strides
+        gs = scratch.get(worker, "g", (images * tiles * per_tile["g"],), dtype)
+        g = gs[:images * N * N * tiles * channels].reshape(images, N, N, nt, tw, channels)
+        np.copyto(g, as_strided(z, g.shape, (zt[0], zt[3], zt[2], zt[1], M * zt[3], zt[4])))
+        # B^T along the columns, into v[(a, b), n, tile, c]: GEMMs per image
+        vy = scratch.get(worker, "v", (images * tiles * per_tile["v"],), dtype)
+        v = vy[:N * N * images * tiles * channels].reshape(N, N, images, tiles * channels)
+        np.matmul(b_t, g.reshape(images, N, N, -1).transpose(0, 2, 1, 3),
+                  out=v.transpose(2, 0, 1, 3))
         start = add_time("transform", start)
-        prod = scratch.get(worker, "m", (16, m, cout), dtype)
-        per_image = m // images                    # one GEMM per image: batch-invariant bits
-        np.matmul(v.reshape(16, images, per_image, channels), u[:, None],
-                  out=prod.reshape(16, images, per_image, cout))
+        m = scratch.get(worker, "m", (N * N, images, tiles, cout), dtype)
+        np.matmul(v.reshape(N * N, images, tiles, channels), u[:, None], out=m)
         start = add_time("gemm", start)
-        p = prod.reshape(4, 4, images, nt, tw, cout)
-        # A^T = [[1, 1, 1, 0], [0, 1, -1, -1]] along the tile rows (a), then columns (b),
-        # into a tile-major buffer (long loops); one strided copy interleaves the 2x2 tiles
-        s = scratch.get(worker, "s", (2, 4, images, nt, tw, cout), dtype)
-        _output_transform(p[0], p[1], p[2], p[3], s)
-        z = scratch.get(worker, "z", (2, 2, images, nt, tw, cout), dtype)
-        for row in range(2):
-            _output_transform(s[row, 0], s[row, 1], s[row, 2], s[row, 3], z[row])
-        r0, r1 = 2 * ts.start, min(2 * ts.stop, oh)
-        tiles = z.transpose(2, 3, 0, 4, 1, 5)             # (images, nt, 2, tw, 2, cout)
-        if r1 == 2 * ts.stop and ow == 2 * tw:
-            np.copyto(out[bs, r0:r1].reshape(tiles.shape), tiles)
+        # A^T along a, then along b: y[n, j, i, t, s] = output (4 t + i, 4 s + j)
+        s = gs[:images * N * M * tiles * cout].reshape(images, N, M, tiles * cout)
+        np.matmul(a_t, m.reshape(N, N, images, -1).transpose(2, 1, 0, 3), out=s)
+        y = vy[:images * M * M * tiles * cout].reshape(images, M, M, nt, tw, cout)
+        np.matmul(a_t, s.reshape(images, N, -1), out=y.reshape(images, M, -1))
+        r0, r1 = M * ts.start, min(M * ts.stop, oh)
+        quads = y.transpose(0, 3, 2, 4, 1, 5)           # (images, nt, 4, tw, 4, cout)
+        if r1 == M * ts.stop and ow == M * tw:
+            np.copyto(out[bs, r0:r1].reshape(quads.shape), quads)
         else:
-            out[bs, r0:r1] = tiles.reshape(images, 2 * nt, 2 * tw, cout)[:, :r1 - r0, :ow]
+            out[bs, r0:r1] = quads.reshape(images, M * nt, M * tw, cout)[:, :r1 - r0, :ow]
         add_time("epilogue", start)
 
     run_blocks(blocks, work, workers, blas=True)

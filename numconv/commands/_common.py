@@ -61,10 +61,11 @@ PADDING_MODES = ("SAME", "VALID", "SAME_LOWER", "SAME_UPPER")
 
 
 def padding_mode(text: str) -> str:
-    """``SAME`` or ``VALID``, any case."""
+    """A padding mode of :data:`PADDING_MODES`, any case."""
     key = text.strip().upper()
-    if key not in ("SAME", "VALID"):
-        raise argparse.ArgumentTypeError(f"must be SAME or VALID, got {text!r}")
+    if key not in PADDING_MODES:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(PADDING_MODES)}, "
+                                         f"got {text!r}")
     return key
 
 

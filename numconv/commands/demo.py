@@ -1,4 +1,4 @@
-"""``numconv demo``: the seed's feature-extraction figures on a photograph.
+"""``numconv demo``: the lesson's feature-extraction figures on a photograph.
 
 Filter (convolution, stride 1, SAME), Detect (ReLU) and Condense (pooling) on a
 grayscale image, the bundled photograph by default; writes the figures as PNG
@@ -20,7 +20,7 @@ FIGURES = ("kernel", "filter_detect", "pools", "extraction", "translation_invari
            "im2col")
 
 EXAMPLES = """examples:
-  numconv demo                  # the bundled photograph, the seed's settings
+  numconv demo                  # the bundled photograph, the lesson's settings
   numconv demo photo.jpg --kernel bottom_sobel -o figures
   numconv demo --pool avg --window 3 --stride 3 --padding VALID
   numconv demo --algorithm reference   # the stages on numconv/reference.py"""
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
     """Add the ``demo`` subcommand."""
     from ..lesson.filters import kernel_names
     p = subparsers.add_parser(
-        "demo", help="the seed's feature-extraction figures on a photograph",
+        "demo", help="the lesson's feature-extraction figures on a photograph",
         description=textwrap.fill(
             "Filter an image with a kernel (convolution, stride 1, SAME), detect with ReLU, "
             "condense by pooling; print the shape after each stage with the padding "
@@ -44,10 +44,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--pool", default="max", choices=("max", "avg"), type=str.lower,
                    help="pooling type (default max)")
     p.add_argument("--window", type=positive_int, default=2, help="pooling window (default 2; "
-                   "the pools figure adds the seed's 3)")
+                   "the pools figure adds a 3x3 pool)")
     p.add_argument("--stride", type=positive_int, default=2, help="pooling stride (default 2)")
-    p.add_argument("--padding", type=padding_mode, default="SAME", metavar="{SAME,VALID}",
-                   help="pooling padding (default SAME)")
+    p.add_argument("--padding", type=padding_mode, default="SAME", metavar="MODE",
+                   help="pooling padding: SAME (default), VALID, SAME_LOWER (the odd "
+                   "padding pixel first, ONNX) or SAME_UPPER (= SAME)")
     p.add_argument("--algorithm", default="auto", choices=("auto", "reference"), type=str.lower,
                    help="auto (default): the fast paths; reference: Filter and Condense run "
                    "numconv/reference.py, the textbook (each stage line names what ran)")

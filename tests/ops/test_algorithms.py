@@ -199,6 +199,48 @@ def test_against_live_tensorflow(algo, x_shape, w_shape, strides, padding):
     assert_matches(got, expected, dtype=np.float32, scale=int(np.prod(w_shape[:-1])))
 
 
+# (batch, height, width, in channels, out channels, padding): odd sizes, tile remainders
+# (outputs of 1 to 4 past a multiple of 4), one image and several, SAME, VALID, explicit
+WINOGRAD_SHAPES = [
+    (1, 1, 1, 1, 1, "SAME"), (1, 3, 3, 2, 3, "VALID"), (2, 4, 4, 3, 2, "SAME"),
+    (1, 5, 7, 1, 1, "SAME"), (3, 6, 6, 4, 5, "VALID"), (1, 9, 13, 7, 6, "SAME"),
+    (2, 10, 11, 16, 8, "VALID"), (1, 17, 5, 3, 4, "SAME"), (4, 8, 8, 2, 2, "SAME"),
+    (1, 12, 12, 1, 3, ((0, 2), (1, 0))), (2, 23, 19, 16, 24, "SAME"),
+    (1, 30, 2, 5, 5, "SAME"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n, h, w, cin, cout, padding", WINOGRAD_SHAPES)
+def test_winograd_against_reference_and_im2col(n, h, w, cin, cout, padding, dtype):
+    """F(4x4, 3x3) against the textbook (numconv.reference, float64) and im2col."""
+    x = RNG.standard_normal((n, h, w, cin)).astype(dtype)
+    f = RNG.standard_normal((3, 3, cin, cout)).astype(dtype)
+    pad = padding if isinstance(padding, str) else [(0, 0), *padding, (0, 0)]
+    expected = ref_conv(x, f, (1, 1), padding, (1, 1))
+    got = numconv.conv2d(x, f, 1, pad, algorithm="winograd")
+    assert got.dtype == dtype
+    # normwise: the transforms mix a tile (constant 32, see numconv.algorithms)
+    scale = np.abs(x).max() * np.abs(f).reshape(-1, cout).sum(0).max()
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 32 * np.finfo(dtype).eps / 2 * scale
+    im2col = numconv.conv2d(x, f, 1, pad, algorithm="im2col")
+    assert np.abs(got - im2col).max() <= 64 * np.finfo(dtype).eps / 2 * scale
+
+
+def test_winograd_in_bands_matches_whole_images():
+    """Under a small workspace bound an image runs in bands of tile rows: same values."""
+    x = RNG.standard_normal((2, 37, 21, 8))
+    f = RNG.standard_normal((3, 3, 8, 8))
+    whole = numconv.conv2d(x, f, 1, "SAME", algorithm="winograd")
+    with numconv.workspace_limit(200_000):
+        banded = numconv.conv2d(x, f, 1, "SAME", algorithm="winograd")
+    expected = ref_conv(x, f, (1, 1), "SAME", (1, 1))
+    scale = np.abs(x).max() * np.abs(f).reshape(-1, 8).sum(0).max()
+    for got in (whole, banded):
+        assert np.abs(got - expected).max() <= 32 * 2.0 ** -53 * scale
+
+
 # --------------------------------------------------------------------------- workspace bound
 
 @pytest.mark.parametrize("algo, window, cin, groups", [
@@ -277,8 +319,11 @@ def test_pooling_makes_no_padded_copy(kind):
     ((1, 400, 600, 3), (5, 5, 3, 1), 1, "shift", "shift"),         # RGB to one output
     ((8, 224, 224, 3), (7, 7, 3, 64), 2, "im2col", "im2col"),
     ((8, 56, 56, 64), (3, 3, 64, 64), 1, "im2col", "winograd"),
-    ((8, 56, 56, 32), (3, 3, 32, 64), 1, "im2col", "im2col"),
-    ((8, 14, 14, 256), (3, 3, 256, 256), 1, "im2col", "winograd"),
+    ((8, 14, 14, 256), (3, 3, 256, 256), 1, "im2col", "im2col"),   # 16 tiles an image
+    ((8, 28, 28, 128), (3, 3, 128, 128), 1, "im2col", "winograd"),
+    ((8, 24, 24, 16), (3, 3, 16, 16), 1, "im2col", "winograd"),    # 36 tiles, 16 channels
+    ((8, 20, 20, 64), (3, 3, 64, 64), 1, "im2col", "im2col"),      # 25 tiles
+    ((8, 56, 56, 8), (3, 3, 8, 64), 1, "im2col", "im2col"),        # 8 input channels
     ((8, 14, 14, 256), (3, 3, 256, 256), 2, "im2col", "im2col"),
     ((1, 256, 256, 1), (15, 15, 1, 1), 1, "shift", "fft"),
     ((1, 256, 256, 2), (9, 9, 2, 2), 1, "im2col", "fft"),

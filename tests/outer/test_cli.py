@@ -300,7 +300,8 @@ def test_demo_on_the_reference_path(tmp_path, capsys):
     (["demo", "--stride", "two"],
      "numconv demo: error: argument --stride: must be a positive integer, got 'two'"),
     (["demo", "--padding", "full"],
-     "numconv demo: error: argument --padding: must be SAME or VALID, got 'full'"),
+     "numconv demo: error: argument --padding: must be one of SAME, VALID, SAME_LOWER, "
+     "SAME_UPPER, got 'full'"),
     (["demo", "--pool", "min"],
      "numconv demo: error: argument --pool: invalid choice: 'min' (choose from 'max', 'avg')"),
     (["demo", "--algorithm", "shift"],
