@@ -42,13 +42,12 @@ from ..geometry import DimGeometry, Geometry
 from ..windows import tap_range, tap_region
 
 #: Budget of one pooling block as ``plan`` counts it (two input rows per output row,
-#: about its step buffers; with NumPy's iterator buffers): bands whose steps mostly
-#: stay in a core's L2 cache.  Measured on the benchmark's pooling cases
-#: (8x112x112x64, best of 30, two threads): 2 MiB bands against whole 4 MiB images
-#: ran max 2x2/2 in 1.71 ms instead of 1.77, average 3x3/2 in 3.09 instead of 3.25,
-#: max 3x3/2 in 2.40 instead of 2.62; 1 MiB bands, faster on one thread, were slower
-#: on two (2.34, 4.0, 3.3 ms: more blocks, more Python under the GIL).
-POOL_BLOCK_BYTES = 2 << 20
+#: about its step buffers; with NumPy's iterator buffers).  Whole images of the
+#: benchmark's pooling cases (3.2 MB) beat bands of rows on two threads: measured
+#: with each version in its own process, alternating, best of 70 (8x112x112x64,
+#: float32), whole 4 MiB images ran average 3x3/2 SAME in 3.49 ms and max 3x3/2 SAME
+#: in 2.85 ms, 2 MiB bands in 4.30 and 3.68 ms (bands are faster on one thread only).
+POOL_BLOCK_BYTES = 4 << 20
 
 #: Work (element-taps times itemsize) from which a call runs on the worker threads:
 #: handing blocks to threads and back costs 0.1-0.3 ms on the shared development
@@ -144,8 +143,8 @@ def _budget(batch: int, rows: int, per_row: int, cap: int, workers: int) -> int:
 
     >>> _budget(8, 56, 57344, 4 << 20, 2) // 57344    # 8 images: a block each
     56
-    >>> _budget(1, 56, 57344, 4 << 20, 2) // 57344    # 1 image: two bands of rows each
-    14
+    >>> _budget(1, 56, 57344, 4 << 20, 2) // 57344    # 1 image: a band of rows each
+    28
     """
     per_row = max(per_row, 1)  # an input without elements (explicit pads only)
     image = rows * per_row
