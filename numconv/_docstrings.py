@@ -125,6 +125,16 @@ precision : {"exact", "fast"}, optional
     As for :func:`numconv.convolution`: with stride 1 the gradient runs as a forward
     convolution on the algorithm ``auto`` picks for this precision (``"exact"``, the
     default: a direct sum with a per-element bound).''',
+    "pool_grad_raises": '''\
+Raises
+------
+TypeError
+    For an array that is not real numeric, or an argument of the wrong type.
+ValueError
+    For a wrong rank (for a single image the message suggests ``image[None]``), a
+    ``grad`` that is not the forward output's shape (the message gives it), a
+    non-positive window, stride or dilation, or a result over numconv's memory
+    limit.''',
     "grad_raises": '''\
 Raises
 ------

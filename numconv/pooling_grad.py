@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import _args, budget, spec, spellings
+from ._docstrings import docfiller
 from .geometry import Geometry
 from .kernels.avg_pool_grad import avg_factor_bytes, avg_grad, avg_window_row
 from .kernels.pool_grad import (argmax_request, argmax_taps, dx_request, max_grad,
@@ -53,6 +54,7 @@ def _grad_array(fn: str, g: np.ndarray, layout: Layout, geometry: Geometry,
 
 # --------------------------------------------------------------------------- public API
 
+@docfiller
 def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
                   data_format: str | None = None, *, dilations: Any = None,
                   ceil_mode: bool = False) -> np.ndarray:
@@ -78,15 +80,7 @@ def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
     ndarray, shape of ``input``
         Dtype of ``grad`` (float16 accumulated in float32; integers in int64).
 
-    Raises
-    ------
-    TypeError
-        For an array that is not real numeric, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        ``grad`` that is not the forward output's shape (the message gives it), a
-        non-positive window, stride or dilation, or a result over numconv's memory
-        limit.
+    %(pool_grad_raises)s
 
     Notes
     -----
@@ -119,6 +113,7 @@ def max_pool_grad(input: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
     return dx
 
 
+@docfiller
 def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding: Any,
                   data_format: str | None = None, *, dilations: Any = None,
                   count_include_pad: bool = False, ceil_mode: bool = False,
@@ -146,15 +141,7 @@ def avg_pool_grad(input_shape: Any, grad: Any, ksize: Any, strides: Any, padding
         float16 for float16 (accumulated in float32), float32/float64 kept, float64
         for integers.
 
-    Raises
-    ------
-    TypeError
-        For an array that is not real numeric, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        ``grad`` that is not the forward output's shape (the message gives it), a
-        non-positive window, stride or dilation, or a result over numconv's memory
-        limit.
+    %(pool_grad_raises)s
 
     Notes
     -----
