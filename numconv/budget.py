@@ -17,7 +17,7 @@ Each op charges what its kernel will allocate, from the same numbers the kernel 
   row (a block holds at least one row).  A convolution charges exactly the request
   its algorithm plans with (:func:`numconv.algorithms.workspace`, from each
   algorithm's ``request``: patches, slabs, products, spectra, transformed tiles);
-  pooling charges its step buffers (:func:`numconv.kernels.pool.step_bytes`); the
+  pooling charges its kernel's plan (:func:`numconv.kernels.pool.pool_plan`); the
   gradients charge the requests their kernels plan with and the filter- or
   divisor-sized arrays those keep beside their blocks
   (:func:`numconv.kernels.conv_input_grad.input_workspace`,
@@ -39,15 +39,13 @@ ValueError: conv2d: input must keep the memory this call needs under the limit o
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import _args, algorithms
 from .config import get_memory_limit, get_workspace_limit, workspace_limit
-from .engine import block_shape
 from .geometry import Geometry
-from .threads import num_workers
 
 
 def charge(fn: str, args: str, parts: dict[str, int]) -> int:
@@ -65,40 +63,20 @@ def nominal(shape: tuple[int, ...], itemsize: int) -> int:
     return math.prod(max(v, 1) for v in shape) * itemsize
 
 
-def workspace(batch: int, out_shape: tuple[int, ...],
-              block_bytes: Callable[[int, int], int], workers: int | None = None) -> int:
-    """Scratch bytes of the blocks :func:`numconv.engine.plan` cuts the output into, for
-    ``block_bytes(images, rows)`` bytes a block: the largest block times the workers
-    that run at once (at most the workspace bound, but at least one row).
-
-    >>> from numconv.config import workspace_limit
-    >>> with workspace_limit(2**18):     # rows of 80 bytes: two equal bands of 500 rows
-    ...     workspace(1, (1000, 10), lambda images, rows: images * rows * 80, workers=2)
-    40000
-    """
-    workers = num_workers() if workers is None else workers
-    images, rows, count, used = block_shape(batch, out_shape, block_bytes, workers,
-                                            cache_bytes=max(get_workspace_limit(), 1))
-    return block_bytes(images, rows) * used if count else 0
-
-
 def window(fn: str, args: str, batch: int, channels: int, geometry: Geometry,
-           in_itemsize: int, out_channels: int, out_itemsize: int, per_row: int = 0,
-           fixed: int = 0, padded_copy: bool = False) -> int:
+           in_itemsize: int, out_channels: int, out_itemsize: int, workspace: int = 0,
+           padded_copy: bool = False) -> int:
     """:func:`charge` for a windowed op that is not a convolution, returning the bytes
-    charged: its result; the workspace of its blocks, ``per_row`` bytes per output row
-    (first spatial dim), plus ``fixed`` bytes of scratch that do not depend on the
-    blocks; and with ``padded_copy`` the whole padded input (a kernel that pads before
-    it starts).
+    charged: its result; ``workspace`` bytes of scratch (its kernel's plan); and with
+    ``padded_copy`` the whole padded input (a kernel that pads before it starts).
     """
     out_shape = geometry.out_shape
     parts = {"output": nominal((batch, *out_shape, out_channels), out_itemsize)}
     if padded_copy and geometry.padded:
         parts["padded input"] = nominal((batch, *(d.padded_size for d in geometry.dims),
                                          channels), in_itemsize)
-    if per_row or fixed:
-        parts["workspace"] = workspace(batch, out_shape,
-                                       lambda images, rows: images * rows * per_row) + fixed
+    if workspace:
+        parts["workspace"] = workspace
     return charge(fn, args, parts)
 
 

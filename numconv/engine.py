@@ -46,6 +46,10 @@ Block = tuple[slice, slice]
 #: cache while it is built and consumed.
 CACHE_BLOCK_BYTES = 4 << 20
 
+#: A call whose blocks hold less scratch than this in all runs on one worker: handing
+#: blocks to a pool thread costs about 50 microseconds, more than such a call saves.
+PARALLEL_BYTES = 1 << 20
+
 #: Bytes set aside from the workspace bound per running worker for NumPy's ufunc
 #: buffers (a strided ufunc may buffer 3 operands of 8192 elements of 8 bytes).
 UFUNC_BUFFERS = 3 * 8192 * 8
@@ -101,7 +105,9 @@ def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int
     gets one when the batch is smaller than ``workers``.
 
     ``Plan.workers`` is at most ``workers`` and as many as the bound affords: their
-    blocks and :data:`UFUNC_BUFFERS` each fit ``workspace_limit - reserve`` together.
+    blocks and :data:`UFUNC_BUFFERS` each fit ``workspace_limit - reserve`` together;
+    it is 1 when all images together hold less than :data:`PARALLEL_BYTES` of scratch
+    (the blocks stay those of ``workers``, but for ``split_rows``).
     A block holds at least one row, so the bound is ``max(limit, block_bytes(1, 1))``.
     :func:`block_shape` gives the blocks' size and number without listing them (the
     budget's charge).
@@ -173,6 +179,7 @@ def block_shape(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[i
     """
     if batch == 0 or math.prod(out_shape) == 0:
         return 0, 0, 0, 1
+    small = block_bytes(1, out_shape[0]) * batch < PARALLEL_BYTES      # one worker
     limit = max(get_workspace_limit() - reserve, 1024)
     cache = CACHE_BLOCK_BYTES if cache_bytes is None else cache_bytes
     budget = min(max(limit - UFUNC_BUFFERS, 1024), cache)
@@ -183,7 +190,7 @@ def block_shape(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[i
         while band > 1 and block_bytes(1, band) > budget:
             band -= 1
     bands = -(-rows // band)
-    if split_rows and batch < workers:
+    if split_rows and batch < workers and not small:
         bands = max(bands, min(rows, -(-workers // batch)))
     band = -(-rows // bands)                             # equal bands
     if band < rows:
@@ -195,7 +202,7 @@ def block_shape(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[i
             images -= 1
         count = -(-batch // images)
     affordable = limit // max(block_bytes(images, band) + UFUNC_BUFFERS, 1)
-    return images, band, count, max(1, min(workers, count, affordable))
+    return images, band, count, 1 if small else max(1, min(workers, count, affordable))
 
 
 def slab_rows(geometry: Geometry, rows: int) -> int:
@@ -216,6 +223,11 @@ def slab_shape(x_shape: tuple[int, ...], geometry: Geometry, images: int,
 #: buffers made a 0.7 ms convolution take 1.7 ms).
 SPARE_BYTES = 64 << 20
 
+#: Buffers smaller than this are neither kept nor looked for: below glibc's mmap
+#: threshold (128 KiB by default) the C heap reuses freed memory without page faults,
+#: and the bookkeeping would cost more than it saves.
+SPARE_MIN_BYTES = 128 << 10
+
 _SPARE: dict[int, list[np.ndarray]] = {}       # by worker index: memory that worker touched
 _SPARE_LOCK = threading.Lock()
 
@@ -223,6 +235,8 @@ _SPARE_LOCK = threading.Lock()
 def _take(nbytes: int, worker: int) -> np.ndarray:
     """A flat uint8 buffer of at least ``nbytes``: one worker ``worker`` kept, not much
     larger (likely still in its core's cache), or a new one."""
+    if nbytes < SPARE_MIN_BYTES:
+        return np.empty(max(nbytes, 1), dtype=np.uint8)
     with _SPARE_LOCK:
         kept = _SPARE.get(worker, [])
         fits = [i for i, b in enumerate(kept) if nbytes <= b.nbytes <= 2 * nbytes + (64 << 10)]
@@ -279,10 +293,12 @@ class Scratch:
             for worker, buffers in enumerate(self._buffers):
                 while buffers:
                     buf = buffers.popitem()[1]
-                    if sys.getrefcount(buf) <= 2:    # this name and the call's argument
+                    # unused elsewhere: referred to by this name and the call's argument only
+                    if buf.nbytes >= SPARE_MIN_BYTES and sys.getrefcount(buf) <= 2:
                         free.setdefault(worker, []).append(buf)
                     del buf
-            _keep(free)
+            if free:
+                _keep(free)
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
 

@@ -142,19 +142,27 @@ class Geometry:
 
     dims: tuple[DimGeometry, ...]
 
+    def __post_init__(self) -> None:
+        # the derived tuples, computed once: kernels read them per block and per tap
+        derived = {"_out_shape": tuple(d.out_size for d in self.dims),
+                   "_pads": tuple((d.pad_before, d.pad_after) for d in self.dims),
+                   "_window": tuple(d.window for d in self.dims)}
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
     @property
     def out_shape(self) -> tuple[int, ...]:
         """Output spatial shape."""
-        return tuple(d.out_size for d in self.dims)
+        return self._out_shape  # type: ignore[attr-defined,no-any-return]
 
     @property
     def pads(self) -> tuple[tuple[int, int], ...]:
         """``(pad_before, pad_after)`` per dimension (overhang included)."""
-        return tuple((d.pad_before, d.pad_after) for d in self.dims)
+        return self._pads  # type: ignore[attr-defined,no-any-return]
 
     @property
     def window(self) -> tuple[int, ...]:
-        return tuple(d.window for d in self.dims)
+        return self._window  # type: ignore[attr-defined,no-any-return]
 
     @property
     def strides(self) -> tuple[int, ...]:
@@ -167,7 +175,7 @@ class Geometry:
     @property
     def padded(self) -> bool:
         """Whether any padding is applied."""
-        return any(b or a for b, a in self.pads)
+        return any(b or a for b, a in self._pads)  # type: ignore[attr-defined]
 
     def explain(self) -> str:
         """One line per dimension (``dim 0: ...``)."""

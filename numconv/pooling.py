@@ -22,7 +22,7 @@ import numpy as np
 from . import budget, reference, spec, spellings
 from ._docstrings import docfiller
 from .geometry import Geometry, resolve
-from .kernels.pool import fixed_bytes, reduce_windows, step_bytes
+from .kernels.pool import pool_plan, reduce_windows
 from .layout import Layout
 from .reference import lowest
 from .windows import applied
@@ -111,13 +111,14 @@ def _pool(fn: str, input: Any, window: Any, pooling_type: str, strides: Any, pad
     if s.algorithm == "reference":   # no blocks: a padded copy of the whole input
         budget.window(fn, args, x.shape[0], channels, geometry, acc.itemsize, channels,
                       max(result.itemsize, 4), padded_copy=True,
-                      fixed=_reference_bytes(x, channels, geometry, kind, acc))
-    else:
+                      workspace=_reference_bytes(x, channels, geometry, kind, acc))
+    else:            # the kernel's own plan (reduce_windows makes the same)
+        xc = layout.to_canonical(x)
+        divisor = None if kind == "MAX" else 0 if s.divisor_override is not None else 1
         budget.window(fn, args, x.shape[0], channels, geometry, x.dtype.itemsize, channels,
                       max(result.itemsize, 4),
-                      per_row=step_bytes(layout.spatial_shape(x.shape), channels, geometry,
-                                         acc),
-                      fixed=fixed_bytes(geometry, channels, acc, kind == "AVG"))
+                      workspace=pool_plan(xc.shape, x.dtype, xc.strides[-1], geometry,
+                                          acc, divisor).workspace())
     if x.shape[0] == 0 or channels == 0 or 0 in geometry.out_shape:  # empty: no tap loop
         return np.zeros(layout.full_index(geometry.out_shape, x.shape[0], channels), result)
     if s.nan_policy == "ignore" and x.dtype.kind == "f":

@@ -16,6 +16,7 @@ depends on the workers (:mod:`numconv.engine`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,12 @@ def num_workers() -> int:
     env = os.environ.get("NUMCONV_NUM_THREADS", "")
     if env.strip().isdigit() and int(env) > 0:
         return int(env)
+    return _cores()
+
+
+@functools.lru_cache(maxsize=1)
+def _cores() -> int:
+    """The usable cores, at most 8 (looked up once: it costs a system call)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux

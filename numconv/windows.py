@@ -100,9 +100,11 @@ def applied(geometry: Geometry) -> Geometry:
         stride = d.stride if d.out_size > 1 else min(d.stride, size)
         dilation = d.dilation if d.window > 1 and d.out_size else \
             1 if d.window == 1 else min(d.dilation, size + 1)
-        return replace(d, stride=stride, dilation=dilation)
+        return d if (stride, dilation) == (d.stride, d.dilation) else \
+            replace(d, stride=stride, dilation=dilation)
 
-    return Geometry(tuple(small(d) for d in geometry.dims))
+    dims = tuple(small(d) for d in geometry.dims)
+    return geometry if dims == geometry.dims else Geometry(dims)
 
 
 def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALID",

@@ -80,13 +80,13 @@ def request(x_shape: tuple[int, ...], x_dtype: np.dtype, w_shape: tuple[int, ...
     mode = _mode(cin_g, groups, cout // groups, geometry)
     if mode == "flat":
         inner = math.prod(d.padded_size for d in geometry.dims[1:]) * channels
-        direct = len(geometry.dims) == 1
+        # sum and product buffers for one channel (1-D: the sum is the output); more
+        # channels write the output directly, 2-D reading only the frame's padded
+        # copies, smaller than the slab
+        sums = 0 if channels > 1 else inner * (1 if len(geometry.dims) == 1 else 2)
 
         def flat_bytes(images: int, rows: int) -> int:
-            # (sum and product buffers for one channel; more write the output directly,
-            # 2-D reading only the frame's padded copies, smaller than the slab)
-            sums = 0 if channels > 1 else images * rows * inner * (1 if direct else 2)
-            return (sums + math.prod(slab_shape(x_shape, geometry, images, rows)) + inner) \
+            return (images * (rows * sums + slab_rows(geometry, rows) * inner) + inner) \
                 * itemsize
 
         return Request(x_shape[0], geometry.out_shape, flat_bytes, num_workers(),

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..config import get_workspace_limit
-from ..engine import Block, Scratch, iterator_bytes, plan
+from ..engine import Block, Request, Scratch, iterator_bytes
 from ..threads import num_workers, run_blocks
 from ..geometry import DimGeometry, Geometry
 from ..windows import tap_range, tap_region
@@ -158,32 +158,83 @@ def _budget(batch: int, rows: int, per_row: int, cap: int, workers: int) -> int:
     return -(-rows // bands) * per_row
 
 
-def step_bytes(spatial: tuple[int, ...], channels: int, geometry: Geometry,
-               dtype: Any) -> int:
-    """Bytes of a block's step buffers per output row (first spatial dim): at most two
-    input rows per output row, ``max(2, stride)`` for a 1-D stride-1 buffer that is
-    subsampled.  :func:`reduce_windows` sizes its blocks with it; the budget charges it.
+class PoolPlan(NamedTuple):
+    """How :func:`reduce_windows` reduces an input: per axis ``steps`` (None: nothing
+    to do; 1: tap-wise; ``s > 1``: the last axis reduced with stride 1, then every
+    ``s``-th result kept) over the geometry ``geo`` (that axis's stride made 1), the
+    ``request`` for its blocks, whether the divisor is repeated along the channels
+    (``wide``), and ``fixed``: the bytes of the divisor's copies, outside the blocks."""
+
+    steps: tuple[int | None, ...]
+    geo: tuple[DimGeometry, ...]
+    request: Request
+    wide: bool
+    fixed: int
+
+    def workspace(self) -> int:
+        """Bytes the reduction holds at once besides its result (what the budget charges)."""
+        return self.request.workspace() + self.fixed
+
+
+def pool_plan(x_shape: tuple[int, ...], x_dtype: Any, inner_stride: int, geometry: Geometry,
+              dtype: Any, divisor_ndim: int | None = None) -> PoolPlan:
+    """The plan of :func:`reduce_windows` for an input of ``x_shape`` and ``x_dtype``
+    whose last axis has stride ``inner_stride`` (bytes), accumulated in ``dtype``, with
+    no divisor (``None``), a scalar one (0) or one per output position.
 
     >>> from numconv.geometry import resolve
-    >>> step_bytes((10, 6), 3, resolve((10, 6), (3, 3), (2, 2), (1, 1), "SAME"), np.float64)
-    288
+    >>> g = resolve((10, 6), (3, 3), (2, 2), (1, 1), "SAME")
+    >>> p = pool_plan((1, 10, 6, 3), np.float64, 8, g, np.float64)
+    >>> p.steps, p.workspace()          # two input rows (6 x 3 float64) per output row
+    ((1, 2), 1440)
     """
-    in_line = math.prod(spatial[1:]) * channels * np.dtype(dtype).itemsize
-    return max(2, geometry.dims[0].stride) * in_line if len(spatial) == 1 else 2 * in_line
-
-
-def fixed_bytes(geometry: Geometry, channels: int, dtype: Any, divided: bool) -> int:
-    """Scratch of :func:`reduce_windows` besides its blocks: for an average, the divisor
-    (one float64 per output position, its copy in ``dtype``, and that copy repeated
-    along the channels when it stays under an eighth of the workspace bound).  (NumPy's
-    iterator buffers, which the blocks leave room for, are not NumPy arrays.)"""
-    if not divided:
-        return 0
     dtype = np.dtype(dtype)
+    dims = geometry.dims
+    last = len(dims) - 1
+    batch, channels = x_shape[0], x_shape[-1]
+    steps: list[int | None] = []
+    geo: list[DimGeometry] = []
+    for k, d in enumerate(dims):
+        if d.window == 1 and d.stride == 1 and not (d.pad_before or d.pad_after):
+            steps.append(None)
+        elif k == last and _subsample_wins(d, channels, dtype) and (
+                any(steps) or np.dtype(x_dtype) == dtype and inner_stride == dtype.itemsize):
+            # (read from the input itself, the channels must be contiguous and need
+            # no cast: NCW input has long loops along W anyway, casts are slow)
+            steps.append(d.stride)
+            d = replace(d, stride=1, out_size=(d.out_size - 1) * d.stride + 1)
+        else:
+            steps.append(1)
+        geo.append(d)
+    # element-taps of all steps (each tap is one pass over its step's output)
+    size, taps = math.prod(x_shape), 0
+    for step, d, g in zip(steps, dims, geo):
+        if step is not None:
+            size = size // max(d.in_size, 1) * g.out_size
+            taps += d.window * size
+    workers = num_workers() if taps * dtype.itemsize >= PARALLEL_BYTES else 1
+    limit = get_workspace_limit()
     positions = math.prod(geometry.out_shape)
-    wide = positions * channels * dtype.itemsize
-    return positions * (8 + dtype.itemsize) + (wide if wide <= get_workspace_limit() // 8
-                                               else 0)
+    fixed, wide = 0, False
+    if divisor_ndim:  # the divisor in float64, its copy in dtype, and maybe repeated
+        # along the channels: the division then runs in long inner loops
+        wide_bytes = positions * channels * dtype.itemsize
+        wide = wide_bytes <= limit // 8
+        fixed = positions * (8 + dtype.itemsize) + (wide_bytes if wide else 0)
+    # a block's step buffers: at most two input rows per output row (a 1-D stride-1
+    # buffer: ``stride`` positions per output); NumPy's iterator allocates buffers
+    # for a ufunc over strided operands (bufsize elements per operand) besides
+    in_line = math.prod(x_shape[2:]) * dtype.itemsize
+    per_row = max(2, steps[0] or 1) * in_line if last == 0 else 2 * in_line
+    spare = limit - (wide_bytes if wide else 0)
+    cap = max(min(POOL_BLOCK_BYTES, spare // workers) - iterator_bytes(x_dtype, dtype), 1)
+    # each output is the same reduction in the same tap order in any block: the blocks
+    # may follow the workers
+    rows = geometry.out_shape[0]
+    cache = _budget(batch, rows, per_row, cap, workers) if rows and batch else None
+    request = Request(batch, geometry.out_shape, lambda images, rows: images * rows * per_row,
+                      workers, cache, split_rows=True)
+    return PoolPlan(tuple(steps), tuple(geo), request, wide, fixed)
 
 
 def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fill: Any,
@@ -226,22 +277,14 @@ def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fil
     batch, channels = x.shape[0], x.shape[-1]
     out = np.empty((batch, *out_shape, channels), dtype=dtype)
     ufunc = {"MAX": np.maximum, "FMAX": np.fmax, "SUM": np.add}[kind]
-    # per axis: None (nothing to do), 1 (tap-wise) or the stride of a stride-1
-    # reduction that is subsampled (last axis); ``geo`` holds the geometry reduced
-    steps: list[int | None] = []
-    geo: list[DimGeometry] = []
-    for k, d in enumerate(dims):
-        if d.window == 1 and d.stride == 1 and not (d.pad_before or d.pad_after):
-            steps.append(None)
-        elif k == last and _subsample_wins(d, channels, dtype) and (
-                any(steps) or x.dtype == dtype and x.strides[-1] == dtype.itemsize):
-            # (read from the input itself, the channels must be contiguous and need
-            # no cast: NCW input has long loops along W anyway, casts are slow)
-            steps.append(d.stride)
-            d = replace(d, stride=1, out_size=(d.out_size - 1) * d.stride + 1)
-        else:
-            steps.append(1)
-        geo.append(d)
+    if divisor is not None:
+        divisor = np.asarray(divisor, dtype=dtype)
+    p = pool_plan(x.shape, x.dtype, x.strides[-1], geometry, dtype,
+                  None if divisor is None else divisor.ndim)
+    steps, geo = p.steps, p.geo
+    if divisor is not None and divisor.ndim:
+        divisor = np.repeat(divisor[..., None], channels, axis=-1) if p.wide \
+            else divisor[..., None]
     ops_cache: dict[tuple[int, int, int], Ops] = {}
 
     def ops_for(k: int, start: int, stop: int) -> Ops:
@@ -252,37 +295,7 @@ def reduce_windows(x: np.ndarray, geometry: Geometry, kind: str, dtype: Any, fil
             ops_cache[(k, start, stop)] = ops
         return ops
 
-    # element-taps of all steps (each tap is one pass over its step's output)
-    size, taps = x.size, 0
-    for step, d, g in zip(steps, dims, geo):
-        if step is not None:
-            size = size // max(d.in_size, 1) * g.out_size
-            taps += d.window * size
-    workers = num_workers() if taps * dtype.itemsize >= PARALLEL_BYTES else 1
-    limit = get_workspace_limit()
-    spare = limit
-    if divisor is not None:
-        divisor = np.asarray(divisor, dtype=dtype)
-        wide_bytes = divisor.size * channels * dtype.itemsize
-        if divisor.ndim and wide_bytes <= limit // 8:
-            # repeated along the channels, the divisor has the output's memory layout:
-            # the division runs in long inner loops instead of one per position
-            divisor = np.repeat(divisor[..., None], channels, axis=-1)
-            spare = limit - wide_bytes
-        elif divisor.ndim:
-            divisor = divisor[..., None]
-    # a block's step buffers: at most two input rows per output row (a 1-D stride-1
-    # buffer: ``stride`` positions per output); NumPy's iterator allocates buffers
-    # for a ufunc over strided operands (bufsize elements per operand) besides
-    in_line = math.prod(x.shape[2:]) * dtype.itemsize
-    per_row = max(2, steps[0] or 1) * in_line if last == 0 else 2 * in_line
-    iterator = iterator_bytes(x.dtype, dtype)
-    cap = max(min(POOL_BLOCK_BYTES, spare // workers) - iterator, 1)
-    # each output is the same reduction in the same tap order in any block: the blocks
-    # may follow the workers
-    blocks, workers = plan(batch, out_shape, lambda images, rows: images * rows * per_row,
-                           workers, cache_bytes=_budget(batch, out_shape[0], per_row, cap,
-                                                        workers), split_rows=True)
+    blocks, workers = p.request.plan()
     scratch = Scratch(workers)
 
     def work(worker: int, block: Block) -> None:

@@ -412,21 +412,48 @@ def test_flat_shift_path(spatial, window, strides, dilations, padding, channels,
 
 
 def test_scratch_kept_between_calls_only_without_live_views():
-    """A scratch buffer outlives its call only when no view of it does, and within the bound."""
+    """A scratch buffer outlives its call only when no view of it does, within the bound,
+    and only when it is large enough for the C heap to have mapped it afresh."""
+    engine.drop_kept_scratch()
+    n = engine.SPARE_MIN_BYTES // 4            # float32 elements of the smallest kept size
     first = engine.Scratch(1)
-    held = first.get(0, "a", (4096,), np.float32)
+    held = first.get(0, "a", (n,), np.float32)
     held[...] = 7.0
     del first                                # a view is alive: the buffer is not kept
+    assert not engine._SPARE
     second = engine.Scratch(1)
-    again = second.get(0, "a", (4096,), np.float32)
+    again = second.get(0, "a", (n,), np.float32)
     again[...] = 0.0
     assert not np.shares_memory(held, again) and (held == 7.0).all()
+    small = engine.Scratch(1)
+    small.get(0, "s", (n // 2,), np.float32)   # half the smallest kept size
+    del small
+    assert not engine._SPARE                 # small buffers are never kept
     with numconv.workspace_limit(1 << 20):
         big = engine.Scratch(1)
         big.get(0, "b", (1 << 20,), np.float32)   # 4 MiB: more than the bound
         del again, second, big
         assert sum(b.nbytes for bufs in engine._SPARE.values() for b in bufs) <= 1 << 20
     kept = list(engine._SPARE[0])
-    assert kept                              # the small buffer without views was kept
-    reused = engine.Scratch(1).get(0, "c", (kept[-1].nbytes // 4,), np.float32)
-    assert any(np.shares_memory(reused, b) for b in kept)
+    assert [b.nbytes for b in kept] == [4 * n]    # the buffer without views was kept
+    reused = engine.Scratch(1).get(0, "c", (n,), np.float32)
+    assert np.shares_memory(reused, kept[0])
+
+
+def test_small_calls_run_on_one_worker():
+    """A call whose blocks hold less than PARALLEL_BYTES in all runs on one worker (no
+    thread hand-off); a larger one is spread over the workers."""
+    per_row = 1000                           # bytes of scratch per output row
+    small_rows = engine.PARALLEL_BYTES // per_row - 1
+    small = engine.plan(1, (small_rows, 8), lambda n, r: n * r * per_row, workers=4,
+                        split_rows=True)
+    assert small.workers == 1 and len(small.blocks) == 1
+    large = engine.plan(1, (small_rows + 2, 8), lambda n, r: n * r * per_row, workers=4,
+                        split_rows=True)
+    assert large.workers == 4 and len(large.blocks) == 4
+    batch = engine.plan(4, (small_rows // 4 + 2, 8), lambda n, r: n * r * per_row,
+                        workers=4)       # the whole batch counts, not one image
+    assert batch.workers == 4 and len(batch.blocks) == 4
+    few = engine.plan(4, (10, 8), lambda n, r: n * r * per_row, workers=4)
+    assert few.workers == 1 and few.blocks == [             # the blocks of 4
+        (slice(b, b + 1), slice(0, 10)) for b in range(4)]               # workers, on 1

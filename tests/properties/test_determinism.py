@@ -26,6 +26,9 @@ from numconv import activations, conv_grad, conv_transposed, depthwise_grad, poo
 from numconv import threads as worker_threads
 from numconv.config import workspace_limit
 
+#: the tests' arrays are small: run them on the workers a large call would get
+pytestmark = pytest.mark.usefixtures("parallel_small_calls")
+
 RNG = np.random.default_rng(5)
 X = RNG.standard_normal((3, 21, 19, 6))
 W = RNG.standard_normal((3, 3, 6, 8))
