@@ -12,6 +12,7 @@ median sample are kept.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -21,6 +22,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from typing import Any, Callable
@@ -85,19 +87,24 @@ class WorkerError(RuntimeError):
 class Worker:
     """A worker process: one implementation, stopped whenever it is not asked anything."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, home: pathlib.Path | None = None) -> None:
+        """``name``: an implementation of :mod:`benchmarks.worker`, or ``numconv@REV``
+        with ``home``, a directory holding that revision's ``numconv`` package (the
+        worker runs there, so that its ``import numconv`` finds that one first)."""
         self.name = name
         self.log = tempfile.TemporaryFile("w+")
         # the numconv this process imported (if any), else the checkout's
         imported = sys.modules.get("numconv")
-        paths = ([str(pathlib.Path(imported.__file__).resolve().parents[1])]
-                 if imported is not None and imported.__file__ else []) + [str(ROOT)]
+        paths = ([str(home)] if home else []) + (
+            [str(pathlib.Path(imported.__file__).resolve().parents[1])]
+            if imported is not None and imported.__file__ else []) + [str(ROOT)]
         paths += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths),
                    TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
-        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.worker", name],
+        impl = name.split("@")[0] if home else name
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.worker", impl],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True, env=env, cwd=ROOT)
+                                     stderr=self.log, text=True, env=env, cwd=home or ROOT)
         self.hello: dict[str, Any] | None = None
         self.dead = ""
 
@@ -160,9 +167,12 @@ class Worker:
                     stream.close()
 
 
-def start_workers(names: list[str]) -> tuple[dict[str, Worker], dict[str, Any]]:
-    """Start every worker at once; ``(ready workers, greeting per name)``."""
-    started = {name: Worker(name) for name in names}
+def start_workers(names: list[str], homes: dict[str, pathlib.Path] | None = None
+                  ) -> tuple[dict[str, Worker], dict[str, Any]]:
+    """Start every worker at once (``homes``: name -> the directory of another
+    revision's numconv); ``(ready workers, greeting per name)``."""
+    homes = homes or {}
+    started = {name: Worker(name, homes.get(name)) for name in names}
     hellos = {name: w.ready() for name, w in started.items()}
     for name, hello in hellos.items():
         if not hello.get("ready"):
@@ -207,3 +217,27 @@ def time_case(workers: dict[str, Worker], first: dict[str, float], budget: float
             results[name] = {"best": min(values), "median": statistics.median(values),
                              "samples": len(values)}
     return results
+
+
+def _git(*args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                          check=True).stdout
+
+
+def revision(rev: str) -> str:
+    """The commit git revision ``rev`` of this checkout names (abbreviated); ValueError
+    naming the revision when git does not know it (or is missing)."""
+    try:
+        return _git("rev-parse", "--verify", "--short", f"{rev}^{{commit}}").decode().strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise ValueError(f"argument --baseline: {rev!r} is not a commit of the git "
+                         f"checkout {ROOT}") from None
+
+
+def export_revision(rev: str, into: pathlib.Path) -> pathlib.Path:
+    """The ``numconv`` package of git revision ``rev`` of this checkout, extracted into
+    ``into`` (ValueError as :func:`revision`)."""
+    tar = _git("archive", "--format=tar", revision(rev), "numconv")
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(into, filter="data")
+    return into

@@ -86,6 +86,11 @@ def print_header(info: dict[str, Any], quick: bool, out: TextIO | None = None) -
     print(f"  {RATIO_NOTE}\n", file=out)
 
 
+def _baselines(records: list[dict[str, Any]]) -> list[str]:
+    """The ``numconv@REV`` implementations (``--baseline``) that ran a case."""
+    return sorted({n for r in records for n in r["times"] if n.startswith("numconv@")})
+
+
 def _best(record: dict[str, Any], name: str) -> float | None:
     t = record["times"].get(name)
     return t["best"] if t else None
@@ -106,7 +111,8 @@ def print_case(record: dict[str, Any], out: TextIO | None = None) -> None:
     times = record["times"]
     others = [f"{LABELS.get(n, n)} {times[n]['best'] / nc:.2f}x"
               + ("*" if times[n]["samples"] == 1 else "")
-              for n in ORDER if n in times and n != "numconv" and n not in FLOOR_NAMES]
+              for n in ORDER + tuple(_baselines([record]))
+              if n in times and n != "numconv" and n not in FLOOR_NAMES]
     if others:
         line += " | " + " ".join(others)
     floor = _best(record, record["floor"])
@@ -202,6 +208,16 @@ def targets(records: list[dict[str, Any]], out: TextIO | None = None,
         lines.append("numconv vs its floor (floor time / numconv time): " + ", ".join(
             f"{k} {v:.2f}x ({f})" for k, (f, v) in floors.items()))
         summary["floors"] = {k: v for k, (_, v) in floors.items()}
+    for base in _baselines(records):
+        ratios = {r["name"]: r["times"][base]["best"] / r["times"]["numconv"]["best"]
+                  for r in records if base in r["times"] and "numconv" in r["times"]}
+        low = min(ratios, key=ratios.get)
+        met = ratios[low] >= 1 / 1.05
+        lines.append(f"numconv vs {base} ({base} time / numconv time): geometric mean "
+                     f"{_geomean(list(ratios.values())):.2f}x over {len(ratios)}, lowest "
+                     f"{ratios[low]:.2f}x on {low} (no case more than 5% slower: "
+                     f">= {1 / 1.05:.3f}) -> {'met' if met else 'NOT met'}")
+        summary[base] = {"min": ratios[low], "min_case": low, "ratios": ratios, "met": met}
     for r in records:
         if r["group"] == "memory" and "memory" in r:
             extra = r["memory"]["extra"]
@@ -225,7 +241,7 @@ def markdown(data: dict[str, Any]) -> str:
     info, records = data["machine"], data["cases"]
     v = info.get("versions", {})
     names = [n for n in ("numconv-fast", "tf", "torch")
-             if any(n in r["times"] for r in records)]
+             if any(n in r["times"] for r in records)] + _baselines(records)
     lines = [f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), Python "
              f"{info['python']}, NumPy {info['numpy']} (BLAS {_blas(info)}), "
              + ", ".join(f"{LABELS[n]} {v[n]}" for n in ("tf", "torch") if v.get(n))
@@ -270,6 +286,11 @@ def markdown(data: dict[str, Any]) -> str:
         if "fast" in summary:
             lines.append("- fast path vs TF: " + ", ".join(f"{k} {x:.2f}x" for k, x in
                                                           summary["fast"]["ratios"].items()))
+        for base in _baselines(records):
+            if base in summary:
+                b = summary[base]
+                lines.append(f"- vs {base}: lowest {b['min']:.2f}x ({b['min_case']}), "
+                             + ("no case" if b["met"] else "a case") + " more than 5% slower")
         if "patches" in summary.get("memory", {}):
             m = summary["memory"]
             lines.append(f"- memory: {m['patches'] / 2**30:.1f} GiB of patches computed in "

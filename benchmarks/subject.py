@@ -60,7 +60,8 @@ HAS_PRECISION = _has_precision(numconv.conv2d)
 def info() -> dict[str, Any]:
     """The engine's worker count and BLAS limiting, the workspace bound, BLAS libraries."""
     out: dict[str, Any] = {"workspace_limit": numconv.get_workspace_limit(),
-                           "precision_keyword": HAS_PRECISION}
+                           "precision_keyword": HAS_PRECISION,
+                           "home": str(pathlib.Path(numconv.__file__).resolve().parent)}
     if THREADS is not None:
         out["workers"] = THREADS.num_workers()
         out["blas_limited"] = THREADS.can_limit_blas()

@@ -48,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peers", default=",".join(CHOICES), metavar="NAMES",
                         help="comma-separated peers and floors to run beside numconv "
                         "(default: " + ",".join(CHOICES) + "; absent ones are skipped)")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="also time numconv as of git revision REV of this checkout "
+                        "(its own process, same rounds): column numconv@REV, and whether "
+                        "any case got more than 5%% slower")
     parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                         help="timing budget per case (default 2, --quick 0.3)")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the scaling sweeps")
@@ -76,6 +80,9 @@ def implementations(case: C.Case, available: list[str], quick: bool) -> tuple[li
     notes: dict[str, str] = {}
     names = []
     for p in available:
+        if p.startswith("numconv@"):        # a baseline revision: every case
+            names.append(p)
+            continue
         if p == "numconv-fast" and case.kind != "conv" or p in FLOORS and p != case.floor:
             continue
         if quick and p in P.SLOW_PEERS and case.kind != "conv":
@@ -153,7 +160,10 @@ def _errors(case: C.Case, names: list[str], workers: dict[str, M.Worker],
 
 def select(args: argparse.Namespace) -> list[C.Case]:
     """The cases ``--cases`` selects (``--quick`` alone: the target cases); ValueError,
-    naming the groups and cases, when the patterns select nothing."""
+    naming the groups and cases, when the patterns select nothing (or naming the
+    revision, when git does not know ``--baseline``'s)."""
+    if getattr(args, "baseline", None):
+        M.revision(args.baseline)
     patterns = [p.strip() for p in args.cases.split(",") if p.strip()]
     if args.quick and patterns == ["*"]:
         patterns = ["targets"]
@@ -187,15 +197,20 @@ def main(argv: Sequence[str] | None = None, args: argparse.Namespace | None = No
         raise ValueError(f"--peers: unknown peer {unknown[0]!r}, choose from "
                          + ", ".join(CHOICES))
     selected = select(args)
-    return run(selected, wanted, quick, budget, pathlib.Path(args.output),
-               errors=not args.no_errors, profile=not args.no_profile,
-               plots=not args.no_plots)
+    baseline = getattr(args, "baseline", None)
+    with tempfile.TemporaryDirectory(prefix="numconv-baseline-") as tmp:
+        homes = {f"numconv@{baseline}": M.export_revision(baseline, pathlib.Path(tmp))} \
+            if baseline else {}
+        return run(selected, wanted, quick, budget, pathlib.Path(args.output),
+                   errors=not args.no_errors, profile=not args.no_profile,
+                   plots=not args.no_plots, homes=homes)
 
 
 def run(selected: list[C.Case], wanted: list[str], quick: bool, budget: float,
         out_dir: pathlib.Path, errors: bool = True, profile: bool = True,
-        plots: bool = True) -> int:
-    """Run ``selected`` cases with numconv and the ``wanted`` peers; write the results."""
+        plots: bool = True, homes: dict[str, pathlib.Path] | None = None) -> int:
+    """Run ``selected`` cases with numconv and the ``wanted`` peers (and ``homes``:
+    ``numconv@REV`` -> the directory of that revision's numconv); write the results."""
     started = time.perf_counter()
     progress = Progress(sys.stderr)
     progress.step("machine", "GEMM peak and copy bandwidth")
@@ -204,11 +219,13 @@ def run(selected: list[C.Case], wanted: list[str], quick: bool, budget: float,
     info["gemm_peak_gflops"] = M.gemm_peak()
     info["copy_gbps"] = M.copy_bandwidth()
     progress.step("workers", "starting numconv, " + ", ".join(wanted))
-    workers, hellos = M.start_workers(["numconv", "numconv-fast"] + wanted)
+    workers, hellos = M.start_workers(["numconv", "numconv-fast"] + wanted + list(homes or {}),
+                                      homes)
     try:
         if "numconv" not in workers:
             raise M.WorkerError(f"numconv's worker did not start: {hellos['numconv']['why']}")
         info["numconv"] = hellos["numconv"].get("info", {})
+        info["baselines"] = {n: hellos[n].get("info", {}).get("home") for n in homes or {}}
         info["versions"] = {n: h.get("version") for n, h in hellos.items() if h.get("ready")}
         info["absent"] = {n: h.get("why") for n, h in hellos.items() if not h.get("ready")}
         progress.total = len(selected)

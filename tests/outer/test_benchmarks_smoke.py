@@ -93,6 +93,30 @@ def test_unknown_peer_is_refused(bench):
         suite.main(["--quick", "--cases", "seed", "--peers", "jax"])
 
 
+def test_a_baseline_revision_runs_in_its_own_process(bench, tmp_path, capsys):
+    """--baseline REV: numconv as of a git revision, exported and imported by its own
+    worker, timed beside the checkout's, with the 5% regression line in the targets."""
+    suite, cases = bench
+    from benchmarks import measure
+    home = measure.export_revision("HEAD", tmp_path / "base")
+    assert (home / "numconv" / "__init__.py").is_file()
+    assert suite.run(_tiny(cases)[:2], [], quick=True, budget=0.2, out_dir=tmp_path,
+                     plots=False, homes={"numconv@HEAD": home}) == 0
+    [path] = tmp_path.glob("bench-*-quick.json")
+    data = json.loads(path.read_text())
+    assert data["machine"]["baselines"] == {"numconv@HEAD": str(home.resolve() / "numconv")}
+    for case in data["cases"]:
+        assert case["times"]["numconv@HEAD"]["samples"] >= 2
+    ratios = data["targets"]["numconv@HEAD"]["ratios"]
+    conv = data["cases"][0]["times"]
+    assert ratios["tiny"] == pytest.approx(conv["numconv@HEAD"]["best"] / conv["numconv"]["best"])
+    assert data["targets"]["numconv@HEAD"]["met"] == (min(ratios.values()) >= 1 / 1.05)
+    with pytest.raises(SystemExit) as exit:     # before any timing, one line
+        suite.main(["--quick", "--cases", "seed", "--baseline", "no-such-revision"])
+    assert exit.value.code == 2
+    assert "--baseline: 'no-such-revision' is not a commit" in capsys.readouterr().err
+
+
 def _loop_conv(x, w, strides, pads):
     """Plain nested loops: the float64 convolution the harness's truth must equal."""
     (t, b), (left, right) = pads
