@@ -12,17 +12,13 @@ allocated, the scratch the blocks will hold.  The blocks run on
 **Determinism.** The bands of an image are planned from that image's shape alone
 (and the workspace bound), never from the worker count or the batch size, and
 kernels compute each image of a block as they would compute it alone (a GEMM per
-image and band, never one spanning two images).  So every output element is the
-same arithmetic, in the same order, whatever the thread count, the batch it sits
-in, or the memory layout of the input (blocks read it through exact copies).
+image and band, never one spanning two images): every output element is the same
+arithmetic, in the same order, whatever the threads, the batch or the memory layout.
 
 Padding is applied per block: :func:`slab` copies the input rows one block reads
-into a scratch buffer with its border filled, so no padded copy of the whole input
-is ever made (the padded input of a large batch alone could exceed the bound).
-
-Scratch buffers (:class:`Scratch`) outlive their call when no view of them does:
-up to :data:`SPARE_BYTES`, never more than the workspace bound, are kept for the
-next call, which then does not page-fault fresh memory in.
+into a scratch buffer with its border filled; no padded copy of the whole input is
+made.  Scratch buffers (:class:`Scratch`) outlive their call when no view of them
+does: up to :data:`SPARE_BYTES` are kept for the next call (no fresh page faults).
 """
 
 from __future__ import annotations
@@ -104,13 +100,12 @@ def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int
     on the block, such as tap-wise ufuncs) also cuts the bands so that every worker
     gets one when the batch is smaller than ``workers``.
 
-    ``Plan.workers`` is at most ``workers`` and as many as the bound affords: their
-    blocks and :data:`UFUNC_BUFFERS` each fit ``workspace_limit - reserve`` together;
-    it is 1 when all images together hold less than :data:`PARALLEL_BYTES` of scratch
-    (the blocks stay those of ``workers``, but for ``split_rows``).
-    A block holds at least one row, so the bound is ``max(limit, block_bytes(1, 1))``.
-    :func:`block_shape` gives the blocks' size and number without listing them (the
-    budget's charge).
+    ``Plan.workers`` is at most ``workers`` and as many as the bound affords (their
+    blocks and :data:`UFUNC_BUFFERS` each fit ``workspace_limit - reserve`` together),
+    and 1 when all images hold less than :data:`PARALLEL_BYTES` of scratch (the blocks
+    stay those of ``workers``, but for ``split_rows``).  A block holds at least one row:
+    the bound is ``max(limit, block_bytes(1, 1))``.  :func:`block_shape` gives the
+    blocks' size and number without listing them (the budget's charge).
 
     >>> plan(4, (10, 10), lambda n, r: n * r * 80, cache_bytes=1600).blocks
     [(slice(0, 2, None), slice(0, 10, None)), (slice(2, 4, None), slice(0, 10, None))]
@@ -218,14 +213,12 @@ def slab_shape(x_shape: tuple[int, ...], geometry: Geometry, images: int,
     return (images, slab_rows(geometry, rows), *rest, x_shape[-1])
 
 
-#: Bytes of scratch buffers kept between calls (at most the workspace bound): a fresh
-#: buffer costs the kernel's page faults on first touch (measured: three fresh 1 MB
-#: buffers made a 0.7 ms convolution take 1.7 ms).
+#: Bytes of scratch buffers kept between calls (at most the workspace bound): fresh
+#: memory page-faults in (three fresh 1 MB buffers made a 0.7 ms convolution 1.7 ms).
 SPARE_BYTES = 64 << 20
 
-#: Buffers smaller than this are neither kept nor looked for: below glibc's mmap
-#: threshold (128 KiB by default) the C heap reuses freed memory without page faults,
-#: and the bookkeeping would cost more than it saves.
+#: Smaller buffers are neither kept nor looked for: below glibc's mmap threshold
+#: (128 KiB) the C heap reuses freed memory without page faults, at no bookkeeping.
 SPARE_MIN_BYTES = 128 << 10
 
 _SPARE: dict[int, list[np.ndarray]] = {}       # by worker index: memory that worker touched
@@ -235,13 +228,12 @@ _SPARE_LOCK = threading.Lock()
 def _take(nbytes: int, worker: int) -> np.ndarray:
     """A flat uint8 buffer of at least ``nbytes``: one worker ``worker`` kept, not much
     larger (likely still in its core's cache), or a new one."""
-    if nbytes < SPARE_MIN_BYTES:
-        return np.empty(max(nbytes, 1), dtype=np.uint8)
-    with _SPARE_LOCK:
-        kept = _SPARE.get(worker, [])
-        fits = [i for i, b in enumerate(kept) if nbytes <= b.nbytes <= 2 * nbytes + (64 << 10)]
-        if fits:
-            return kept.pop(min(fits, key=lambda i: kept[i].nbytes))
+    if nbytes >= SPARE_MIN_BYTES:
+        with _SPARE_LOCK:
+            kept = _SPARE.get(worker, [])
+            fits = [i for i, b in enumerate(kept) if nbytes <= b.nbytes <= 2 * nbytes + 65536]
+            if fits:
+                return kept.pop(min(fits, key=lambda i: kept[i].nbytes))
     return np.empty(max(nbytes, 1), dtype=np.uint8)
 
 
@@ -266,11 +258,8 @@ def drop_kept_scratch() -> None:
 
 
 class Scratch:
-    """Per-worker reusable flat buffers, grown on demand.
-
-    Buffers come from, and go back to, a small set kept between calls
-    (:data:`SPARE_BYTES`) when the object is freed, unless a view of them is still alive.
-    """
+    """Per-worker reusable flat buffers, grown on demand; they come from, and go back
+    to, a set kept between calls (:data:`SPARE_BYTES`), unless a view of them lives on."""
 
     def __init__(self, workers: int) -> None:
         self._buffers: list[dict[str, np.ndarray]] = [{} for _ in range(workers)]
@@ -305,12 +294,9 @@ class Scratch:
 
 def slab(x: np.ndarray, geometry: Geometry, block: Block, value: Any, scratch: Scratch,
          worker: int, dtype: Any = None) -> np.ndarray:
-    """The padded input a block reads: shape ``slab_shape(...)``, a view when unpadded.
-
-    ``slab[n, i, ...] == padded[block_batch[n], rows.start * stride + i, ...]``.
-    With ``dtype`` given the slab is a copy cast to it (used to cast before a copy
-    that would otherwise happen twice).
-    """
+    """The padded input a block reads, ``slab[n, i, ...] == padded[block_batch[n],
+    rows.start * stride + i, ...]``: a view when unpadded, else (or with ``dtype``: a
+    copy cast to it) a scratch copy of shape ``slab_shape(...)``."""
     if not geometry.padded and dtype is None:
         d0, rs = geometry.dims[0], block[1]
         lo = rs.start * d0.stride - d0.pad_before
@@ -323,10 +309,8 @@ def slab(x: np.ndarray, geometry: Geometry, block: Block, value: Any, scratch: S
 
 def flat_slab(x: np.ndarray, geometry: Geometry, block: Block, value: Any, scratch: Scratch,
               worker: int, dtype: Any, tail: int) -> np.ndarray:
-    """A block's padded slab, always a contiguous copy, flattened and followed by ``tail``
-    elements of ``value``: reads that run up to ``tail`` elements past the slab's end
-    (windows of the last row taken as one long run) stay inside the buffer.
-    """
+    """A block's padded slab, a contiguous copy, flat and followed by ``tail`` elements
+    of ``value`` (the last row's windows taken as one long run stay inside the buffer)."""
     shape = _block_slab_shape(x, geometry, block)
     size = math.prod(shape)
     flat = scratch.get(worker, "flat", (size + tail,), dtype)
