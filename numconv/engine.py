@@ -42,8 +42,8 @@ Block = tuple[slice, slice]
 #: cache while it is built and consumed.
 CACHE_BLOCK_BYTES = 4 << 20
 
-#: A call whose blocks hold less scratch than this in all runs on one worker: handing
-#: blocks to a pool thread costs about 50 microseconds, more than such a call saves.
+#: An elementwise call (``split_rows``; a GEMM's work per byte varies too much) whose
+#: blocks hold less scratch in all runs on one worker: a thread hand-off costs ~50 us.
 PARALLEL_BYTES = 1 << 20
 
 #: Bytes set aside from the workspace bound per running worker for NumPy's ufunc
@@ -102,8 +102,8 @@ def plan(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[int, int
 
     ``Plan.workers`` is at most ``workers`` and as many as the bound affords (their
     blocks and :data:`UFUNC_BUFFERS` each fit ``workspace_limit - reserve`` together),
-    and 1 when all images hold less than :data:`PARALLEL_BYTES` of scratch (the blocks
-    stay those of ``workers``, but for ``split_rows``).  A block holds at least one row:
+    and with ``split_rows`` 1 when all images hold less than :data:`PARALLEL_BYTES` of
+    scratch (and no band is cut for the workers).  A block holds at least one row:
     the bound is ``max(limit, block_bytes(1, 1))``.  :func:`block_shape` gives the
     blocks' size and number without listing them (the budget's charge).
 
@@ -174,7 +174,7 @@ def block_shape(batch: int, out_shape: tuple[int, ...], block_bytes: Callable[[i
     """
     if batch == 0 or math.prod(out_shape) == 0:
         return 0, 0, 0, 1
-    small = block_bytes(1, out_shape[0]) * batch < PARALLEL_BYTES      # one worker
+    small = split_rows and block_bytes(1, out_shape[0]) * batch < PARALLEL_BYTES
     limit = max(get_workspace_limit() - reserve, 1024)
     cache = CACHE_BLOCK_BYTES if cache_bytes is None else cache_bytes
     budget = min(max(limit - UFUNC_BUFFERS, 1024), cache)

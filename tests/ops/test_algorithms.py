@@ -440,9 +440,10 @@ def test_scratch_kept_between_calls_only_without_live_views():
     assert np.shares_memory(reused, kept[0])
 
 
-def test_small_calls_run_on_one_worker():
-    """A call whose blocks hold less than PARALLEL_BYTES in all runs on one worker (no
-    thread hand-off); a larger one is spread over the workers."""
+def test_small_elementwise_calls_run_on_one_worker():
+    """An elementwise call (split_rows) whose blocks hold less than PARALLEL_BYTES in all
+    runs on one worker (no thread hand-off); a larger one is spread over the workers.
+    Other kernels (GEMMs: much work per byte) keep their workers."""
     per_row = 1000                           # bytes of scratch per output row
     small_rows = engine.PARALLEL_BYTES // per_row - 1
     small = engine.plan(1, (small_rows, 8), lambda n, r: n * r * per_row, workers=4,
@@ -452,8 +453,9 @@ def test_small_calls_run_on_one_worker():
                         split_rows=True)
     assert large.workers == 4 and len(large.blocks) == 4
     batch = engine.plan(4, (small_rows // 4 + 2, 8), lambda n, r: n * r * per_row,
-                        workers=4)       # the whole batch counts, not one image
+                        workers=4, split_rows=True)    # the whole batch counts
     assert batch.workers == 4 and len(batch.blocks) == 4
-    few = engine.plan(4, (10, 8), lambda n, r: n * r * per_row, workers=4)
-    assert few.workers == 1 and few.blocks == [             # the blocks of 4
-        (slice(b, b + 1), slice(0, 10)) for b in range(4)]               # workers, on 1
+    few = engine.plan(4, (10, 8), lambda n, r: n * r * per_row, workers=4, split_rows=True)
+    assert few.workers == 1 and len(few.blocks) == 4      # one image a block, one worker
+    gemm = engine.plan(4, (10, 8), lambda n, r: n * r * per_row, workers=4)
+    assert gemm.workers == 4 and gemm.blocks == few.blocks
