@@ -94,14 +94,16 @@ divisor_override : int, optional
 algorithm : {"auto", "reference"}
     "auto" (default): the blocked kernels.  "reference": the textbook's reductions
     of the padded window view (:mod:`numconv.reference`), the same results.''',
-    "pool_raises": '''\
+    "window_raises": '''\
 Raises
 ------
 TypeError
     For an input that is not a real numeric array, or an argument of the wrong type.
 ValueError
     For a wrong rank (for a single image the message suggests ``image[None]``), a
-    non-positive window, stride or dilation, a padding that is not understood,
+    non-positive window, stride or dilation, a padding that is not understood,''',
+    "pool_raises": '''\
+%(window_raises)s
     ``ceil_mode`` with SAME, or a result over numconv's memory limit.''',
     "max_notes": '''\
 Notes
@@ -120,6 +122,13 @@ and float64, float64 for integer input.''',
     "forward_args": '''\
 strides, padding, dilations
     The forward convolution's, spelled as for :func:`numconv.convolution`.''',
+    "depthwise_grad_args": '''\
+out_backprop : array_like, shape ``(N, out_h, out_w, C * M)`` (or channels-first)
+    ``dL/dout``.
+strides, padding, dilations
+    The forward op's.
+data_format : {"NHWC", "NCHW"}
+    Channels-last by default.''',
     "grad_precision": '''\
 precision : {"exact", "fast"}, optional
     As for :func:`numconv.convolution`: with stride 1 the gradient runs as a forward

@@ -35,12 +35,7 @@ def depthwise_conv2d_backprop_input(input_sizes: Any, filter: Any, out_backprop:
         The forward input's shape ``(N, H, W, C)`` (or channels-first), or ``(H, W)``.
     filter : array_like, shape ``(kh, kw, C, M)``
         The forward filter (``M`` the channel multiplier).
-    out_backprop : array_like, shape ``(N, out_h, out_w, C * M)`` (or channels-first)
-        ``dL/dout``.
-    strides, padding, dilations
-        The forward op's.
-    data_format : {"NHWC", "NCHW"}
-        Channels-last by default.
+    %(depthwise_grad_args)s
     %(grad_precision)s
 
     Returns
@@ -82,12 +77,7 @@ def depthwise_conv2d_backprop_filter(input: Any, filter_sizes: Any, out_backprop
         The forward input.
     filter_sizes : sequence of int
         ``(kh, kw, C, M)``, the forward filter's shape.
-    out_backprop : array_like, shape ``(N, out_h, out_w, C * M)`` (or channels-first)
-        ``dL/dout``.
-    strides, padding, dilations
-        The forward op's.
-    data_format : {"NHWC", "NCHW"}
-        Channels-last by default.
+    %(depthwise_grad_args)s
 
     Returns
     -------

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import _args, budget, reference, spec, spellings
+from ._docstrings import docfiller
 from .engine import iterator_bytes
 from .geometry import DimGeometry, Geometry, resolve
 
@@ -107,6 +108,7 @@ def applied(geometry: Geometry) -> Geometry:
     return geometry if dims == geometry.dims else Geometry(dims)
 
 
+@docfiller
 def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALID",
            data_format: str | None = None, dilations: Any = 1, *,
            flatten: bool = False) -> np.ndarray:
@@ -144,14 +146,8 @@ def im2col(input: Any, window_shape: Any, strides: Any = 1, padding: Any = "VALI
         ``(N, C * prod(window), *out_spatial)``, ordered (channels, then taps), as
         ``torch.nn.functional.unfold`` before flattening.
 
-    Raises
-    ------
-    TypeError
-        For an input that is not a real numeric array, or an argument of the wrong type.
-    ValueError
-        For a wrong rank (for a single image the message suggests ``image[None]``), a
-        non-positive window, stride or dilation, a padding that is not understood, or
-        a patch matrix over numconv's memory limit.
+    %(window_raises)s
+        or a patch matrix over numconv's memory limit.
 
     Notes
     -----
