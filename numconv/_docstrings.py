@@ -129,6 +129,11 @@ strides, padding, dilations
     The forward op's.
 data_format : {"NHWC", "NCHW"}
     Channels-last by default.''',
+    "activation_grad_args": '''\
+gradients : array_like
+    ``dL/dout``, the shape of ``features``.
+features : array_like
+    The forward input ``x``.''',
     "grad_precision": '''\
 precision : {"exact", "fast"}, optional
     As for :func:`numconv.convolution`: with stride 1 the gradient runs as a forward

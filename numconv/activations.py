@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _args
+from ._docstrings import docfiller
 
 __all__ = ["relu", "relu6", "leaky_relu", "relu_grad", "relu6_grad", "leaky_relu_grad"]
 
@@ -207,6 +208,7 @@ def _grad_pair(fn: str, gradients: Any, features: Any) -> tuple[np.ndarray, np.n
     return g, x
 
 
+@docfiller
 def relu_grad(gradients: Any, features: Any, *, max_value: float | None = None,
               negative_slope: float = 0.0, threshold: float = 0.0) -> np.ndarray:
     """Gradient of :func:`relu`: ``gradients * f'(features)``, TF's ``ReluGrad``.
@@ -218,10 +220,7 @@ def relu_grad(gradients: Any, features: Any, *, max_value: float | None = None,
 
     Parameters
     ----------
-    gradients : array_like
-        ``dL/dout``, the shape of ``features``.
-    features : array_like
-        The forward input ``x``.
+    %(activation_grad_args)s
     max_value, negative_slope, threshold
         Keras's options, as in :func:`relu`.
 
@@ -263,15 +262,13 @@ def relu_grad(gradients: Any, features: Any, *, max_value: float | None = None,
         return np.asarray(g * mask.astype(g.dtype))    # in g's dtype, as TF
 
 
+@docfiller
 def relu6_grad(gradients: Any, features: Any) -> np.ndarray:
     """Gradient of :func:`relu6`, TF's ``Relu6Grad``: ``gradients * (0 < x < 6)``.
 
     Parameters
     ----------
-    gradients : array_like
-        ``dL/dout``, the shape of ``features``.
-    features : array_like
-        The forward input ``x``.
+    %(activation_grad_args)s
 
     Returns
     -------
@@ -300,15 +297,13 @@ def relu6_grad(gradients: Any, features: Any) -> np.ndarray:
         return np.asarray(g * ((x > 0) & (x < 6)).astype(g.dtype))
 
 
+@docfiller
 def leaky_relu_grad(gradients: Any, features: Any, alpha: float = 0.2) -> np.ndarray:
     """Gradient of :func:`leaky_relu`, TF's ``LeakyReluGrad``: ``g if x > 0 else alpha * g``.
 
     Parameters
     ----------
-    gradients : array_like
-        ``dL/dout``, the shape of ``features``.
-    features : array_like
-        The forward input ``x``.
+    %(activation_grad_args)s
     alpha : float
         The forward slope (default 0.2).
 
